@@ -1,0 +1,74 @@
+"""Data source names: one URL says which provider, which account and which endpoint.
+
+``scheme[+transport]://USER:PASSWORD@HOST[:PORT][?option=value]``. The password is held as a
+:class:`Secret`; :meth:`Dsn.masked` is the only form fit for messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from smsgate.core.errors import ConfigurationError
+from smsgate.core.secret import MASK, Secret
+
+
+@dataclass(frozen=True)
+class Dsn:
+    scheme: str
+    transport: str | None
+    user: str
+    password: Secret
+    host: str
+    port: int | None
+    options: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> Dsn:
+        raw = text.strip()
+        if "://" not in raw:
+            raise ConfigurationError(
+                f"the DSN {_mask_raw(raw)!r} has no scheme: write it as "
+                "allmysms://LOGIN:APIKEY@default or sandbox://"
+            )
+        parts = urlsplit(raw)
+        scheme, _, transport = parts.scheme.lower().partition("+")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigurationError(
+                f"the DSN {_mask_raw(raw)!r} has a port that is not a number: fix the port"
+            ) from None
+        return cls(
+            scheme=scheme,
+            transport=transport or None,
+            user=unquote(parts.username or ""),
+            password=Secret(unquote(parts.password or "")),
+            host=(parts.hostname or ""),
+            port=port,
+            options=dict(parse_qsl(parts.query)),
+        )
+
+    def masked(self) -> str:
+        """The DSN as it may be shown: the password replaced by a mask."""
+        scheme = self.scheme + (f"+{self.transport}" if self.transport else "")
+        credentials = ""
+        if self.user or self.password:
+            credentials = self.user + (f":{MASK}" if self.password else "") + "@"
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{scheme}://{credentials}{self.host}{port}"
+
+    def __repr__(self) -> str:
+        return f"Dsn({self.masked()!r})"
+
+    __str__ = masked
+
+
+def _mask_raw(raw: str) -> str:
+    """Mask whatever sits between ':' and '@' in text that did not even parse."""
+    head, at, tail = raw.rpartition("@")
+    if not at:
+        return raw
+    scheme, sep, userinfo = head.rpartition("//")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:{MASK}@{tail}" if ":" in userinfo else raw
