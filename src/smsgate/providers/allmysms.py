@@ -1,0 +1,268 @@
+"""AllMySMS HTTP API v9.0 (``../shared/specs/allmysms.md``): requests out, core results back.
+
+Every AllMySMS outcome, errors included, comes back as HTTP 200 with a numeric ``status``; the
+table below turns each code into what the user needs to know and do.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import httpx
+
+from smsgate.core.dsn import Dsn
+from smsgate.core.errors import ConfigurationError, ProviderError
+from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
+from smsgate.core.secret import Secret
+from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange
+
+NAME: Final = "allmysms"
+DEFAULT_ORIGIN: Final = "https://api.allmysms.com"
+API_PATH: Final = "/http/9.0"
+MAX_RECIPIENTS_PER_REQUEST: Final = 2000  # the component's advice; the API states no limit
+# Status 111 says "longer than 640 characters"; counted in code points (spec [E]).
+MAX_TEXT_CHARS: Final = 640
+DATE_FORMAT: Final = "%Y-%m-%d %H:%M:%S"  # Europe/Paris wall time (spec §10.8)
+
+SENT: Final = 100
+SCHEDULED: Final = 101
+SOME_INVALID: Final = 113
+NO_VALID_NUMBER: Final = 114
+
+_OUR_BUG: Final = (
+    "AllMySMS could not read our request ({code}: {text}): this is a bug in smsgate, "
+    "please report it"
+)
+_REFUSALS: Final[dict[int, str]] = {
+    102: "AllMySMS rejected the login and API key (102): check the credentials in the DSN",
+    103: "the AllMySMS account has no credit left (103): top up the account",
+    104: "not enough AllMySMS credit for this send (104: {text}): top up or send to fewer",
+    105: _OUR_BUG,
+    106: _OUR_BUG,
+    107: _OUR_BUG,
+    108: _OUR_BUG,
+    109: _OUR_BUG,
+    110: "AllMySMS says the message is empty (110): give a text",
+    111: "AllMySMS says the message is longer than 640 characters (111): shorten it",
+    112: _OUR_BUG,
+    114: "AllMySMS found no valid phone number in the request (114): check the numbers",
+    115: "AllMySMS refused the send date (115): give a valid date and time",
+    117: "a link in the text is too long for AllMySMS (117): keep links under 80 characters",
+    118: "AllMySMS does not know the master account given (118): check the account",
+}
+_INVALID_NUMBER: Final = "AllMySMS refused this number (113: invalid or not supported)"
+_NON_STOPPING: Final = frozenset({NO_VALID_NUMBER})
+
+
+def _refusal(code: int, text: str) -> str:
+    template = _REFUSALS.get(code, "AllMySMS refused the send ({code}: {text})")
+    return template.format(code=code, text=text or "no details")
+
+
+class AllMySms:
+    """Client for one AllMySMS account."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        login: str,
+        api_key: Secret,
+        *,
+        origin: str = DEFAULT_ORIGIN,
+        batch_size: int = MAX_RECIPIENTS_PER_REQUEST,
+    ) -> None:
+        self.login = login
+        self.api_key = api_key
+        self.base_url = origin.rstrip("/") + API_PATH
+        self.capabilities = Capabilities(
+            max_recipients_per_request=batch_size,
+            max_text_chars=MAX_TEXT_CHARS,
+            schedule=True,
+            credits=True,
+            trial=True,
+        )
+
+    @classmethod
+    def from_dsn(cls, dsn: Dsn) -> AllMySms:
+        """``allmysms://LOGIN:APIKEY@default`` (or @HOST[:PORT]); ``allmysms+http://`` for HTTP."""
+        if dsn.transport not in (None, "http", "https"):
+            raise ConfigurationError(
+                f"unknown transport {dsn.transport!r} in {dsn.masked()}: use allmysms:// "
+                "or allmysms+http://"
+            )
+        if not dsn.host:
+            raise ConfigurationError(f"the DSN {dsn.masked()} has no host: use @default")
+        if dsn.host == "default":
+            origin = DEFAULT_ORIGIN
+        else:
+            scheme = dsn.transport or "https"
+            origin = f"{scheme}://{dsn.host}" + (f":{dsn.port}" if dsn.port else "")
+        return cls(dsn.user, dsn.password, origin=origin, batch_size=_batch_size(dsn))
+
+    @property
+    def trial(self) -> bool:
+        return not self.login or not self.api_key
+
+    def describe(self) -> str:
+        return f"AllMySMS at {self.base_url} as {self.login or '(trial)'}"
+
+    def __repr__(self) -> str:
+        return f"AllMySms(login={self.login!r}, api_key={self.api_key!r}, url={self.base_url!r})"
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _post(self, method: str, **fields: str) -> httpx.Request:
+        form = {
+            "login": self.login,
+            "apiKey": self.api_key.reveal(),
+            "returnformat": "json",
+            **fields,
+        }
+        return httpx.Request("POST", f"{self.base_url}/{method}/", data=form)
+
+    def sms_data(self, batch: Batch) -> dict[str, Any]:
+        message = batch.message
+        data: dict[str, Any] = {"MESSAGE": message.text}
+        if message.sender:
+            data["TPOA"] = message.sender
+        if message.scheduled_at:
+            data["DATE"] = message.scheduled_at.strftime(DATE_FORMAT)
+        if message.campaign_name:
+            data["CAMPAIGN_NAME"] = message.campaign_name
+        data["SMS"] = [{"MOBILEPHONE": r.number} for r in batch.recipients]
+        return {"DATA": data}
+
+    def send(self, batch: Batch) -> Exchange[BatchOutcome]:
+        sms_data = json.dumps(self.sms_data(batch), ensure_ascii=False, separators=(",", ":"))
+        response = yield self._post("sendSms", smsData=sms_data)
+        return self._read_send(batch, response)
+
+    def account(self) -> Exchange[AccountInfo]:
+        response = yield self._post("getInfo")
+        body = _json_object(response)
+        if body is None:
+            raise ProviderError(
+                f"AllMySMS answered getInfo with HTTP {response.status_code} and no JSON: "
+                "check the DSN host"
+            )
+        status = body.get("status")
+        if isinstance(status, int) or (isinstance(status, str) and status.isdigit()):
+            raise ProviderError(_refusal(int(status), str(body.get("statusText", ""))))
+        details = {
+            k: str(body[k]) for k in ("lastName", "firstName", "society", "email") if k in body
+        }
+        return AccountInfo(NAME, False, str(status or ""), _int(body.get("credits")), details)
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def _read_send(self, batch: Batch, response: httpx.Response) -> BatchOutcome:
+        numbers = [r.number for r in batch.recipients]
+        body = _json_object(response)
+        if response.status_code != httpx.codes.OK:
+            return _everyone(
+                numbers,
+                RecipientStatus.REJECTED,
+                f"AllMySMS answered HTTP {response.status_code}: nothing was sent; "
+                "check the DSN host",
+                code=None,
+                stop=True,
+            )
+        if body is None or not _is_int(body.get("status")):
+            return _everyone(
+                numbers,
+                RecipientStatus.UNKNOWN,
+                "AllMySMS's answer could not be read: the SMS may have been sent; "
+                "check the account before sending again",
+                code=None,
+            )
+        code = int(body["status"])
+        text = str(body.get("statusText", ""))
+        campaign = body.get("campaignId") or None
+        record = RequestRecord(campaign, code, text, len(numbers))
+        if code in (SENT, SCHEDULED) or (code == SOME_INVALID and campaign):
+            return self._accepted(batch, body, record)
+        error = _refusal(code, text)
+        results = [RecipientResult(n, RecipientStatus.REJECTED, None, error) for n in numbers]
+        stop = None if code in _NON_STOPPING else error
+        return BatchOutcome(results, record, stop=stop)
+
+    def _accepted(self, batch: Batch, body: dict[str, Any], record: RequestRecord) -> BatchOutcome:
+        invalid = _invalid_numbers(body.get("invalidNumbers"))
+        ids: dict[str, str] = {}
+        for entry in body.get("smsIds") or []:
+            if isinstance(entry, dict) and "phoneNumber" in entry:
+                ids[str(entry["phoneNumber"]).lstrip("+")] = str(entry.get("smsId", ""))
+        scheduled = record.code == SCHEDULED or (
+            record.code == SOME_INVALID and batch.message.scheduled_at is not None
+        )
+        ok = RecipientStatus.SCHEDULED if scheduled else RecipientStatus.SENT
+        results = []
+        for recipient in batch.recipients:
+            number = recipient.number
+            if number in invalid:
+                results.append(
+                    RecipientResult(number, RecipientStatus.REJECTED, None, _INVALID_NUMBER)
+                )
+            else:
+                results.append(RecipientResult(number, ok, ids.get(number) or None, None))
+        return BatchOutcome(
+            results,
+            record,
+            credits_used=_int(body.get("creditsUsed")),
+            credits_left=_int(body.get("credits")),
+        )
+
+
+def _batch_size(dsn: Dsn) -> int:
+    raw = dsn.options.get("batch_size", str(MAX_RECIPIENTS_PER_REQUEST))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"batch_size={raw!r} in the DSN must be a positive number")
+    return int(raw)
+
+
+def _everyone(
+    numbers: list[str], status: RecipientStatus, error: str, *, code: int | None, stop: bool = False
+) -> BatchOutcome:
+    results = [RecipientResult(n, status, None, error) for n in numbers]
+    record = RequestRecord(None, code, error, len(numbers))
+    return BatchOutcome(results, record, stop=error if stop else None)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return None
+    if isinstance(value, float):
+        return int(value)
+    return None
+
+
+def _invalid_numbers(raw: object) -> set[str]:
+    """``invalidNumbers``: a string joined by ';' or ',' (spec §10.5); a list is tolerated."""
+    if isinstance(raw, list):
+        items = [str(x) for x in raw]
+    elif isinstance(raw, str):
+        items = raw.replace(",", ";").split(";")
+    else:
+        return set()
+    return {item.strip().lstrip("+") for item in items if item.strip()}

@@ -1,0 +1,70 @@
+"""The provider interface: small enough that a test double is a dozen lines.
+
+Providers are *sans-IO*: an operation is a generator that yields the ``httpx.Request`` it needs
+and receives the ``httpx.Response``; it returns a core result. The gateway drives it with a sync
+or an async client and owns every network decision (retries, timeouts, what 'unknown' means),
+so the same provider code serves both and no provider can retry on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+import httpx
+
+from smsgate.core.message import Message
+from smsgate.core.recipients import Recipient
+from smsgate.core.report import AccountInfo, RecipientResult, RequestRecord
+
+T = TypeVar("T")
+Exchange = Generator[httpx.Request, httpx.Response, T]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do and its limits, declared in one place per provider."""
+
+    max_recipients_per_request: int
+    max_text_chars: int | None
+    schedule: bool = False
+    credits: bool = False
+    trial: bool = False
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One request's worth of recipients for one message."""
+
+    message: Message
+    recipients: Sequence[Recipient]
+
+
+@dataclass
+class BatchOutcome:
+    results: list[RecipientResult]
+    request: RequestRecord
+    credits_used: int | None = None
+    credits_left: int | None = None
+    stop: str | None = field(default=None)
+    """Set when the refusal applies to every later batch too (credentials, credit, text):
+    the gateway then sends no more and says why."""
+
+
+class Provider(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    @property
+    def trial(self) -> bool:
+        """True when the account is blank and trial mode applies."""
+        ...
+
+    def describe(self) -> str:
+        """Where requests go, fit to show (no credential)."""
+        ...
+
+    def send(self, batch: Batch) -> Exchange[BatchOutcome]: ...
+
+    def account(self) -> Exchange[AccountInfo]: ...
