@@ -1,0 +1,94 @@
+"""From a DSN to a provider and how to reach it (including trial mode and the sandbox)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import httpx
+
+from smsgate.core.dsn import Dsn
+from smsgate.core.errors import ConfigurationError
+from smsgate.core.recipients import DEFAULT_REGION, REGION_VARIABLE, check_region
+from smsgate.core.trial import TRIAL_DSN_VARIABLE
+from smsgate.providers import Provider, provider_from_dsn
+
+DSN_VARIABLE: Final = "SMSGATE_DSN"
+SANDBOX_DSN: Final = "sandbox://"
+# The embedded sandbox is loaded by name: it is a plug-in of the gateway, not a layer under it.
+EMBEDDED_SANDBOX_MODULE: Final = "smsgate.sandbox.embedded"
+
+
+class EmbeddedSandbox(Protocol):
+    DSN: str
+
+    def transport(self) -> httpx.BaseTransport: ...
+
+    def async_transport(self) -> httpx.AsyncBaseTransport: ...
+
+
+@dataclass
+class Endpoint:
+    """Where sends go: the provider, and for the embedded sandbox the in-process transports."""
+
+    provider: Provider
+    sandbox: bool = False
+    trial: bool = False
+    embedded: EmbeddedSandbox | None = None
+
+    def client(self, timeout: httpx.Timeout) -> httpx.Client:
+        transport = self.embedded.transport() if self.embedded else None
+        return httpx.Client(transport=transport, timeout=timeout, limits=_LIMITS)
+
+    def async_client(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
+        transport = self.embedded.async_transport() if self.embedded else None
+        return httpx.AsyncClient(transport=transport, timeout=timeout, limits=_LIMITS)
+
+
+# Idle connections are dropped well before servers usually close them (5 s), so that a send
+# never goes out on a connection the server is closing, which would leave its outcome unknown.
+_LIMITS: Final = httpx.Limits(max_connections=20, keepalive_expiry=2.0)
+
+
+def _plain(dsn: Dsn) -> Endpoint:
+    if dsn.scheme == "sandbox":
+        embedded: EmbeddedSandbox = importlib.import_module(EMBEDDED_SANDBOX_MODULE)  # type: ignore[assignment]
+        provider = provider_from_dsn(Dsn.parse(embedded.DSN))
+        return Endpoint(provider, sandbox=True, embedded=embedded)
+    return Endpoint(provider_from_dsn(dsn))
+
+
+def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Endpoint:
+    """The endpoint for a DSN, else $SMSGATE_DSN, else the embedded sandbox.
+
+    Blank credentials mean trial mode: the sends go through the operator's trial account
+    ($SMSGATE_TRIAL_DSN) and the endpoint says trial.
+    """
+    env = os.environ if env is None else env
+    text = dsn or env.get(DSN_VARIABLE) or SANDBOX_DSN
+    endpoint = _plain(Dsn.parse(text))
+    if not endpoint.provider.trial:
+        return endpoint
+    if not endpoint.provider.capabilities.trial:
+        raise ConfigurationError(
+            f"the DSN {Dsn.parse(text).masked()} has no credentials: give them in the DSN"
+        )
+    trial_dsn = env.get(TRIAL_DSN_VARIABLE)
+    if not trial_dsn:
+        raise ConfigurationError(
+            "blank login or API key means trial mode, and no trial account is configured: "
+            f"set {TRIAL_DSN_VARIABLE} (e.g. allmysms://LOGIN:APIKEY@default) or give credentials"
+        )
+    trial = _plain(Dsn.parse(trial_dsn))
+    if trial.provider.trial:
+        raise ConfigurationError(f"{TRIAL_DSN_VARIABLE} must name an account with credentials")
+    trial.trial = True
+    return trial
+
+
+def default_region(region: str | None, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return check_region(region or env.get(REGION_VARIABLE) or DEFAULT_REGION)
