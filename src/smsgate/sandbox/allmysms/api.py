@@ -1,0 +1,298 @@
+"""The AllMySMS v9.0 methods: sendSms, simulateCampaign, getInfo at ``/http/9.0/<method>[/]``.
+
+Validation order, codes and shapes follow spec §4-§5 and §10; every [E] choice is here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from smsgate.core.text import segment
+from smsgate.sandbox.allmysms import numbers
+from smsgate.sandbox.allmysms.accounts import Account
+from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, parse_flow
+from smsgate.sandbox.allmysms.render import answer
+from smsgate.sandbox.inbox import InboxMessage
+from smsgate.sandbox.state import SandboxState
+
+PROVIDER: Final = "allmysms"
+CREDITS_PER_PART: Final = 15  # spec §6, every destination [E]
+MAX_TEXT_CHARS: Final = 640  # status 111; counted in code points [E]
+SHORT_CODE: Final = "36180"
+PARIS: Final = ZoneInfo("Europe/Paris")
+_SENDER: Final = re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}")
+_STOP_MENTION: Final = re.compile(r"stop au 36180", re.IGNORECASE)
+_PLACEHOLDER: Final = re.compile(r"#param_(\d+)#", re.IGNORECASE)
+
+STATUS_TEXT: Final = {
+    100: "Le message a été envoyé",
+    101: "Le message a été programmé pour un envoi différé",
+    102: "No account matches this login and API key",
+    103: "Crédit SMS épuisé. Veuillez recharger votre compte sur AllMySMS.com",
+    104: "Crédit insuffisant pour traiter cet envoi",
+    105: "Flux vide",
+    106: "Flux invalide ou incomplet",
+    108: "Le code CLIENT du flux n'est pas le bon",
+    110: "Message non défini (vide) dans le flux",
+    111: "Le message dépasse 640 caractères",
+    113: "Certains numéros de téléphone sont invalides ou non pris en charge",
+    114: "Aucun numéro de téléphone valide dans le flux",
+    115: "Flux invalide ou date mal formatée",
+    118: "Le compte maître spécifié n'existe pas",
+}
+
+
+class Refusal(Exception):
+    def __init__(self, code: int, text: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.text = text or STATUS_TEXT[code]
+
+    def body(self) -> dict[str, Any]:
+        return {"status": self.code, "statusText": self.text}
+
+
+@dataclass
+class Call:
+    """One API call: its merged parameters, the account it authenticated, its answer format."""
+
+    params: dict[str, str]
+    fmt: str
+
+    def get(self, name: str) -> str:
+        return self.params.get(name, "")
+
+
+async def _params(request: Request) -> dict[str, str]:
+    params = dict(request.query_params)
+    if request.method == "POST":
+        form: FormData = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def _format(params: dict[str, str]) -> str:
+    """[E] returnformat wins (any case); without it JSON smsData answers JSON, else XML."""
+    fmt = params.get("returnformat", "").strip().lower()
+    if fmt in ("json", "xml"):
+        return fmt
+    return "json" if looks_like_json(params.get("smsData", "")) else "xml"
+
+
+def _authenticate(state: SandboxState, call: Call) -> Account:
+    login = call.get("login") or call.get("clientcode")
+    account = state.allmysms.authenticate(login, call.get("apiKey"))
+    if account is None:
+        raise Refusal(102)
+    return account
+
+
+@dataclass
+class Prepared:
+    """A validated flow: each recipient with its personalised text and cost."""
+
+    valid: list[tuple[str, str, int, str]]  # number, text, parts, encoding
+    invalid: list[str]
+    scheduled_at: datetime | None
+    cost: int
+
+
+def _personalise(message: str, params: dict[int, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: params.get(int(m.group(1)), ""), message)
+
+
+def _parse_date(raw: str) -> datetime | None:
+    if not raw.strip():
+        return None
+    try:
+        return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=PARIS)
+    except ValueError:
+        raise Refusal(115) from None
+
+
+def _prepare(state: SandboxState, account: Account, call: Call) -> tuple[Flow, Prepared]:
+    raw = call.get("smsData")
+    if not raw.strip():
+        raise Refusal(105)
+    try:
+        flow = parse_flow(raw)
+    except FlowError:
+        raise Refusal(106) from None
+    client = flow.get("CLIENT")
+    if client and client != account.login.upper():
+        raise Refusal(108)
+    message = flow.get("MESSAGE")
+    if not message.strip():
+        raise Refusal(110)
+    texts = [_personalise(message, sms.params) for sms in flow.sms]
+    if any(len(text) > MAX_TEXT_CHARS for text in texts):
+        raise Refusal(111)
+    scheduled_at = _parse_date(flow.get("DATE"))
+    master = flow.get("MASTERACCOUNT")
+    if master and not state.allmysms.exists(master):
+        raise Refusal(118)
+    valid: list[tuple[str, str, int, str]] = []
+    invalid: list[str] = []
+    for sms, text in zip(flow.sms, texts, strict=True):
+        number = numbers.international(sms.mobile)
+        if number is None:
+            invalid.append(sms.mobile)
+            continue
+        seg = segment(text)
+        valid.append((number, text, seg.count, seg.encoding.value))
+    if not valid:
+        raise Refusal(114)
+    cost = CREDITS_PER_PART * sum(parts for _, _, parts, _ in valid)
+    if account.credits <= 0:
+        raise Refusal(103)
+    if account.credits < cost:
+        raise Refusal(104, f"{STATUS_TEXT[104]} (to use: {cost} credits, "
+                      f"available: {account.credits} credits)")
+    return flow, Prepared(valid, invalid, scheduled_at, cost)
+
+
+def _sender_shown(requested: str, number: str, text: str) -> str:
+    """[E] §10.9: a valid TPOA shows, except to French numbers without 'STOP au 36180'."""
+    if not _SENDER.fullmatch(requested):
+        return SHORT_CODE
+    if numbers.is_french(number) and not _STOP_MENTION.search(text):
+        return SHORT_CODE
+    return requested
+
+
+def _campaign_id() -> str:
+    return "ap_" + "".join(secrets.choice("0123456789") for _ in range(10))
+
+
+def send_sms(state: SandboxState, call: Call) -> dict[str, Any]:
+    account = _authenticate(state, call)
+    flow, prepared = _prepare(state, account, call)
+    now = datetime.now(PARIS)
+    held = prepared.scheduled_at is not None and prepared.scheduled_at > now
+    with state.allmysms.lock:
+        if account.credits < prepared.cost:  # a concurrent send spent it meanwhile
+            raise Refusal(104)
+        account.credits -= prepared.cost
+        balance = account.credits
+    campaign = _campaign_id()
+    requested = flow.get("TPOA")
+    records = [
+        InboxMessage(
+            id=str(uuid.uuid4()),
+            provider=PROVIDER,
+            account=account.login,
+            campaign_id=campaign,
+            to=number,
+            text=text,
+            sender_requested=requested or None,
+            sender_shown=_sender_shown(requested, number, text),
+            encoding=encoding,
+            parts=parts,
+            credits=CREDITS_PER_PART * parts,
+            status="scheduled" if held else "sent",
+            scheduled_at=prepared.scheduled_at.isoformat() if prepared.scheduled_at else None,
+            client_message_id=flow.get("CLIMSGID") or None,
+            flash=flow.get("FLASH") == "1",
+        )
+        for number, text, parts, encoding in prepared.valid
+    ]
+    state.inbox.add(records)
+    code = 113 if prepared.invalid else (101 if held else 100)
+    return {
+        "status": code,
+        "statusText": STATUS_TEXT[code],
+        "invalidNumbers": ";".join(prepared.invalid),
+        "campaignId": campaign,
+        "credits": str(balance),
+        "creditsUsed": str(prepared.cost),
+        "nbContacts": str(len(records)),
+        "nbSms": str(sum(r.parts for r in records)),
+        "smsIds": [{"phoneNumber": r.to, "smsId": r.id} for r in records],
+    }
+
+
+def simulate_campaign(state: SandboxState, call: Call) -> dict[str, Any]:
+    """[E] the same validation as sendSms, credit included; nothing is sent or charged."""
+    account = _authenticate(state, call)
+    _, prepared = _prepare(state, account, call)
+    code = 113 if prepared.invalid else 100
+    return {
+        "status": code,
+        "statusText": STATUS_TEXT[code],
+        "invalidNumbers": ";".join(prepared.invalid),
+        "nbCredits": prepared.cost,
+        "nbContacts": len(prepared.valid),
+        "nbSms": sum(parts for _, _, parts, _ in prepared.valid),
+    }
+
+
+def get_info(state: SandboxState, call: Call) -> dict[str, Any]:
+    account = _authenticate(state, call)
+    return {
+        "status": "Active Account",
+        "credits": str(account.credits),
+        "apiKey": account.api_key,
+        "lastName": account.last_name,
+        "firstName": account.first_name,
+        "society": account.society,
+        "email": account.email,
+    }
+
+
+METHODS: Final[dict[str, Callable[[SandboxState, Call], dict[str, Any]]]] = {
+    "sendSms": send_sms,
+    "simulateCampaign": simulate_campaign,
+    "getInfo": get_info,
+}
+
+
+def routes(state: SandboxState) -> list[Route]:
+    async def endpoint(request: Request) -> Response:
+        method = request.path_params["method"]
+        handler = METHODS.get(method)
+        if handler is None:
+            return Response(status_code=404)  # [E] §10.2
+        params = await _params(request)
+        call = Call(params, _format(params))
+        fault = state.faults.take(method, "before")
+        if fault and fault.status:
+            return _fault_response(fault.status, fault.retry_after)
+        try:
+            body = fault.answer if fault and fault.answer else handler(state, call)
+        except Refusal as refusal:
+            body = refusal.body()
+        fault = state.faults.take(method, "after")
+        if fault:
+            await _stall(fault.delay)
+            if fault.status:
+                return _fault_response(fault.status, fault.retry_after)
+        return answer(body, call.fmt)
+
+    methods = ["GET", "POST"]
+    return [
+        Route("/http/9.0/{method}", endpoint, methods=methods),
+        Route("/http/9.0/{method}/", endpoint, methods=methods),
+    ]
+
+
+def _fault_response(status: int, retry_after: str | None) -> Response:
+    headers = {"Retry-After": retry_after} if retry_after else None
+    return Response(f"sandbox fault: HTTP {status}", status_code=status, headers=headers)
+
+
+async def _stall(seconds: float) -> None:
+    stall: Awaitable[None] = asyncio.sleep(seconds)
+    await stall

@@ -1,0 +1,50 @@
+"""The sandbox web app: every provider emulator at its real paths, plus the sandbox's own API."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from smsgate.sandbox.allmysms import api as allmysms_api
+from smsgate.sandbox.faults import Fault
+from smsgate.sandbox.state import SandboxState
+
+
+def build_app(state: SandboxState | None = None) -> Starlette:
+    state = state or SandboxState()
+
+    async def messages(request: Request) -> Response:
+        query = request.query_params
+        found = state.inbox.list(
+            to=query.get("to"), campaign_id=query.get("campaign_id"), provider=query.get("provider")
+        )
+        return JSONResponse({"count": len(found), "messages": [m.to_dict() for m in found]})
+
+    async def clear_messages(request: Request) -> Response:
+        state.inbox.clear()
+        return Response(status_code=204)
+
+    async def add_fault(request: Request) -> Response:
+        try:
+            fault = Fault.from_dict(await request.json())
+        except (ValueError, KeyError, TypeError) as error:
+            return JSONResponse({"error": f"bad fault: {error}"}, status_code=400)
+        state.faults.add(fault)
+        return Response(status_code=204)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    app = Starlette(
+        routes=[
+            *allmysms_api.routes(state),
+            Route("/sandbox/messages", messages, methods=["GET"]),
+            Route("/sandbox/messages", clear_messages, methods=["DELETE"]),
+            Route("/sandbox/faults", add_fault, methods=["POST"]),
+            Route("/sandbox/health", health, methods=["GET"]),
+        ]
+    )
+    app.state.sandbox = state
+    return app

@@ -1,0 +1,67 @@
+"""Faults a test injects to see what a client does when the network or the provider misbehaves.
+
+``before``: answer with ``status`` without processing (429/503 are retry-safe for a client), or
+with a canned API ``answer`` (e.g. an AllMySMS status code the emulator never produces).
+``after``: process the request (the SMS is accepted), then answer ``status`` or stall ``delay``
+seconds, the cases where a client cannot know whether its SMS went out.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass
+class Fault:
+    method: str
+    when: Literal["before", "after"] = "before"
+    status: int | None = None
+    delay: float = 0.0
+    retry_after: str | None = None
+    times: int = 1
+    answer: dict[str, object] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Fault:
+        when = str(data.get("when", "before"))
+        if when not in ("before", "after"):
+            raise ValueError("when must be 'before' or 'after'")
+        status = data.get("status")
+        retry_after = data.get("retry_after")
+        answer = data.get("answer")
+        if answer is not None and not isinstance(answer, dict):
+            raise ValueError("answer must be a JSON object")
+        return cls(
+            method=str(data["method"]),
+            when="before" if when == "before" else "after",
+            status=int(str(status)) if status is not None else None,
+            delay=float(str(data.get("delay", 0.0))),
+            retry_after=str(retry_after) if retry_after is not None else None,
+            times=int(str(data.get("times", 1))),
+            answer=answer,
+        )
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def take(self, method: str, when: str) -> Fault | None:
+        """The next fault for this method and moment, used up once per request."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.method == method and fault.when == when and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

@@ -1,0 +1,16 @@
+"""Everything one sandbox holds: provider accounts, the inbox and pending faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from smsgate.sandbox.allmysms.accounts import Accounts
+from smsgate.sandbox.faults import Faults
+from smsgate.sandbox.inbox import Inbox
+
+
+@dataclass
+class SandboxState:
+    allmysms: Accounts = field(default_factory=Accounts.with_demo)
+    inbox: Inbox = field(default_factory=Inbox)
+    faults: Faults = field(default_factory=Faults)
