@@ -1,0 +1,316 @@
+"""The ``smsgate`` command: a thin face over the gateway.
+
+Exit codes: 0 at least one recipient accepted; 1 nothing accepted (refused, failed or
+unknown) or the provider refused; 2 bad input or configuration, nothing sent. Errors are one
+line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from smsgate.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InvalidInput, SmsgateError
+from smsgate.core.report import AccountInfo, SendReport
+from smsgate.core.text import segment
+from smsgate.gateway import Gateway
+from smsgate.gateway.endpoint import DSN_VARIABLE
+
+PROGRESS_THRESHOLD: Final = 2000
+TABLE_ROWS: Final = 50
+
+app = typer.Typer(
+    name="smsgate",
+    help="Send SMS through real providers and know what happened to every one.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DsnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dsn",
+        envvar=DSN_VARIABLE,
+        show_envvar=True,
+        help="Provider and account, e.g. allmysms://LOGIN:APIKEY@default (default: sandbox://).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+class Failure(Exception):
+    """Exit with a code after the output was written."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _read_text(text: str) -> str:
+    if text == "-":
+        return sys.stdin.read().rstrip("\r\n")
+    return text
+
+
+def _read_numbers(values: list[str]) -> list[str]:
+    chunks: list[str] = []
+    for value in values:
+        if value.startswith("@"):
+            path = Path(value[1:])
+            try:
+                chunks.append(path.read_text(encoding="utf-8-sig"))
+            except OSError as error:
+                raise InvalidInput(
+                    f"cannot read the numbers file {str(path)!r}: {error.strerror or error}"
+                ) from None
+        else:
+            chunks.append(value)
+    return chunks
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("sending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("send", total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _count_entries(chunks: list[str]) -> int:
+    return sum(chunk.count(",") + chunk.count(";") + chunk.count("\n") + 1 for chunk in chunks)
+
+
+@app.command()
+def send(
+    text: Annotated[str, typer.Argument(help="The message; '-' reads it from stdin.")],
+    to: Annotated[
+        list[str],
+        typer.Option(
+            "--to",
+            help="Numbers separated by , ; or line breaks; @FILE reads them from a file. "
+            "May be repeated.",
+        ),
+    ],
+    sender: Annotated[
+        str | None,
+        typer.Option("--from", help="Sender name: 3-11 letters/digits, starting with a letter."),
+    ] = None,
+    dsn: DsnOption = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            envvar="SMSGATE_DEFAULT_REGION",
+            help="Country of national numbers (leading 0). Default FR.",
+            show_default=False,
+        ),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Also skip numbers that are not valid for their country.")
+    ] = False,
+    max_parts: Annotated[
+        int, typer.Option("--max-parts", min=1, help="Allow a concatenated SMS of up to N parts.")
+    ] = 1,
+    no_truncate: Annotated[
+        bool, typer.Option("--no-truncate", help="Refuse an over-long text instead of cutting it.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Send one text to one or many recipients."""
+    chunks = _read_numbers(to)
+    message = _read_text(text)
+    with Gateway.from_dsn(dsn, region=region) as gateway, _progress(
+        _count_entries(chunks) > PROGRESS_THRESHOLD
+    ) as progress:
+        report = gateway.send(
+            chunks,
+            message,
+            sender=sender,
+            strict=strict,
+            max_parts=max_parts,
+            truncate=not no_truncate,
+            progress=progress,
+        )
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        _print_report(report)
+    if report.accepted == 0:
+        raise Failure(EXIT_FAILED)
+
+
+@app.command()
+def segments(
+    text: Annotated[str, typer.Argument(help="The message; '-' reads it from stdin.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show the encoding and the SMS parts a text needs."""
+    seg = segment(_read_text(text))
+    if as_json:
+        _print_json(seg.to_dict())
+        return
+    unit = "septets" if seg.encoding.value == "GSM-7" else "UTF-16 units"
+    split = " + ".join(str(n) for n in seg.part_units)
+    out.print(f"{seg.encoding.value}: {seg.units} {unit}, {seg.count} part(s) ({split})")
+    if seg.ucs2_characters:
+        shown = " ".join(repr(c) for c in seg.ucs2_characters)
+        out.print(f"UCS-2 because of: {shown}", markup=False)
+
+
+@app.command()
+def info(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
+    """Show the account's status and credits."""
+    with Gateway.from_dsn(dsn) as gateway:
+        account = gateway.info()
+    if as_json:
+        _print_json(account.to_dict())
+    else:
+        _print_account(account)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8025,
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account", help="An extra AllMySMS account LOGIN:APIKEY[:CREDITS]. May be repeated."
+        ),
+    ] = None,
+) -> None:
+    """Serve the local provider emulators (AllMySMS v9.0) and their inbox."""
+    from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN, parse_account
+    from smsgate.sandbox.server import serve
+    from smsgate.sandbox.state import SandboxState
+
+    state = SandboxState()
+    for spec in account or []:
+        try:
+            state.allmysms.add(parse_account(spec))
+        except ValueError as error:
+            raise InvalidInput(f"--account {error}") from None
+    err.print(
+        f"smsgate sandbox on http://{host}:{port}  (inbox: /sandbox/messages)\n"
+        f"use: --dsn allmysms+http://{DEMO_LOGIN}:{DEMO_API_KEY}@{host}:{port}",
+        markup=False,
+    )
+    serve(state, host, port)
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _print_report(report: SendReport) -> None:
+    where = "the embedded sandbox" if report.sandbox else report.provider
+    trial = " (trial)" if report.trial else ""
+    out.print(
+        f"[bold]{report.status.value}[/]: {report.accepted} of {len(report.recipients)} "
+        f"recipient(s) accepted by {where}{trial}; {report.encoding.value}, "
+        f"{report.parts} part(s)" + (", text truncated" if report.truncated else "")
+    )
+    if len(report.recipients) <= TABLE_ROWS:
+        table = Table("to", "status", "message id", "error", show_edge=False)
+        for r in report.recipients:
+            table.add_row(r.to, r.status.value, r.provider_message_id or "", r.error or "")
+        if report.recipients:
+            out.print(table)
+    else:
+        counts: dict[str, int] = {}
+        for r in report.recipients:
+            counts[r.status.value] = counts.get(r.status.value, 0) + 1
+        out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    for skipped in report.skipped[:TABLE_ROWS]:
+        out.print(f"skipped {skipped.input!r}: {skipped.reason}", markup=False)
+    if len(report.skipped) > TABLE_ROWS:
+        out.print(f"... and {len(report.skipped) - TABLE_ROWS} more skipped (see --json)")
+    if report.credits_used is not None:
+        out.print(f"credits used: {report.credits_used}, left: {report.credits_left}")
+
+
+def _print_account(account: AccountInfo) -> None:
+    where = " (embedded sandbox)" if account.sandbox else ""
+    credits = "unknown" if account.credits is None else str(account.credits)
+    out.print(f"{account.provider}{where}: {account.status}, {credits} credits", markup=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every failure becomes one line on stderr and an exit code."""
+    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, standalone_mode=False)
+    except Failure as failure:
+        return failure.code
+    except SmsgateError as error:
+        _fail(str(error), error.exit_code, as_json)
+        return error.exit_code
+    except typer.TyperException as error:  # usage errors (Typer ships its own click)
+        return _usage_error(error, as_json)
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except typer.Abort:
+        err.print("aborted", markup=False)
+        return 130
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return 130
+    except Exception as error:  # the promise: never a traceback
+        err.print(
+            f"error: unexpected {type(error).__name__}: {error} (this is a bug in smsgate, "
+            "please report it)",
+            markup=False,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _usage_error(error: typer.TyperException, as_json: bool) -> int:
+    code = int(getattr(error, "exit_code", EXIT_BAD_INPUT))
+    message = str(getattr(error, "format_message", lambda: str(error))())
+    if not message.strip():  # e.g. no arguments at all: the help was printed already
+        return code
+    ctx = getattr(error, "ctx", None)
+    command = " ".join(ctx.command_path.split()[1:]) if ctx is not None else ""
+    hint = f" (see 'smsgate {command} --help')".replace("  ", " ") if ctx is not None else ""
+    _fail(message + hint, code, as_json)
+    return code
+
+
+def _fail(message: str, code: int, as_json: bool) -> None:
+    err.print(f"error: {message}", markup=False)
+    if as_json:
+        _print_json({"error": message, "exit_code": code})
+
+
+def _run() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    _run()
