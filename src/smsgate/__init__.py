@@ -7,7 +7,13 @@ from smsgate.core.errors import (
     ProviderError,
     SmsgateError,
 )
-from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, SendReport, SendStatus
+from smsgate.core.report import (
+    AccountInfo,
+    RecipientResult,
+    RecipientStatus,
+    SendReport,
+    SendStatus,
+)
 from smsgate.gateway import AsyncGateway, Gateway, RetryPolicy
 
 __all__ = [

@@ -128,7 +128,8 @@ def send(
         ),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Also skip numbers that are not valid for their country.")
+        bool,
+        typer.Option("--strict", help="Also skip numbers that are not valid for their country."),
     ] = False,
     max_parts: Annotated[
         int, typer.Option("--max-parts", min=1, help="Allow a concatenated SMS of up to N parts.")
@@ -141,9 +142,10 @@ def send(
     """Send one text to one or many recipients."""
     chunks = _read_numbers(to)
     message = _read_text(text)
-    with Gateway.from_dsn(dsn, region=region) as gateway, _progress(
-        _count_entries(chunks) > PROGRESS_THRESHOLD
-    ) as progress:
+    with (
+        Gateway.from_dsn(dsn, region=region) as gateway,
+        _progress(_count_entries(chunks) > PROGRESS_THRESHOLD) as progress,
+    ):
         report = gateway.send(
             chunks,
             message,

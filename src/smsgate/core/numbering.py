@@ -22,8 +22,16 @@ MIN_DIGITS: Final = 7  # shortest E.164 numbers (e.g. Niue, +683 and four digits
 MAX_DIGITS: Final = 15  # ITU-T E.164
 _NON_GEO: Final = "001"
 _DESC_NAMES: Final = (
-    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-    "voicemail", "fixed_line", "mobile",
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
 )
 
 
@@ -73,7 +81,7 @@ def _region(code: str) -> _Region | None:
     if meta is None:
         return None
     general = _desc(meta.general_desc)
-    assert general is not None
+    assert general is not None and meta.general_desc is not None
     types = tuple(d for d in (_desc(getattr(meta, n, None)) for n in _DESC_NAMES) if d)
     npfp = meta.national_prefix_for_parsing or None
     return _Region(
@@ -91,65 +99,50 @@ def _region(code: str) -> _Region | None:
     )
 
 
-@cache
-def _regions_of(country_code: int) -> tuple[_Region, ...] | None:
+_UNSET: Final = object()
+_REGIONS: dict[str, tuple[_Region, ...] | None] = {}
+_COUNTRY_CODES: Final = frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
+
+
+def _regions_of(country_code: str) -> tuple[_Region, ...] | None:
     """The regions sharing a country code, in phonenumbers' order; None for non-geographic."""
-    codes = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
-    if not codes or _NON_GEO in codes:
-        return None
-    regions = tuple(r for r in (_region(c) for c in codes) if r is not None)
-    return regions or None
+    regions = _REGIONS.get(country_code, _UNSET)
+    if regions is _UNSET:
+        codes = COUNTRY_CODE_TO_REGION_CODE.get(int(country_code))
+        found = None
+        if codes and _NON_GEO not in codes:
+            found = tuple(r for r in (_region(c) for c in codes) if r is not None) or None
+        _REGIONS[country_code] = regions = found
+    return regions  # type: ignore[return-value]
 
 
-def _split_country_code(digits: str) -> tuple[int, str] | None:
-    """phonenumbers' _extract_country_code: the first 1-3 digit prefix that is a known code."""
-    if not digits or digits[0] == "0":
-        return None
-    for size in (1, 2, 3):
-        if size <= len(digits):
-            code = int(digits[:size])
-            if code in COUNTRY_CODE_TO_REGION_CODE:
-                return code, digits[size:]
-    return None
+_CODE_BY_HEAD: dict[str, str | None] = {}
 
 
-class _Unsure(Exception):
-    """The fast path cannot answer exactly; ask phonenumbers."""
+def _split_country_code(digits: str) -> str | None:
+    """phonenumbers' _extract_country_code: the first 1-3 digit prefix that is a known code.
+
+    The answer depends on the first three digits only, so it is remembered by them.
+    """
+    head = digits[:3]
+    code = _CODE_BY_HEAD.get(head, _UNSET)
+    if code is _UNSET:
+        code = next((head[:n] for n in (1, 2, 3) if head[:n] in _COUNTRY_CODES), None)
+        _CODE_BY_HEAD[head] = code
+    return code  # type: ignore[return-value]
 
 
-def _fast_international(digits: str) -> tuple[str, str, tuple[_Region, ...]]:
-    split = _split_country_code(digits)
-    if split is None:
-        raise _Unsure
-    code, nsn = split
-    regions = _regions_of(code)
-    if regions is None or len(nsn) < 2 or len(nsn) > 17 or nsn[0] == "0":
-        raise _Unsure
-    main = regions[0]
-    if main.national_prefix_for_parsing and main.national_prefix_for_parsing.match(nsn):
-        raise _Unsure  # phonenumbers might strip a national prefix written after the code
-    return main.country_code, nsn, regions
-
-
-def _fast_national(national: str, region_code: str) -> tuple[str, str, tuple[_Region, ...]]:
-    region = _region(region_code)
-    if region is None or not region.simple_national_prefix or national[:1] != "0":
-        raise _Unsure
-    if region.international_prefix and region.international_prefix.match(national):
-        raise _Unsure  # e.g. 011... in the US is an international call
-    nsn = national[1:]
+def _strip_simple_prefix(region: _Region, nsn: str) -> str | None:
+    """The number after a national prefix '0', when phonenumbers certainly strips it."""
+    rest = nsn[1:]
     if (
-        not nsn
-        or nsn[0] == "0"
-        or len(nsn) not in region.general.lengths
-        or len(nsn) in region.local_only
-        or not region.general.matches(nsn)
+        rest[:1] not in ("", "0")
+        and len(rest) in region.general.lengths
+        and len(rest) not in region.local_only
+        and region.general.matches(rest)
     ):
-        raise _Unsure
-    regions = _regions_of(int(region.country_code))
-    if regions is None:
-        raise _Unsure
-    return region.country_code, nsn, regions
+        return rest
+    return None
 
 
 def _fast_is_valid(nsn: str, regions: tuple[_Region, ...]) -> bool:
@@ -165,40 +158,82 @@ def _fast_is_valid(nsn: str, regions: tuple[_Region, ...]) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """International digits (no '+'), or the reason there are none."""
-
-    number: str | None
-    reason: str | None = None
-
-
 INVALID_REASON: Final = "not a valid number for its country (--strict)"
+Verdict = tuple[str | None, str | None]
+"""International digits (no '+') and None, or None and the reason there are none."""
 
 
 def _bounded(number: str) -> Verdict:
     if len(number) < MIN_DIGITS:
-        return Verdict(None, f"too short for an international number ({len(number)} digits)")
+        return None, f"too short for an international number ({len(number)} digits)"
     if len(number) > MAX_DIGITS:
-        return Verdict(None, f"too long for an international number ({len(number)} digits)")
-    return Verdict(number)
+        return None, f"too long for an international number ({len(number)} digits)"
+    return number, None
 
 
-def to_international(digits: str, *, national: bool, region: str, strict: bool) -> Verdict:
-    """The number to send to, for digits already cleaned of '+', '00' and separators.
+class NumberRules:
+    """The rules for one default region and mode, compiled once per campaign."""
 
-    ``national`` says the digits were written with a leading 0 and belong to ``region``.
-    """
-    try:
-        if national:
-            code, nsn, regions = _fast_national(digits, region)
-        else:
-            code, nsn, regions = _fast_international(digits)
-    except _Unsure:
-        return _reference(digits, national=national, region=region, strict=strict)
-    if strict and not _fast_is_valid(nsn, regions):
-        return Verdict(None, INVALID_REASON)
-    return _bounded(code + nsn)
+    def __init__(self, region: str, *, strict: bool) -> None:
+        self.region = region
+        self.strict = strict
+        home = _region(region)
+        self._home = home if home is not None and home.simple_national_prefix else None
+        self._home_regions = _regions_of(home.country_code) if home else None
+
+    def __call__(self, digits: str, national: bool) -> Verdict:
+        """The number to send to, for digits already cleaned of '+', '00' and separators.
+
+        ``national`` says the digits were written with a leading 0 for the default region.
+        """
+        # phonenumbers never makes a number longer than its digits, plus 2 for a national one
+        if len(digits) + (2 if national else 0) < MIN_DIGITS:
+            return None, f"too short to be a phone number ({len(digits)} digits)"
+        found = self._national(digits) if national else self._international(digits)
+        if found is None:
+            return _reference(digits, national=national, region=self.region, strict=self.strict)
+        code, nsn, regions = found
+        if self.strict and not _fast_is_valid(nsn, regions):
+            return None, INVALID_REASON
+        number = code + nsn
+        return (number, None) if MIN_DIGITS <= len(number) <= MAX_DIGITS else _bounded(number)
+
+    def _international(self, digits: str) -> tuple[str, str, tuple[_Region, ...]] | None:
+        code = _split_country_code(digits)
+        regions = _regions_of(code) if code else None
+        if code is None or regions is None:
+            return None
+        nsn = digits[len(code) :]
+        main = regions[0]
+        prefix = main.national_prefix_for_parsing
+        if prefix is not None and prefix.match(nsn):
+            # '+33 (0)6...': phonenumbers strips the national prefix written after the code
+            stripped = _strip_simple_prefix(main, nsn) if main.simple_national_prefix else None
+            if stripped is None:
+                return None
+            nsn = stripped
+        if len(nsn) < 2 or len(nsn) > 17 or nsn[0] == "0":
+            return None
+        return code, nsn, regions
+
+    def _national(self, national: str) -> tuple[str, str, tuple[_Region, ...]] | None:
+        home, regions = self._home, self._home_regions
+        if home is None or regions is None:
+            return None
+        if home.international_prefix and home.international_prefix.match(national):
+            return None  # e.g. 011... in the US is an international call
+        # _strip_simple_prefix, inlined: the hot path of a campaign to one country
+        nsn = national[1:]
+        general = home.general
+        if (
+            nsn[:1] in ("", "0")
+            or len(nsn) not in general.lengths
+            or len(nsn) in home.local_only
+            or general.pattern is None
+            or general.pattern.fullmatch(nsn) is None
+        ):
+            return None
+        return home.country_code, nsn, regions
 
 
 def _parse(digits: str, *, national: bool, region: str) -> phonenumbers.PhoneNumber:
@@ -209,9 +244,9 @@ def _reference(digits: str, *, national: bool, region: str, strict: bool) -> Ver
     try:
         parsed = _parse(digits, national=national, region=region)
     except phonenumbers.NumberParseException as error:
-        return Verdict(None, _parse_reason(error, national, region))
+        return None, _parse_reason(error, national, region)
     if strict and not phonenumbers.is_valid_number(parsed):
-        return Verdict(None, INVALID_REASON)
+        return None, INVALID_REASON
     return _bounded(f"{parsed.country_code}{phonenumbers.national_significant_number(parsed)}")
 
 
@@ -233,11 +268,16 @@ def _parse_reason(error: phonenumbers.NumberParseException, national: bool, regi
 
 def e164_reference(digits: str, *, national: bool, region: str) -> str | None:
     """phonenumbers' own answer (no fast path), for tests and audits."""
-    return _reference(digits, national=national, region=region, strict=False).number
+    return _reference(digits, national=national, region=region, strict=False)[0]
 
 
 def is_valid_reference(digits: str, *, national: bool, region: str) -> bool:
-    return _reference(digits, national=national, region=region, strict=True).number is not None
+    return _reference(digits, national=national, region=region, strict=True)[0] is not None
+
+
+@cache
+def rules_for(region: str, strict: bool) -> NumberRules:
+    return NumberRules(region, strict=strict)
 
 
 def is_known_region(region: str) -> bool:

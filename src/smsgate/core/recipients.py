@@ -8,13 +8,15 @@ never stops the good ones.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from smsgate.core.errors import ConfigurationError
-from smsgate.core.numbering import is_known_region, to_international
+from smsgate.core.numbering import NumberRules, is_known_region, rules_for
 
 DEFAULT_REGION: Final = "FR"
 REGION_VARIABLE: Final = "SMSGATE_DEFAULT_REGION"
@@ -28,16 +30,14 @@ _NOT_A_NUMBER: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
+class Recipient(NamedTuple):
     """A destination: international digits without '+', and what the user wrote."""
 
     number: str
     input: str
 
 
-@dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(NamedTuple):
     input: str
     reason: str
 
@@ -59,13 +59,17 @@ class RecipientList:
         self.skipped.extend(Skipped(r.input, reason) for r in extra)
 
 
+def _entries(raw: str | Iterable[str]) -> Iterator[str]:
+    for chunk in [raw] if isinstance(raw, str) else raw:
+        if "," in chunk or ";" in chunk or "\n" in chunk or "\r" in chunk:
+            yield from _SEPARATORS.split(chunk)
+        else:
+            yield chunk
+
+
 def split_entries(raw: str | Iterable[str]) -> list[str]:
     """Entries as typed: one string split on , ; and line breaks, or several such strings."""
-    chunks = [raw] if isinstance(raw, str) else raw
-    entries: list[str] = []
-    for chunk in chunks:
-        entries.extend(e for e in _SEPARATORS.split(chunk) if e.strip())
-    return entries
+    return [entry for entry in _entries(raw) if entry.strip()]
 
 
 def check_region(region: str) -> str:
@@ -77,36 +81,67 @@ def check_region(region: str) -> str:
     return code
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a million small acyclic tuples.
+
+    Reference counting frees them all; the collector would only rescan a growing heap for
+    cycles that cannot exist (a quarter of the time at campaign scale, see make bench).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# NamedTuple's generated __new__ costs twice tuple.__new__; same object, built faster.
+_new = tuple.__new__
+
+
 def prepare_recipients(
     raw: str | Iterable[str], *, region: str = DEFAULT_REGION, strict: bool = False
 ) -> RecipientList:
     """Clean, normalise and dedupe; see the module docstring for the rules."""
-    region = check_region(region)
+    rules = rules_for(check_region(region), strict)
+    with _collector_paused():
+        return _prepare(raw, rules)
+
+
+def _prepare(raw: str | Iterable[str], rules: NumberRules) -> RecipientList:
     result = RecipientList()
     keep = result.recipients.append
     skip = result.skipped.append
     seen: set[str] = set()
-    for entry in split_entries(raw):
+    remember = seen.add
+    drop = _DROP
+    for entry in _entries(raw):
         typed = entry.strip()
-        cleaned = typed.translate(_DROP)
+        if not typed:
+            continue
+        cleaned = typed.replace(" ", "")  # the common separator, far cheaper than translate
+        if not cleaned.lstrip("+").isdigit():
+            cleaned = cleaned.translate(drop)
         national = False
-        if cleaned[:1] == "+":
+        first = cleaned[:1]
+        if first == "+":
             digits = cleaned[1:]
-        elif cleaned[:2] == "00":
-            digits = cleaned[2:]
+        elif first == "0":
+            national = cleaned[1:2] != "0"
+            digits = cleaned if national else cleaned[2:]
         else:
             digits = cleaned
-            national = cleaned[:1] == "0"
         if not (digits.isascii() and digits.isdigit()):
-            skip(Skipped(typed, _NOT_A_NUMBER))
+            skip(_new(Skipped, (typed, _NOT_A_NUMBER)))
             continue
-        verdict = to_international(digits, national=national, region=region, strict=strict)
-        number = verdict.number
+        number, reason = rules(digits, national)
         if number is None:
-            skip(Skipped(typed, verdict.reason or _NOT_A_NUMBER))
+            skip(_new(Skipped, (typed, reason or _NOT_A_NUMBER)))
         elif number in seen:
-            skip(Skipped(typed, DUPLICATE_REASON))
+            skip(_new(Skipped, (typed, DUPLICATE_REASON)))
         else:
-            seen.add(number)
-            keep(Recipient(number, typed))
+            remember(number)
+            keep(_new(Recipient, (number, typed)))
     return result

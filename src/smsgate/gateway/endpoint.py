@@ -55,7 +55,7 @@ _LIMITS: Final = httpx.Limits(max_connections=20, keepalive_expiry=2.0)
 
 def _plain(dsn: Dsn) -> Endpoint:
     if dsn.scheme == "sandbox":
-        embedded: EmbeddedSandbox = importlib.import_module(EMBEDDED_SANDBOX_MODULE)  # type: ignore[assignment]
+        embedded: EmbeddedSandbox = importlib.import_module(EMBEDDED_SANDBOX_MODULE)
         provider = provider_from_dsn(Dsn.parse(embedded.DSN))
         return Endpoint(provider, sandbox=True, embedded=embedded)
     return Endpoint(provider_from_dsn(dsn))

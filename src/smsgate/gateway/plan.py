@@ -102,7 +102,9 @@ def record_transport_failure(
     report: SendReport, batch: Batch, status: RecipientStatus, error: str
 ) -> None:
     """A batch whose request never got an answer: not sent (failed) or maybe sent (unknown)."""
-    report.recipients.extend(RecipientResult(r.number, status, None, error) for r in batch.recipients)
+    report.recipients.extend(
+        RecipientResult(r.number, status, None, error) for r in batch.recipients
+    )
     report.requests.append(RequestRecord(None, None, error, len(batch.recipients)))
 
 
@@ -111,6 +113,5 @@ def record_not_attempted(report: SendReport, batches: Iterable[Batch], reason: s
     error = f"not sent: {reason}"
     for batch in batches:
         report.recipients.extend(
-            RecipientResult(r.number, RecipientStatus.FAILED, None, error)
-            for r in batch.recipients
+            RecipientResult(r.number, RecipientStatus.FAILED, None, error) for r in batch.recipients
         )

@@ -150,7 +150,7 @@ class AllMySms:
         status = body.get("status")
         if isinstance(status, int) or (isinstance(status, str) and status.isdigit()):
             raise ProviderError(_refusal(int(status), str(body.get("statusText", ""))))
-        details = {
+        details: dict[str, str] = {
             k: str(body[k]) for k in ("lastName", "firstName", "society", "email") if k in body
         }
         return AccountInfo(NAME, False, str(status or ""), _int(body.get("credits")), details)

@@ -73,7 +73,9 @@ class BlockingASGITransport(httpx.BaseTransport):
         body = request.read()
 
         async def call() -> httpx.Response:
-            inner = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            inner = httpx.Request(
+                request.method, request.url, headers=request.headers, content=body
+            )
             response = await self._asgi.handle_async_request(inner)
             content = await response.aread()
             return httpx.Response(

@@ -16,7 +16,11 @@ from smsgate.sandbox.state import SandboxState
 
 def _config(state: SandboxState, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
-        build_app(state), host=host, port=port, log_level="warning", access_log=False,
+        build_app(state),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
         timeout_keep_alive=30,
     )
 
@@ -64,6 +68,9 @@ class BackgroundSandbox:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -159,8 +159,10 @@ def _prepare(state: SandboxState, account: Account, call: Call) -> tuple[Flow, P
     if account.credits <= 0:
         raise Refusal(103)
     if account.credits < cost:
-        raise Refusal(104, f"{STATUS_TEXT[104]} (to use: {cost} credits, "
-                      f"available: {account.credits} credits)")
+        raise Refusal(
+            104,
+            f"{STATUS_TEXT[104]} (to use: {cost} credits, available: {account.credits} credits)",
+        )
     return flow, Prepared(valid, invalid, scheduled_at, cost)
 
 

@@ -24,7 +24,9 @@ def to_xml(body: dict[str, Any]) -> bytes:
     root = ET.Element("response")
     for key, value in body.items():
         _append(root, key, value)
-    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode").encode()
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode").encode()
+    )
 
 
 def _append(parent: ET.Element, name: str, value: Any) -> None:

@@ -1,0 +1,34 @@
+# Everything a fresh machine needs comes from here: `make demo`, `make test`, `make bench`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh $(VENV)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "== segments: what a text costs"
+	$(VENV)/bin/smsgate segments "Bonjour ! Votre code est 4821. Répondez STOP au 36180."
+	@echo "== send: one SMS through the AllMySMS protocol to the embedded sandbox"
+	$(VENV)/bin/smsgate send --to "06 12 34 56 78, +44 7911 123456, 0612345678, not-a-number" \
+		--from Demo "Bonjour ! Votre code est 4821. Répondez STOP au 36180."
+	@echo "== the same report as JSON"
+	$(VENV)/bin/smsgate send --to "06 12 34 56 78" --from Demo --json "Hello from smsgate"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis build src/*.egg-info

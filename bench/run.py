@@ -1,0 +1,169 @@
+"""smsgate benchmarks (``make bench``): figures, not pass/fail tests.
+
+1. Recipients prepared per second over 1,000,000 generated numbers, default and --strict,
+   and the peak memory of preparing them.
+2. One 100,000-recipient send to the sandbox over loopback (the sandbox in its own process):
+   wall time, our own CPU time, and the HTTP requests made.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import socket
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from smsgate.core.recipients import RecipientList, prepare_recipients
+from smsgate.gateway import Gateway
+from smsgate.gateway.endpoint import resolve_endpoint
+
+TARGETS = {"default": 300_000, "strict": 100_000}
+
+
+def generate_numbers(count: int, seed: int = 2026) -> list[str]:
+    """A realistic mix: national and international French numbers typed in many ways,
+    other countries, some '+33 (0)6' writings, junk and duplicates."""
+    rng = random.Random(seed)
+    numbers: list[str] = []
+    for _ in range(count):
+        roll = rng.random()
+        sub = f"{rng.randrange(10**8):08d}"
+        mobile = rng.choice("67")
+        if roll < 0.35:
+            numbers.append(f"0{mobile} {sub[0:2]} {sub[2:4]} {sub[4:6]} {sub[6:8]}")
+        elif roll < 0.45:
+            numbers.append(f"0{mobile}{sub}")
+        elif roll < 0.65:
+            numbers.append(f"+33 {mobile} {sub[0:2]} {sub[2:4]} {sub[4:6]} {sub[6:8]}")
+        elif roll < 0.72:
+            numbers.append(f"0033{mobile}{sub}")
+        elif roll < 0.85:
+            numbers.append(
+                rng.choice(
+                    [
+                        f"+44 7911 {sub[:6]}",
+                        f"+49 151 {sub}",
+                        f"+1 202 555 {sub[:4]}",
+                        f"+32 470 {sub[:6]}",
+                        f"+41 79 {sub[:7]}",
+                    ]
+                )
+            )
+        elif roll < 0.90:
+            numbers.append(f"+33 (0){mobile} {sub}")
+        elif roll < 0.95:
+            numbers.append(rng.choice(["abc", "12", "+", "06-12-ab", "n/a"]))
+        else:
+            numbers.append(numbers[rng.randrange(len(numbers))] if numbers else "0612345678")
+    return numbers
+
+
+def timed(fn: Callable[[], RecipientList], repeat: int = 2) -> tuple[float, RecipientList]:
+    best = float("inf")
+    result = RecipientList()
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def bench_preparation(count: int = 1_000_000) -> None:
+    numbers = generate_numbers(count)
+    print(f"## Recipients prepared ({count:,} generated numbers)")
+    for mode, strict in (("default", False), ("strict", True)):
+
+        def prepare(strict: bool = strict) -> RecipientList:
+            return prepare_recipients(numbers, strict=strict)
+
+        seconds, result = timed(prepare)
+        rate = count / seconds
+        verdict = "meets" if rate >= TARGETS[mode] else "MISSES"
+        print(
+            f"{mode:8} {rate:>12,.0f} recipients/s  ({seconds:.2f} s; "
+            f"{len(result.recipients):,} kept, {len(result.skipped):,} skipped)  "
+            f"{verdict} the {TARGETS[mode]:,}/s target"
+        )
+    gc.collect()
+    tracemalloc.start()
+    prepare_recipients(numbers)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"peak memory while preparing (tracemalloc): {peak / 2**20:.0f} MiB")
+
+
+@contextmanager
+def sandbox_process(credits: int) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smsgate.cli",
+            "sandbox",
+            "--port",
+            str(port),
+            "--account",
+            f"bench:bench:{credits}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/sandbox/health")
+                break
+            except httpx.ConnectError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox did not start") from None
+                time.sleep(0.1)
+        yield f"allmysms+http://bench:bench@127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def bench_send(count: int = 100_000) -> None:
+    numbers = [f"+336{n:08d}" for n in range(count)]
+    print(f"\n## One {count:,}-recipient send to the sandbox over loopback")
+    with sandbox_process(credits=15 * count) as dsn:
+        requests = 0
+
+        def counted(request: httpx.Request) -> None:
+            nonlocal requests
+            requests += 1
+
+        endpoint = resolve_endpoint(dsn, env={})
+        client = httpx.Client(timeout=120, event_hooks={"request": [counted]})
+        with Gateway(endpoint, client=client) as gateway:
+            cpu, wall = time.process_time(), time.perf_counter()
+            report = gateway.send(numbers, "Campaign benchmark: hello from smsgate")
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    ok = requests <= 50 and cpu <= 5.0
+    print(
+        f"status {report.status.value}: {report.accepted:,} accepted; {requests} HTTP requests; "
+        f"wall {wall:.2f} s; our CPU {cpu:.2f} s  "
+        f"({'meets' if ok else 'MISSES'} the <= 50 requests, <= 5 s CPU target)"
+    )
+
+
+def main() -> None:
+    print(f"smsgate benchmark: Python {sys.version.split()[0]} on {sys.platform}\n")
+    bench_preparation()
+    bench_send()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The smsgate command as a user runs it: a real process, its stdout, stderr and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smsgate.sandbox.server import BackgroundSandbox
+from tests.conftest import add_account, inbox
+
+SMSGATE = [sys.executable, "-m", "smsgate.cli"]
+
+
+def run(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [*SMSGATE, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_send_json_prints_exactly_one_object(sandbox: BackgroundSandbox) -> None:
+    done = run(
+        "send",
+        "--to",
+        "0612345678,junk",
+        "--from",
+        "Acme",
+        "--dsn",
+        sandbox.dsn(),
+        "--json",
+        "Hello",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "partial" and report["recipients"][0]["status"] == "sent"
+    assert done.stderr == ""
+
+
+def test_default_is_the_embedded_sandbox_and_it_says_so() -> None:
+    done = run("send", "--to", "0612345678", "--json", "Hello")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["sandbox"] is True
+    assert "nothing left this machine" in done.stderr
+
+
+def test_text_from_stdin_numbers_from_a_file(sandbox: BackgroundSandbox, tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("06 11 11 11 11\n0622222222, 0633333333\n")
+    done = run(
+        "send", "--to", f"@{numbers}", "--dsn", sandbox.dsn(), "--json", "-", stdin="From stdin\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["recipients"]) == 3
+    assert {m["text"] for m in inbox(sandbox)} == {"From stdin"}
+
+
+def test_truncation_warns_on_stderr(sandbox: BackgroundSandbox) -> None:
+    done = run("send", "--to", "0612345678", "--dsn", sandbox.dsn(), "a" * 200)
+    assert done.returncode == 0 and "warning: text truncated from 200 to 160" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["send", "--to", "0612345678", "--from", "x", "Hi"], "the sender 'x' is not allowed"),
+        (["send", "--to", "abc", "Hi"], "no valid recipient"),
+        (["send", "--to", "0612345678", ""], "the text is empty"),
+        (["send", "--to", "0612345678", "--no-truncate", "a" * 161], "too long"),
+        (["send", "--to", "@/nonexistent/file", "Hi"], "cannot read the numbers file"),
+        (["send", "--to", "0612345678", "--region", "XX", "Hi"], "unknown default region"),
+        (["send", "--to", "0612345678", "--dsn", "nope://a:b@c", "Hi"], "unknown provider"),
+        (["send", "Hi"], "Missing option '--to'"),
+        (["send", "--to", "0612345678", "--max-parts", "0", "Hi"], "--max-parts"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], message: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_json_errors_are_json_too() -> None:
+    done = run("send", "--to", "abc", "--json", "Hi")
+    assert done.returncode == 2 and json.loads(done.stdout)["exit_code"] == 2
+
+
+def test_nothing_accepted_is_exit_1(sandbox: BackgroundSandbox) -> None:
+    done = run("send", "--to", "0612345678", "--dsn", sandbox.dsn("demo", "bad"), "Hi")
+    assert done.returncode == 1 and "rejected" in done.stdout
+    assert "bad" not in done.stdout.replace("rejected", "")
+
+
+def test_trial_mode_from_the_cli(sandbox: BackgroundSandbox) -> None:
+    operator = add_account(sandbox, "operator", "opkey", 1000)
+    done = run(
+        "send",
+        "--to",
+        "0611111111,0622222222,0633333333",
+        "--dsn",
+        "allmysms://@default",
+        "--json",
+        "Hi",
+        env={"SMSGATE_TRIAL_DSN": operator},
+    )
+    report = json.loads(done.stdout)
+    assert report["trial"] and report["text"] == "TRIAL USE: Hi" and len(report["recipients"]) == 2
+    missing = run("send", "--to", "0611111111", "--dsn", "allmysms://@default", "Hi")
+    assert missing.returncode == 2 and "SMSGATE_TRIAL_DSN" in missing.stderr
+
+
+def test_segments_calculator() -> None:
+    done = run("segments", "--json", "a" * 161)
+    assert json.loads(done.stdout) == {
+        "encoding": "GSM-7",
+        "units": 161,
+        "parts": 2,
+        "part_units": [153, 8],
+        "ucs2_characters": [],
+    }
+    human = run("segments", "Ça coûte")
+    assert "UCS-2: 8 UTF-16 units, 1 part(s)" in human.stdout and "'û'" in human.stdout
+
+
+def test_info(sandbox: BackgroundSandbox) -> None:
+    done = run("info", "--dsn", sandbox.dsn(), "--json")
+    info = json.loads(done.stdout)
+    assert (info["status"], info["credits"]) == ("Active Account", 15000)
+    refused = run("info", "--dsn", sandbox.dsn("demo", "wrong"))
+    assert refused.returncode == 1 and "check the credentials" in refused.stderr
+    assert "wrong" not in refused.stderr
+
+
+def test_a_large_send_shows_progress_and_succeeds(sandbox: BackgroundSandbox) -> None:
+    rich = add_account(sandbox, "rich", "k", 100_000)
+    numbers = ",".join(f"+336{n:08d}" for n in range(2500))
+    done = run("send", "--to", numbers, "--dsn", rich, "Hi")
+    assert done.returncode == 0 and "2500 sent" in done.stdout
+
+
+def test_the_sandbox_command_serves_the_api(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [*SMSGATE, "sandbox", "--port", str(port), "--account", "acme:key:300"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/sandbox/health")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "sandbox did not start"
+                time.sleep(0.1)
+        done = run(
+            "send",
+            "--to",
+            "0612345678",
+            "--dsn",
+            f"allmysms+http://acme:key@127.0.0.1:{port}",
+            "--json",
+            "Hi",
+        )
+        assert json.loads(done.stdout)["credits_left"] == 285
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert "use: --dsn allmysms+http://demo:demo@127.0.0.1" in (
+        server.stderr.read() if server.stderr else ""
+    )
