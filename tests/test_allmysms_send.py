@@ -177,6 +177,12 @@ def test_every_status_code_has_a_clear_outcome(
     assert words in (report.recipients[0].error or "")
 
 
+def test_a_long_link_is_refused_with_advice(gateway: Gateway) -> None:
+    report = gateway.send("0612345678", "See https://example.com/" + "x" * 70)
+    assert report.requests[0].code == 117
+    assert "keep links under 80 characters" in (report.recipients[0].error or "")
+
+
 def test_scheduled_send(gateway: Gateway, sandbox: BackgroundSandbox) -> None:
     later = datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)
     report = gateway.send("0612345678", "Later", scheduled_at=later)

@@ -87,6 +87,7 @@ def test_personalised_flow_with_placeholders(sandbox: BackgroundSandbox) -> None
         ({"smsData": flow(CLIENT="SOMEONE")}, 108),
         ({"smsData": flow(message="")}, 110),
         ({"smsData": flow(message="a" * 641)}, 111),
+        ({"smsData": flow(message="See https://example.com/" + "x" * 61)}, 117),
         ({"smsData": flow(DATE="tomorrow")}, 115),
         ({"smsData": flow(MASTERACCOUNT="ghost")}, 118),
         ({"smsData": flow(numbers=("123", "abc"))}, 114),
@@ -97,6 +98,11 @@ def test_each_refusal_code(sandbox: BackgroundSandbox, params: dict[str, str], c
     assert body["status"] == code and body["statusText"]
     assert set(body) == {"status", "statusText"}
     assert inbox(sandbox) == []
+
+
+def test_a_link_of_80_characters_is_fine(sandbox: BackgroundSandbox) -> None:
+    link = "https://example.com/" + "x" * 60
+    assert call(sandbox, "sendSms", smsData=flow(message=f"See {link}"))["status"] == 100
 
 
 def test_credit_codes(sandbox: BackgroundSandbox) -> None:

@@ -114,6 +114,9 @@ def test_parts_rebuild_the_text_and_respect_limits(text: str) -> None:
     seg = segment(text)
     assert "".join(seg.parts) == text
     assert sum(seg.part_units) == seg.units
+    # each part carries whole escape pairs and surrogate pairs: its own units are its count
+    assert [units_of(part, seg.encoding) for part in seg.parts] == list(seg.part_units)
+    assert all(part.encode("utf-16-le", "strict") for part in seg.parts if part)
     if seg.count == 1:
         assert seg.units <= SINGLE_LIMIT[seg.encoding]
     else:
