@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import gc
 import random
-import socket
-import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import httpx
 
 from smsgate.core.recipients import RecipientList, prepare_recipients
 from smsgate.gateway import Gateway
 from smsgate.gateway.endpoint import resolve_endpoint
+from smsgate.sandbox.server import SandboxProcess
 
 TARGETS = {"default": 300_000, "strict": 100_000}
 
@@ -100,45 +98,11 @@ def bench_preparation(count: int = 1_000_000) -> None:
     print(f"peak memory while preparing (tracemalloc): {peak / 2**20:.0f} MiB")
 
 
-@contextmanager
-def sandbox_process(credits: int) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "smsgate.cli",
-            "sandbox",
-            "--port",
-            str(port),
-            "--account",
-            f"bench:bench:{credits}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/sandbox/health")
-                break
-            except httpx.ConnectError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield f"allmysms+http://bench:bench@127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def bench_send(count: int = 100_000) -> None:
     numbers = [f"+336{n:08d}" for n in range(count)]
     print(f"\n## One {count:,}-recipient send to the sandbox over loopback")
-    with sandbox_process(credits=15 * count) as dsn:
+    with SandboxProcess(accounts=[f"bench:bench:{15 * count}"]) as sandbox:
+        dsn = sandbox.dsn("bench", "bench")
         requests = 0
 
         def counted(request: httpx.Request) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.sandbox.server import BackgroundSandbox, SandboxProcess
 from tests.conftest import add_account, inbox
 
 SMSGATE = [sys.executable, "-m", "smsgate.cli"]
@@ -153,43 +153,13 @@ def test_a_large_send_shows_progress_and_succeeds(sandbox: BackgroundSandbox) ->
     assert done.returncode == 0 and "2500 sent" in done.stdout
 
 
-def test_the_sandbox_command_serves_the_api(tmp_path: Path) -> None:
-    import socket
-    import time
-
-    import httpx
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [*SMSGATE, "sandbox", "--port", str(port), "--account", "acme:key:300"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/sandbox/health")
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "sandbox did not start"
-                time.sleep(0.1)
-        done = run(
-            "send",
-            "--to",
-            "0612345678",
-            "--dsn",
-            f"allmysms+http://acme:key@127.0.0.1:{port}",
-            "--json",
-            "Hi",
-        )
+def test_the_sandbox_command_serves_the_api() -> None:
+    with SandboxProcess(accounts=["acme:key:300"]) as server:
+        done = run("send", "--to", "0612345678", "--dsn", server.dsn("acme", "key"), "--json", "Hi")
         assert json.loads(done.stdout)["credits_left"] == 285
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    assert "use: --dsn allmysms+http://demo:demo@127.0.0.1" in (
-        server.stderr.read() if server.stderr else ""
-    )
+    assert f"use: --dsn allmysms+http://demo:demo@127.0.0.1:{server.port}" in server.stderr
+
+
+def test_the_sandbox_command_refuses_a_bad_account() -> None:
+    done = run("sandbox", "--account", "nokey")
+    assert done.returncode == 2 and "LOGIN:APIKEY[:CREDITS]" in done.stderr

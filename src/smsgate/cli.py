@@ -232,10 +232,10 @@ def _print_json(data: dict[str, Any]) -> None:
 def _print_report(report: SendReport) -> None:
     where = "the embedded sandbox" if report.sandbox else report.provider
     trial = " (trial)" if report.trial else ""
-    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+    skipped_note = f", {len(report.skipped)} skipped" if report.skipped else ""
     out.print(
         f"[bold]{report.status.value}[/]: {report.accepted} of {len(report.recipients)} "
-        f"recipient(s) accepted by {where}{trial}{skipped}; {report.encoding.value}, "
+        f"recipient(s) accepted by {where}{trial}{skipped_note}; {report.encoding.value}, "
         f"{report.parts} part(s)" + (", text truncated" if report.truncated else "")
     )
     if len(report.recipients) <= TABLE_ROWS:

@@ -5,79 +5,125 @@ Pure: the sync and async gateways share it and differ only in how they wait for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 from smsgate.core.errors import NoRecipients
-from smsgate.core.message import Message, compose_message
+from smsgate.core.message import compose_message
 from smsgate.core.recipients import RecipientList, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
 from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS
-from smsgate.gateway.endpoint import Endpoint
+from smsgate.gateway.endpoint import Endpoint, default_region
+from smsgate.gateway.transport import MaybeSent, NotSent
 from smsgate.providers import Batch, BatchOutcome
 
 SANDBOX_WARNING: Final = "sandbox: nothing left this machine; no SMS was delivered to a phone"
 
-
-@dataclass
-class SendPlan:
-    message: Message
-    recipients: RecipientList
-    batches: list[Batch]
-    report: SendReport
-
-    def remaining(self, after: int) -> Iterator[Batch]:
-        return iter(self.batches[after:])
+Progress = Callable[[int, int], None]
+"""Called after each request with (recipients done, recipients to send)."""
 
 
-def plan_send(
-    endpoint: Endpoint,
-    to: str | Iterable[str],
-    text: str,
-    *,
-    sender: str | None,
-    region: str,
-    strict: bool,
-    max_parts: int,
-    truncate: bool,
-    scheduled_at: datetime | None,
-    campaign_name: str | None,
-) -> SendPlan:
-    """Everything that can be refused is refused here, before the first request."""
-    provider = endpoint.provider
-    message = compose_message(
-        text,
-        sender=sender,
-        trial=endpoint.trial,
-        max_parts=max_parts,
-        max_chars=provider.capabilities.max_text_chars,
-        truncate=truncate,
-        scheduled_at=scheduled_at,
-        campaign_name=campaign_name,
-    )
-    recipients = prepare_recipients(to, region=region, strict=strict)
-    if not recipients.recipients:
-        raise NoRecipients(_no_recipient_message(recipients))
-    if endpoint.trial:
-        recipients.limit(TRIAL_MAX_RECIPIENTS, TRIAL_LIMIT_REASON)
-    size = provider.capabilities.max_recipients_per_request
-    people = recipients.recipients
-    batches = [Batch(message, people[i : i + size]) for i in range(0, len(people), size)]
-    seg = message.fitted.segmentation
-    report = SendReport(
-        provider=provider.name,
-        sandbox=endpoint.sandbox,
-        trial=endpoint.trial,
-        text=message.text,
-        truncated=message.fitted.truncated,
-        encoding=seg.encoding,
-        parts=seg.count,
-        skipped=recipients.skipped,
-        warnings=message.warnings() + ([SANDBOX_WARNING] if endpoint.sandbox else []),
-    )
-    return SendPlan(message, recipients, batches, report)
+class SendOptions(TypedDict, total=False):
+    """How to send, beside the recipients and the text.
+
+    sender: 3-11 letters/digits starting with a letter; None uses the provider's short code.
+    region: country of national numbers (leading 0); default the gateway's.
+    strict: also skip numbers phonenumbers finds invalid.
+    max_parts: allow a concatenated SMS of up to this many parts (default 1).
+    truncate: cut an over-long text (default) or refuse it.
+    scheduled_at: send later (the provider holds it).
+    campaign_name: a label the provider keeps with the campaign.
+    """
+
+    sender: str | None
+    region: str | None
+    strict: bool
+    max_parts: int
+    truncate: bool
+    scheduled_at: datetime | None
+    campaign_name: str | None
+
+
+class SendRun:
+    """One send in progress: yields its batches and records each outcome in the report."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        to: str | Iterable[str],
+        text: str,
+        gateway_region: str,
+        progress: Progress | None,
+        options: SendOptions,
+    ) -> None:
+        """Everything that can be refused is refused here, before the first request."""
+        provider = endpoint.provider
+        message = compose_message(
+            text,
+            sender=options.get("sender"),
+            trial=endpoint.trial,
+            max_parts=options.get("max_parts", 1),
+            max_chars=provider.capabilities.max_text_chars,
+            truncate=options.get("truncate", True),
+            scheduled_at=options.get("scheduled_at"),
+            campaign_name=options.get("campaign_name"),
+        )
+        region = options.get("region")
+        recipients = prepare_recipients(
+            to,
+            region=default_region(region) if region else gateway_region,
+            strict=options.get("strict", False),
+        )
+        if not recipients.recipients:
+            raise NoRecipients(_no_recipient_message(recipients))
+        if endpoint.trial:
+            recipients.limit(TRIAL_MAX_RECIPIENTS, TRIAL_LIMIT_REASON)
+        size = provider.capabilities.max_recipients_per_request
+        people = recipients.recipients
+        self.batches = [Batch(message, people[i : i + size]) for i in range(0, len(people), size)]
+        self.total = len(people)
+        self.progress = progress
+        seg = message.fitted.segmentation
+        self.report = SendReport(
+            provider=provider.name,
+            sandbox=endpoint.sandbox,
+            trial=endpoint.trial,
+            text=message.text,
+            truncated=message.fitted.truncated,
+            encoding=seg.encoding,
+            parts=seg.count,
+            skipped=recipients.skipped,
+            warnings=message.warnings() + ([SANDBOX_WARNING] if endpoint.sandbox else []),
+        )
+        self._stopped = False
+        self._done = 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        for index, batch in enumerate(self.batches):
+            if self._stopped:
+                record_not_attempted(self.report, self.batches[index:], self._stop_reason)
+                return
+            yield batch
+
+    def record(self, batch: Batch, outcome: BatchOutcome | NotSent | MaybeSent) -> None:
+        report = self.report
+        if isinstance(outcome, NotSent):
+            record_transport_failure(report, batch, RecipientStatus.FAILED, str(outcome))
+            self._stop(str(outcome))
+        elif isinstance(outcome, MaybeSent):
+            record_transport_failure(report, batch, RecipientStatus.UNKNOWN, str(outcome))
+        else:
+            record_outcome(report, outcome)
+            if outcome.stop:
+                self._stop(outcome.stop)
+        self._done += len(batch.recipients)
+        if self.progress:
+            self.progress(self._done, self.total)
+
+    def _stop(self, reason: str) -> None:
+        self._stopped = True
+        self._stop_reason = reason
 
 
 def _no_recipient_message(recipients: RecipientList) -> str:
@@ -115,3 +161,15 @@ def record_not_attempted(report: SendReport, batches: Iterable[Batch], reason: s
         report.recipients.extend(
             RecipientResult(r.number, RecipientStatus.FAILED, None, error) for r in batch.recipients
         )
+
+
+def start_send(
+    endpoint: Endpoint,
+    to: str | Iterable[str],
+    text: str,
+    *,
+    gateway_region: str,
+    progress: Progress | None = None,
+    **options: Unpack[SendOptions],
+) -> SendRun:
+    return SendRun(endpoint, to, text, gateway_region, progress, options)

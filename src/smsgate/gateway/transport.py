@@ -90,6 +90,18 @@ def _wait_after_response(
     return None
 
 
+def _next_wait(
+    outcome: httpx.Response | httpx.HTTPError,
+    request: httpx.Request,
+    attempt: int,
+    policy: RetryPolicy,
+) -> float | None:
+    """After one try: None hands the response on; a number is the wait before the next try."""
+    if isinstance(outcome, httpx.HTTPError):
+        return _wait_after_error(outcome, request, attempt, policy)
+    return _wait_after_response(outcome, attempt, policy)
+
+
 def retry_after(response: httpx.Response) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date), if any."""
     value = response.headers.get("Retry-After")
@@ -116,19 +128,19 @@ def drive(
         while True:
             attempt = 1
             while True:
+                outcome: httpx.Response | httpx.HTTPError
                 try:
-                    response = send(request)
-                    response.read()
+                    outcome = send(request)
+                    outcome.read()
                 except httpx.HTTPError as error:
-                    wait = _wait_after_error(error, request, attempt, policy)
-                else:
-                    next_wait = _wait_after_response(response, attempt, policy)
-                    if next_wait is None:
-                        break
-                    wait = next_wait
+                    outcome = error
+                wait = _next_wait(outcome, request, attempt, policy)
+                if wait is None:
+                    break
                 sleep(wait)
                 attempt += 1
-            request = exchange.send(response)
+            assert isinstance(outcome, httpx.Response)
+            request = exchange.send(outcome)
     except StopIteration as done:
         result: T = done.value
         return result
@@ -147,19 +159,19 @@ async def drive_async(
         while True:
             attempt = 1
             while True:
+                outcome: httpx.Response | httpx.HTTPError
                 try:
-                    response = await send(request)
-                    await response.aread()
+                    outcome = await send(request)
+                    await outcome.aread()
                 except httpx.HTTPError as error:
-                    wait = _wait_after_error(error, request, attempt, policy)
-                else:
-                    next_wait = _wait_after_response(response, attempt, policy)
-                    if next_wait is None:
-                        break
-                    wait = next_wait
+                    outcome = error
+                wait = _next_wait(outcome, request, attempt, policy)
+                if wait is None:
+                    break
                 await sleep(wait)
                 attempt += 1
-            request = exchange.send(response)
+            assert isinstance(outcome, httpx.Response)
+            request = exchange.send(outcome)
     except StopIteration as done:
         result: T = done.value
         return result
