@@ -32,7 +32,20 @@ def serve(state: SandboxState, host: str = "127.0.0.1", port: int = 8025) -> Non
     uvicorn.Server(_config(state, host, port)).run()
 
 
-class BackgroundSandbox:
+class _Address:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def dsn(self, login: str = "demo", api_key: str = "demo") -> str:
+        """The DSN of an AllMySMS account on this sandbox."""
+        return f"allmysms+http://{login}:{api_key}@{self.host}:{self.port}"
+
+
+class BackgroundSandbox(_Address):
     """A sandbox on a free loopback port, for tests and benchmarks: ``with BackgroundSandbox():``"""
 
     def __init__(self, state: SandboxState | None = None, host: str = "127.0.0.1") -> None:
@@ -45,13 +58,6 @@ class BackgroundSandbox:
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def dsn(self, login: str = "demo", api_key: str = "demo") -> str:
-        return f"allmysms+http://{login}:{api_key}@{self.host}:{self.port}"
 
     def start(self) -> Self:
         self._thread.start()
@@ -86,7 +92,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     return port
 
 
-class SandboxProcess:
+class SandboxProcess(_Address):
     """``smsgate sandbox`` in a process of its own on a free loopback port, so that what it
     spends is not counted as the client's (benchmarks) and the CLI is what runs (tests)."""
 
@@ -96,13 +102,6 @@ class SandboxProcess:
         self.accounts = accounts or []
         self.stderr = ""
         self._process: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def dsn(self, login: str = "demo", api_key: str = "demo") -> str:
-        return f"allmysms+http://{login}:{api_key}@{self.host}:{self.port}"
 
     def __enter__(self) -> Self:
         command = [
