@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from smsgate.core.errors import InvalidText
 from smsgate.core.sender import check_sender
-from smsgate.core.text import FittedText, fit_text
+from smsgate.core.text import EMPTY_TEXT, FittedText, fit_text
 from smsgate.core.trial import trial_text
 
 
@@ -49,8 +50,8 @@ def compose_message(
     The trial prefix is part of the text, so it counts toward the length.
     """
     checked_sender = check_sender(sender)
-    if not text or not text.strip():
-        fit_text("")  # raises the one "text is empty" error
+    if not text.strip():
+        raise InvalidText(EMPTY_TEXT)
     body = trial_text(text) if trial else text
     fitted = fit_text(body, max_parts=max_parts, max_chars=max_chars, truncate=truncate)
     return Message(fitted, checked_sender, trial, scheduled_at, campaign_name)

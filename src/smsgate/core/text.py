@@ -35,6 +35,7 @@ SINGLE_LIMIT: Final = {Encoding.GSM7: 160, Encoding.UCS2: 70}
 PART_LIMIT: Final = {Encoding.GSM7: 153, Encoding.UCS2: 67}
 
 _CLUSTER = regex.compile(r"\X")
+EMPTY_TEXT = "the text is empty: give the message to send"
 
 
 def encoding_of(text: str) -> Encoding:
@@ -180,13 +181,13 @@ def fit_text(
     With truncate=False an over-long text is an error instead.
     """
     if not text:
-        raise InvalidText("the text is empty: give the message to send")
+        raise InvalidText(EMPTY_TEXT)
     if max_parts < 1:
         raise InvalidText(f"--max-parts must be 1 or more, not {max_parts}")
     whole = segment(text)
     if whole.count <= max_parts and (max_chars is None or len(text) <= max_chars):
         return FittedText(text, False, len(text), whole)
-    limit = _limit_phrase(max_parts, max_chars, whole)
+    limit = _limit_phrase(max_parts, max_chars)
     if not truncate:
         raise InvalidText(
             f"the text is too long ({whole.units} {_unit_name(whole.encoding)}, {whole.count} "
@@ -207,6 +208,6 @@ def _unit_name(encoding: Encoding) -> str:
     return "septets" if encoding is Encoding.GSM7 else "UTF-16 units"
 
 
-def _limit_phrase(max_parts: int, max_chars: int | None, whole: Segmentation) -> str:
+def _limit_phrase(max_parts: int, max_chars: int | None) -> str:
     parts = f"{max_parts} part" + ("s" if max_parts > 1 else "")
     return parts if max_chars is None else f"{parts} and {max_chars} characters"

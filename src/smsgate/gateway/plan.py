@@ -97,6 +97,7 @@ class SendRun:
             warnings=message.warnings() + ([SANDBOX_WARNING] if endpoint.sandbox else []),
         )
         self._stopped = False
+        self._stop_reason = ""
         self._done = 0
 
     def __iter__(self) -> Iterator[Batch]:

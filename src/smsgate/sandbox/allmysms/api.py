@@ -9,7 +9,7 @@ import asyncio
 import re
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -285,7 +285,7 @@ def routes(state: SandboxState) -> list[Route]:
             body = refusal.body()
         fault = state.faults.take(method, "after")
         if fault:
-            await _stall(fault.delay)
+            await asyncio.sleep(fault.delay)
             if fault.status:
                 return _fault_response(fault.status, fault.retry_after)
         return answer(body, call.fmt)
@@ -300,8 +300,3 @@ def routes(state: SandboxState) -> list[Route]:
 def _fault_response(status: int, retry_after: str | None) -> Response:
     headers = {"Retry-After": retry_after} if retry_after else None
     return Response(f"sandbox fault: HTTP {status}", status_code=status, headers=headers)
-
-
-async def _stall(seconds: float) -> None:
-    stall: Awaitable[None] = asyncio.sleep(seconds)
-    await stall
