@@ -59,12 +59,15 @@ class RecipientList:
         self.skipped.extend(Skipped(r.input, reason) for r in extra)
 
 
-def _entries(raw: str | Iterable[str]) -> Iterator[str]:
-    for chunk in [raw] if isinstance(raw, str) else raw:
-        if "," in chunk or ";" in chunk or "\n" in chunk or "\r" in chunk:
-            yield from _SEPARATORS.split(chunk)
-        else:
-            yield chunk
+def _entries(raw: str | Iterable[str]) -> list[str]:
+    """Entries as typed. One C-level search over all the input decides whether any entry
+    needs splitting at all: a campaign list usually holds one number per element."""
+    if isinstance(raw, str):
+        return _SEPARATORS.split(raw)
+    chunks = raw if isinstance(raw, list) else list(raw)
+    if _SEPARATORS.search("\x00".join(chunks)) is None:
+        return chunks
+    return [entry for chunk in chunks for entry in _SEPARATORS.split(chunk)]
 
 
 def split_entries(raw: str | Iterable[str]) -> list[str]:
