@@ -43,9 +43,12 @@ class RecipientResult:
     status: RecipientStatus
     provider_message_id: str | None = None
     error: str | None = None
+    id: str | None = None
+    """Our id for this message (also the store's)."""
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "id": self.id,
             "to": self.to,
             "status": self.status.value,
             "provider_message_id": self.provider_message_id,

@@ -13,20 +13,27 @@ from typing import Self, Unpack
 
 import httpx
 
+from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.gateway.endpoint import Endpoint, default_region, resolve_endpoint
-from smsgate.gateway.plan import Progress, SendOptions, start_send
+from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SentBatch, start_send
 from smsgate.gateway.transport import MaybeSent, NotSent, RetryPolicy, drive, drive_async
 from smsgate.providers import BatchOutcome
 
 
 class _Base:
     def __init__(
-        self, endpoint: Endpoint, *, region: str | None = None, retry: RetryPolicy | None = None
+        self,
+        endpoint: Endpoint,
+        *,
+        region: str | None = None,
+        retry: RetryPolicy | None = None,
+        recorder: SendRecorder | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.region = default_region(region)
         self.retry = retry or RetryPolicy()
+        self.recorder = recorder
 
     @classmethod
     def from_dsn(
@@ -36,9 +43,13 @@ class _Base:
         region: str | None = None,
         retry: RetryPolicy | None = None,
         env: Mapping[str, str] | None = None,
+        recorder: SendRecorder | None = None,
     ) -> Self:
-        """The DSN, else $SMSGATE_DSN, else the embedded sandbox (``sandbox://``)."""
-        return cls(resolve_endpoint(dsn, env), region=region, retry=retry)
+        """The DSN, else $SMSGATE_DSN, else the embedded sandbox (``sandbox://``).
+
+        A recorder (the message store) keeps every message sent.
+        """
+        return cls(resolve_endpoint(dsn, env), region=region, retry=retry, recorder=recorder)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint.provider.describe()})"
@@ -53,9 +64,10 @@ class Gateway(_Base):
         *,
         region: str | None = None,
         retry: RetryPolicy | None = None,
+        recorder: SendRecorder | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(endpoint, region=region, retry=retry)
+        super().__init__(endpoint, region=region, retry=retry, recorder=recorder)
         self._client = client or endpoint.client(self.retry.timeout)
 
     def send(
@@ -72,7 +84,13 @@ class Gateway(_Base):
         valid; otherwise always returns a report, whatever the provider or network did.
         """
         run = start_send(
-            self.endpoint, to, text, gateway_region=self.region, progress=progress, **options
+            self.endpoint,
+            to,
+            text,
+            gateway_region=self.region,
+            progress=progress,
+            recorder=self.recorder,
+            **options,
         )
         for batch in run:
             outcome: BatchOutcome | NotSent | MaybeSent
@@ -88,6 +106,18 @@ class Gateway(_Base):
         info = drive(self.endpoint.provider.account(), self._client.send, self.retry)
         info.sandbox = self.endpoint.sandbox
         return info
+
+    def receipts(self, campaign_id: str) -> list[Receipt]:
+        """The provider's latest receipt for each message of a campaign (pull fallback)."""
+        return drive(self.endpoint.provider.receipts(campaign_id), self._client.send, self.retry)
+
+    def replies(self) -> list[Reply]:
+        """Replies the provider has not handed out before."""
+        return drive(self.endpoint.provider.replies(), self._client.send, self.retry)
+
+    def cancel(self, campaign_id: str) -> None:
+        """Cancel a scheduled campaign; raises ProviderError when it is too late."""
+        drive(self.endpoint.provider.cancel(campaign_id), self._client.send, self.retry)
 
     def close(self) -> None:
         self._client.close()
@@ -113,9 +143,10 @@ class AsyncGateway(_Base):
         *,
         region: str | None = None,
         retry: RetryPolicy | None = None,
+        recorder: SendRecorder | None = None,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(endpoint, region=region, retry=retry)
+        super().__init__(endpoint, region=region, retry=retry, recorder=recorder)
         self._client = client or endpoint.async_client(self.retry.timeout)
 
     async def send(
@@ -127,7 +158,13 @@ class AsyncGateway(_Base):
         **options: Unpack[SendOptions],
     ) -> SendReport:
         run = start_send(
-            self.endpoint, to, text, gateway_region=self.region, progress=progress, **options
+            self.endpoint,
+            to,
+            text,
+            gateway_region=self.region,
+            progress=progress,
+            recorder=self.recorder,
+            **options,
         )
         for batch in run:
             outcome: BatchOutcome | NotSent | MaybeSent
@@ -144,6 +181,17 @@ class AsyncGateway(_Base):
         info = await drive_async(self.endpoint.provider.account(), self._client.send, self.retry)
         info.sandbox = self.endpoint.sandbox
         return info
+
+    async def receipts(self, campaign_id: str) -> list[Receipt]:
+        provider = self.endpoint.provider
+        return await drive_async(provider.receipts(campaign_id), self._client.send, self.retry)
+
+    async def replies(self) -> list[Reply]:
+        return await drive_async(self.endpoint.provider.replies(), self._client.send, self.retry)
+
+    async def cancel(self, campaign_id: str) -> None:
+        provider = self.endpoint.provider
+        await drive_async(provider.cancel(campaign_id), self._client.send, self.retry)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -167,5 +215,7 @@ __all__ = [
     "Progress",
     "RetryPolicy",
     "SendOptions",
+    "SendRecorder",
+    "SentBatch",
     "resolve_endpoint",
 ]

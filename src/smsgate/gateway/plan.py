@@ -5,11 +5,13 @@ Pure: the sync and async gateways share it and differ only in how they wait for 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, TypedDict, Unpack
+from typing import Final, Protocol, TypedDict, Unpack
 
 from smsgate.core.errors import NoRecipients
+from smsgate.core.ids import new_id
 from smsgate.core.message import compose_message
 from smsgate.core.recipients import RecipientList, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
@@ -22,6 +24,24 @@ SANDBOX_WARNING: Final = "sandbox: nothing left this machine; no SMS was deliver
 
 Progress = Callable[[int, int], None]
 """Called after each request with (recipients done, recipients to send)."""
+
+
+@dataclass(frozen=True)
+class SentBatch:
+    """One request's worth of messages and what became of each, for the record."""
+
+    provider: str
+    sandbox: bool
+    batch: Batch
+    results: Sequence[RecipientResult]
+    campaign_id: str | None
+    credits_used: int | None
+
+
+class SendRecorder(Protocol):
+    """Keeps every message the gateway sends (the message store implements it)."""
+
+    def record_batch(self, sent: SentBatch) -> None: ...
 
 
 class SendOptions(TypedDict, total=False):
@@ -56,6 +76,7 @@ class SendRun:
         gateway_region: str,
         progress: Progress | None,
         options: SendOptions,
+        recorder: SendRecorder | None = None,
     ) -> None:
         """Everything that can be refused is refused here, before the first request."""
         provider = endpoint.provider
@@ -81,7 +102,11 @@ class SendRun:
             recipients.limit(TRIAL_MAX_RECIPIENTS, TRIAL_LIMIT_REASON)
         size = provider.capabilities.max_recipients_per_request
         people = recipients.recipients
-        self.batches = [Batch(message, people[i : i + size]) for i in range(0, len(people), size)]
+        ids = [new_id("msg") for _ in people]
+        self.batches = [
+            Batch(message, people[i : i + size], new_id("req"), ids[i : i + size])
+            for i in range(0, len(people), size)
+        ]
         self.total = len(people)
         self.progress = progress
         seg = message.fitted.segmentation
@@ -96,6 +121,9 @@ class SendRun:
             skipped=recipients.skipped,
             warnings=message.warnings() + ([SANDBOX_WARNING] if endpoint.sandbox else []),
         )
+        self._provider = provider.name
+        self._sandbox = endpoint.sandbox
+        self._recorder = recorder
         self._stopped = False
         self._stop_reason = ""
         self._done = 0
@@ -103,12 +131,17 @@ class SendRun:
     def __iter__(self) -> Iterator[Batch]:
         for index, batch in enumerate(self.batches):
             if self._stopped:
-                record_not_attempted(self.report, self.batches[index:], self._stop_reason)
+                for skipped in self.batches[index:]:
+                    start = len(self.report.recipients)
+                    record_not_attempted(self.report, [skipped], self._stop_reason)
+                    self._finish(skipped, start, None, None)
                 return
             yield batch
 
     def record(self, batch: Batch, outcome: BatchOutcome | NotSent | MaybeSent) -> None:
         report = self.report
+        start = len(report.recipients)
+        campaign_id = credits_used = None
         if isinstance(outcome, NotSent):
             record_transport_failure(report, batch, RecipientStatus.FAILED, str(outcome))
             self._stop(str(outcome))
@@ -116,11 +149,25 @@ class SendRun:
             record_transport_failure(report, batch, RecipientStatus.UNKNOWN, str(outcome))
         else:
             record_outcome(report, outcome)
+            campaign_id, credits_used = outcome.request.campaign_id, outcome.credits_used
             if outcome.stop:
                 self._stop(outcome.stop)
+        self._finish(batch, start, campaign_id, credits_used)
         self._done += len(batch.recipients)
         if self.progress:
             self.progress(self._done, self.total)
+
+    def _finish(
+        self, batch: Batch, start: int, campaign_id: str | None, credits_used: int | None
+    ) -> None:
+        """Give the batch's results our message ids and hand them to the recorder."""
+        results = self.report.recipients[start:]
+        for result, message_id in zip(results, batch.message_ids, strict=True):
+            result.id = message_id
+        if self._recorder is not None:
+            self._recorder.record_batch(
+                SentBatch(self._provider, self._sandbox, batch, results, campaign_id, credits_used)
+            )
 
     def _stop(self, reason: str) -> None:
         self._stopped = True
@@ -171,6 +218,7 @@ def start_send(
     *,
     gateway_region: str,
     progress: Progress | None = None,
+    recorder: SendRecorder | None = None,
     **options: Unpack[SendOptions],
 ) -> SendRun:
-    return SendRun(endpoint, to, text, gateway_region, progress, options)
+    return SendRun(endpoint, to, text, gateway_region, progress, options, recorder)

@@ -7,14 +7,18 @@ table below turns each code into what the user needs to know and do.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError, ProviderError
+from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
+from smsgate.core.status import MessageStatus
 from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange
 
 NAME: Final = "allmysms"
@@ -24,6 +28,18 @@ MAX_RECIPIENTS_PER_REQUEST: Final = 2000  # the component's advice; the API stat
 # Status 111 says "longer than 640 characters"; counted in code points (spec [E]).
 MAX_TEXT_CHARS: Final = 640
 DATE_FORMAT: Final = "%Y-%m-%d %H:%M:%S"  # Europe/Paris wall time (spec §10.8)
+PARIS: Final = ZoneInfo("Europe/Paris")
+
+# Receipt codes (spec §7) -> our status and whether it is final.
+RECEIPT_STATUSES: Final[dict[str, tuple[MessageStatus, bool]]] = {
+    "1": (MessageStatus.DELIVERED, True),
+    "2": (MessageStatus.FAILED, True),  # not delivered, reported by the operator
+    "3": (MessageStatus.SENT, False),  # transmitted to the operator
+    "4": (MessageStatus.REJECTED, True),
+    # "SMS rejected (probably unknown number or absent subscriber)": the operator gave up on
+    # delivering it, which our model calls expired [E: one place, here].
+    "5": (MessageStatus.EXPIRED, True),
+}
 
 SENT: Final = 100
 SCHEDULED: Final = 101
@@ -80,8 +96,11 @@ class AllMySms:
             max_recipients_per_request=batch_size,
             max_text_chars=MAX_TEXT_CHARS,
             schedule=True,
+            cancel=True,
             credits=True,
             trial=True,
+            receipts_pull=True,
+            replies_pull=True,
         )
 
     @classmethod
@@ -131,6 +150,8 @@ class AllMySms:
             data["DATE"] = message.scheduled_at.strftime(DATE_FORMAT)
         if message.campaign_name:
             data["CAMPAIGN_NAME"] = message.campaign_name
+        if batch.reference:
+            data["CLIMSGID"] = batch.reference
         data["SMS"] = [{"MOBILEPHONE": r.number} for r in batch.recipients]
         return {"DATA": data}
 
@@ -154,6 +175,120 @@ class AllMySms:
             k: str(body[k]) for k in ("lastName", "firstName", "society", "email") if k in body
         }
         return AccountInfo(NAME, False, str(status or ""), _int(body.get("credits")), details)
+
+    def receipts(self, campaign_id: str) -> Exchange[list[Receipt]]:
+        response = yield self._post("getAcks", campId=campaign_id)
+        body = _json_object(response)
+        if body is None:
+            raise ProviderError(f"AllMySMS answered getAcks with HTTP {response.status_code}")
+        if "acks" not in body:
+            status = body.get("status")
+            if _int(status) == 0:  # "No acknowledgement found"
+                return []
+            raise ProviderError(_refusal(_int(status) or 0, str(body.get("statusText", ""))))
+        reference = str(body.get("cliMsgId") or "") or None
+        found = []
+        for ack in body.get("acks") or []:
+            if not isinstance(ack, dict):
+                continue
+            code = str(ack.get("statut", ack.get("status", "")))
+            if code not in RECEIPT_STATUSES:
+                continue
+            found.append(
+                self._receipt(
+                    code,
+                    provider_message_id=None,
+                    campaign_id=campaign_id,
+                    recipient=str(ack.get("phoneNumber", "")).lstrip("+") or None,
+                    client_reference=reference,
+                    when=ack.get("receptionDate"),
+                    detail=str(ack.get("comment", "")),
+                )
+            )
+        return found
+
+    def replies(self) -> Exchange[list[Reply]]:
+        response = yield self._post("getPulls")
+        body = _json_object(response)
+        if body is None or "mos" not in body:
+            status = body.get("status") if body else None
+            raise ProviderError(
+                _refusal(_int(status) or 0, str(body.get("statusText", "")) if body else "")
+            )
+        return [
+            Reply(
+                provider=NAME,
+                provider_reply_id=str(mo.get("id", "")),
+                sender=str(mo.get("phoneNumber", "")).lstrip("+"),
+                text=str(mo.get("message", "")),
+                campaign_id=str(mo.get("campaignId") or "") or None,
+                received_at=_paris_time(mo.get("receptionDate")),
+            )
+            for mo in body.get("mos") or []
+            if isinstance(mo, dict)
+        ]
+
+    def cancel(self, campaign_id: str) -> Exchange[None]:
+        response = yield self._post("deleteCampaign", campId=campaign_id)
+        body = _json_object(response) or {}
+        if str(body.get("status", "")).upper() != "OK":
+            text = str(body.get("statusText") or "no details")
+            raise ProviderError(
+                f"AllMySMS did not cancel campaign {campaign_id} ({text}): "
+                "only a campaign that is still scheduled can be cancelled"
+            )
+        return None
+
+    def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
+        """Webhook parameters (spec §7): a reply has smsMoId, a receipt has status."""
+        when = fields.get("receptionDate")
+        if fields.get("smsMoId"):
+            return Reply(
+                provider=NAME,
+                provider_reply_id=fields["smsMoId"],
+                sender=fields.get("phoneNumber", "").lstrip("+"),
+                text=fields.get("message", ""),
+                provider_message_id=fields.get("smsId") or None,
+                campaign_id=fields.get("campaignId") or None,
+                received_at=_paris_time(when),
+            )
+        code = fields.get("status", "")
+        if code not in RECEIPT_STATUSES or not (fields.get("smsId") or fields.get("campaignId")):
+            raise ValueError("neither a delivery receipt nor a reply from AllMySMS")
+        return self._receipt(
+            code,
+            provider_message_id=fields.get("smsId") or None,
+            campaign_id=fields.get("campaignId") or None,
+            recipient=fields.get("phoneNumber", "").lstrip("+") or None,
+            client_reference=None,
+            when=when,
+            detail=fields.get("statusText", ""),
+        )
+
+    @staticmethod
+    def _receipt(
+        code: str,
+        *,
+        provider_message_id: str | None,
+        campaign_id: str | None,
+        recipient: str | None,
+        client_reference: str | None,
+        when: object,
+        detail: str,
+    ) -> Receipt:
+        status, final = RECEIPT_STATUSES[code]
+        return Receipt(
+            provider=NAME,
+            status=status,
+            permanent=final,
+            provider_status=code,
+            provider_message_id=provider_message_id,
+            campaign_id=campaign_id,
+            recipient=recipient,
+            client_reference=client_reference,
+            occurred_at=_paris_time(when),
+            detail=detail,
+        )
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -213,6 +348,15 @@ class AllMySms:
             credits_used=_int(body.get("creditsUsed")),
             credits_left=_int(body.get("credits")),
         )
+
+
+def _paris_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.strptime(value.strip(), DATE_FORMAT).replace(tzinfo=PARIS)
+    except ValueError:
+        return None
 
 
 def _batch_size(dsn: Dsn) -> int:

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 import httpx
 
 from smsgate.core.message import Message
+from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.recipients import Recipient
 from smsgate.core.report import AccountInfo, RecipientResult, RequestRecord
 
@@ -29,8 +30,11 @@ class Capabilities:
     max_recipients_per_request: int
     max_text_chars: int | None
     schedule: bool = False
+    cancel: bool = False
     credits: bool = False
     trial: bool = False
+    receipts_pull: bool = False
+    replies_pull: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,16 @@ class Batch:
 
     message: Message
     recipients: Sequence[Recipient]
+    reference: str = ""
+    """Our reference for this request, sent where the API takes one (AllMySMS CLIMSGID)."""
+    message_ids: Sequence[str] = ()
+    """Our id of each recipient's message, in the order of ``recipients``."""
 
 
 @dataclass
 class BatchOutcome:
     results: list[RecipientResult]
+    """One per recipient, in the order of ``Batch.recipients``."""
     request: RequestRecord
     credits_used: int | None = None
     credits_left: int | None = None
@@ -68,3 +77,19 @@ class Provider(Protocol):
     def send(self, batch: Batch) -> Exchange[BatchOutcome]: ...
 
     def account(self) -> Exchange[AccountInfo]: ...
+
+    def receipts(self, campaign_id: str) -> Exchange[list[Receipt]]:
+        """The latest receipt of each message of a campaign (pull fallback for webhooks)."""
+        ...
+
+    def replies(self) -> Exchange[list[Reply]]:
+        """Replies not fetched before."""
+        ...
+
+    def cancel(self, campaign_id: str) -> Exchange[None]:
+        """Cancel a scheduled campaign; raises ProviderError when the provider refuses."""
+        ...
+
+    def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
+        """A webhook call's fields as a receipt or a reply; raises ValueError if neither."""
+        ...
