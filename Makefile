@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint
+	bash scripts/services.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)

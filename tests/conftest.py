@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 
 from smsgate.gateway import Gateway
 from smsgate.gateway.transport import RetryPolicy
 from smsgate.sandbox.allmysms.accounts import Account
 from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.store import Store
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SMSGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
+)
 
 FAST_RETRY = RetryPolicy(
     attempts=3, backoff=0.01, max_wait=2.0, timeout=httpx.Timeout(5.0, connect=2.0)
@@ -45,3 +54,40 @@ def inbox(sandbox: BackgroundSandbox) -> list[dict[str, object]]:
         "messages"
     ]
     return messages
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL at 127.0.0.1:5432."""
+    name = f"smsgate_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sqlalchemy.exc.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL does not answer at 127.0.0.1:5432 ({type(error).__name__}): run "
+            "`make test`, which starts one, or set SMSGATE_TEST_POSTGRES_URL"
+        )
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The message store on each database the project supports, empty for each test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'smsgate.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    opened = Store(url)
+    if request.param == "postgresql":
+        with opened.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "TRUNCATE message_events, replies, messages RESTART IDENTITY CASCADE"
+            )
+    yield opened
+    opened.close()

@@ -1,0 +1,408 @@
+"""The message store: SQLite by default (a file in the data directory), PostgreSQL supported.
+
+Every send is recorded per recipient, each with its status history. Receipts move a message's
+status forward only (core.status); a receipt delivered twice is recorded once; one that comes
+before its message was recorded waits, and is applied when the message arrives.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import ColumnElement, Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from smsgate.core.errors import ConfigurationError
+from smsgate.core.receipts import Receipt, Reply
+from smsgate.core.report import RecipientStatus
+from smsgate.core.status import MessageStatus, advances, is_final
+from smsgate.gateway.plan import SentBatch
+from smsgate.store.schema import EventRow, MessageRow, ReplyRow, utcnow
+
+DATABASE_VARIABLE: Final = "SMSGATE_DATABASE_URL"
+DATA_DIR_VARIABLE: Final = "SMSGATE_DATA_DIR"
+MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
+
+_SEND_STATUS: Final = {
+    RecipientStatus.SENT: MessageStatus.SENT,
+    RecipientStatus.SCHEDULED: MessageStatus.SCHEDULED,
+    RecipientStatus.REJECTED: MessageStatus.REJECTED,
+    RecipientStatus.FAILED: MessageStatus.FAILED,
+    RecipientStatus.UNKNOWN: MessageStatus.UNKNOWN,
+}
+
+
+class ReceiptOutcome(StrEnum):
+    APPLIED = "applied"  # the message's status moved
+    RECORDED = "recorded"  # kept in the history; the status did not move (late or stale)
+    DUPLICATE = "duplicate"  # seen before: nothing recorded
+    WAITING = "waiting"  # no such message yet: kept until it is recorded
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    if env.get(DATA_DIR_VARIABLE):
+        return Path(env[DATA_DIR_VARIABLE])
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "smsgate"
+
+
+def database_url(env: Mapping[str, str] | None = None) -> str:
+    """$SMSGATE_DATABASE_URL, else a SQLite file in the data directory."""
+    env = os.environ if env is None else env
+    url = env.get(DATABASE_VARIABLE)
+    if url:
+        return url
+    folder = data_dir(env)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'smsgate.db'}"
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except Exception as error:  # bad URL, missing driver
+        raise ConfigurationError(
+            f"cannot use the database {url.split('@')[-1]!r}: {error}; check {DATABASE_VARIABLE}"
+        ) from None
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[MessageRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class Store:
+    """Implements the gateway's SendRecorder; thread-safe (a session per call)."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or database_url()
+        self.engine = _engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            self.migrate()
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- recording sends --------------------------------------------------------------------
+
+    def record_batch(self, sent: SentBatch) -> None:
+        message = sent.batch.message
+        now = utcnow()
+        accepted = [r for r in sent.results if r.status.accepted]
+        cost = sent.credits_used // len(accepted) if sent.credits_used and accepted else None
+        seg = message.fitted.segmentation
+        with self._session() as session:
+            rows = []
+            for result in sent.results:
+                assert result.id is not None
+                status = _SEND_STATUS[result.status]
+                rows.append(
+                    MessageRow(
+                        id=result.id,
+                        provider=sent.provider,
+                        sandbox=sent.sandbox,
+                        provider_message_id=result.provider_message_id,
+                        campaign_id=sent.campaign_id if result.status.accepted else None,
+                        client_reference=sent.batch.reference,
+                        recipient=result.to,
+                        sender=message.sender,
+                        text=message.text,
+                        encoding=seg.encoding.value,
+                        parts=seg.count,
+                        cost=cost if result.status.accepted else None,
+                        status=status.value,
+                        final=is_final(status),
+                        error=result.error,
+                        tag=message.campaign_name,
+                        scheduled_at=message.scheduled_at,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            session.add_all(rows)
+            session.flush()
+            session.add_all(
+                EventRow(
+                    message_id=row.id,
+                    provider=row.provider,
+                    provider_message_id=row.provider_message_id,
+                    campaign_id=row.campaign_id,
+                    recipient=row.recipient,
+                    status=row.status,
+                    permanent=row.final,
+                    detail=row.error,
+                    source="send",
+                    occurred_at=now,
+                    received_at=now,
+                )
+                for row in rows
+            )
+            self._claim_waiting(session, sent.provider, sent.campaign_id, rows)
+
+    def _claim_waiting(
+        self, session: Session, provider: str, campaign_id: str | None, rows: Sequence[MessageRow]
+    ) -> None:
+        """Receipts that arrived before these messages were recorded: attach and apply them."""
+        by_id = {r.provider_message_id: r for r in rows if r.provider_message_id}
+        by_number = {r.recipient: r for r in rows if r.campaign_id}
+        conditions: list[ColumnElement[bool]] = []
+        if by_id:
+            conditions.append(EventRow.provider_message_id.in_(list(by_id)))
+        if campaign_id and by_number:
+            conditions.append(
+                and_(EventRow.campaign_id == campaign_id, EventRow.recipient.in_(list(by_number)))
+            )
+        if not conditions:
+            return
+        waiting = session.scalars(
+            select(EventRow)
+            .where(EventRow.message_id.is_(None), EventRow.provider == provider, or_(*conditions))
+            .order_by(EventRow.id)
+        ).all()
+        for found in waiting:
+            row = by_id.get(found.provider_message_id or "") or by_number.get(found.recipient or "")
+            if row is None:
+                continue
+            found.message_id = row.id
+            self._advance(row, MessageStatus(found.status), found.permanent)
+
+    @staticmethod
+    def _advance(row: MessageRow, status: MessageStatus, permanent: bool) -> bool:
+        if not advances(MessageStatus(row.status), row.final, status, permanent):
+            return False
+        row.status = status.value
+        row.final = is_final(status, permanent)
+        row.updated_at = utcnow()
+        return True
+
+    # -- receipts and replies ---------------------------------------------------------------
+
+    def apply_receipt(self, receipt: Receipt, source: str = "webhook") -> ReceiptOutcome:
+        now = utcnow()
+        with self._session() as session:
+            values = {
+                "provider": receipt.provider,
+                "provider_message_id": receipt.provider_message_id,
+                "campaign_id": receipt.campaign_id,
+                "recipient": receipt.recipient,
+                "status": receipt.status.value,
+                "permanent": receipt.permanent,
+                "provider_status": receipt.provider_status,
+                "detail": receipt.detail,
+                "source": source,
+                "occurred_at": receipt.occurred_at,
+                "received_at": now,
+                "dedupe_key": receipt.key(),
+            }
+            event_id = session.execute(
+                self._insert_ignoring_duplicates(EventRow, values).returning(EventRow.id)
+            ).scalar()
+            if event_id is None:
+                return ReceiptOutcome.DUPLICATE
+            row = self._find_message(session, receipt)
+            if row is None:
+                return ReceiptOutcome.WAITING
+            session.execute(
+                update(EventRow).where(EventRow.id == event_id).values(message_id=row.id)
+            )
+            moved = self._advance(row, receipt.status, receipt.permanent)
+            return ReceiptOutcome.APPLIED if moved else ReceiptOutcome.RECORDED
+
+    def _find_message(self, session: Session, receipt: Receipt) -> MessageRow | None:
+        query = select(MessageRow).where(MessageRow.provider == receipt.provider)
+        if receipt.provider_message_id:
+            query = query.where(MessageRow.provider_message_id == receipt.provider_message_id)
+        elif receipt.campaign_id and receipt.recipient:
+            query = query.where(
+                MessageRow.campaign_id == receipt.campaign_id,
+                MessageRow.recipient == receipt.recipient,
+            )
+        else:
+            return None
+        return session.scalars(query.with_for_update().limit(1)).first()
+
+    def _insert_ignoring_duplicates(self, table: type[Any], values: dict[str, Any]) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).values(**values).on_conflict_do_nothing()
+
+    def add_reply(self, reply: Reply) -> bool:
+        """Keep a reply once; True when it is new."""
+        with self._session() as session:
+            message_id = None
+            if reply.provider_message_id:
+                message_id = session.scalar(
+                    select(MessageRow.id).where(
+                        MessageRow.provider == reply.provider,
+                        MessageRow.provider_message_id == reply.provider_message_id,
+                    )
+                )
+            elif reply.campaign_id:
+                message_id = session.scalar(
+                    select(MessageRow.id).where(
+                        MessageRow.campaign_id == reply.campaign_id,
+                        MessageRow.recipient == reply.sender,
+                    )
+                )
+            inserted = session.execute(
+                self._insert_ignoring_duplicates(
+                    ReplyRow,
+                    {
+                        "provider": reply.provider,
+                        "provider_reply_id": reply.provider_reply_id,
+                        "message_id": message_id,
+                        "provider_message_id": reply.provider_message_id,
+                        "campaign_id": reply.campaign_id,
+                        "sender": reply.sender,
+                        "text": reply.text,
+                        "received_at": reply.received_at or utcnow(),
+                    },
+                ).returning(ReplyRow.id)
+            ).scalar()
+            return inserted is not None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def messages(
+        self,
+        *,
+        status: str | None = None,
+        recipient: str | None = None,
+        tag: str | None = None,
+        campaign_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> MessagePage:
+        conditions: list[ColumnElement[bool]] = []
+        if status:
+            conditions.append(MessageRow.status == status)
+        if recipient:
+            conditions.append(MessageRow.recipient == recipient.lstrip("+"))
+        if tag:
+            conditions.append(MessageRow.tag == tag)
+        if campaign_id:
+            conditions.append(MessageRow.campaign_id == campaign_id)
+        if since:
+            conditions.append(MessageRow.created_at >= since)
+        if until:
+            conditions.append(MessageRow.created_at < until)
+        with self._session() as session:
+            total = session.scalar(select(func.count()).select_from(MessageRow).where(*conditions))
+            rows = session.scalars(
+                select(MessageRow)
+                .where(*conditions)
+                .order_by(MessageRow.created_at.desc(), MessageRow.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+        return MessagePage(list(rows), total or 0, limit, offset)
+
+    def message(self, message_id: str) -> MessageRow | None:
+        with self._session() as session:
+            return session.get(MessageRow, message_id)
+
+    def events(self, message_id: str) -> list[EventRow]:
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(EventRow).where(EventRow.message_id == message_id).order_by(EventRow.id)
+                ).all()
+            )
+
+    def replies(self, *, limit: int = 50, offset: int = 0) -> list[ReplyRow]:
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(ReplyRow)
+                    .order_by(ReplyRow.received_at.desc(), ReplyRow.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                ).all()
+            )
+
+    def open_campaigns(self, provider: str) -> list[str]:
+        """Campaigns with messages that are not final yet: what `smsgate sync` asks about."""
+        with self._session() as session:
+            found = session.scalars(
+                select(MessageRow.campaign_id)
+                .where(
+                    MessageRow.provider == provider,
+                    MessageRow.final.is_(False),
+                    MessageRow.campaign_id.is_not(None),
+                )
+                .distinct()
+            ).all()
+        return [campaign for campaign in found if campaign]
+
+    def cancel_campaign(self, provider: str, campaign_id: str) -> int:
+        """Mark a campaign's scheduled messages cancelled; returns how many."""
+        now = utcnow()
+        with self._session() as session:
+            rows = session.scalars(
+                select(MessageRow).where(
+                    MessageRow.provider == provider,
+                    MessageRow.campaign_id == campaign_id,
+                    MessageRow.status == MessageStatus.SCHEDULED.value,
+                )
+            ).all()
+            for row in rows:
+                self._advance(row, MessageStatus.CANCELLED, True)
+                session.add(
+                    EventRow(
+                        message_id=row.id,
+                        provider=provider,
+                        provider_message_id=row.provider_message_id,
+                        campaign_id=campaign_id,
+                        recipient=row.recipient,
+                        status=MessageStatus.CANCELLED.value,
+                        permanent=True,
+                        source="cancel",
+                        occurred_at=now,
+                        received_at=now,
+                    )
+                )
+            return len(rows)

@@ -1,0 +1,152 @@
+"""The message store on SQLite and PostgreSQL: sends recorded, receipts applied once, in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from smsgate.core.message import compose_message
+from smsgate.core.receipts import Receipt, Reply
+from smsgate.core.recipients import Recipient
+from smsgate.core.report import RecipientResult, RecipientStatus
+from smsgate.core.status import MessageStatus
+from smsgate.gateway import Gateway
+from smsgate.gateway.plan import SentBatch
+from smsgate.providers import Batch
+from smsgate.providers.allmysms import RECEIPT_STATUSES
+from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.store import ReceiptOutcome, Store
+from smsgate.store.schema import Base
+from tests.conftest import FAST_RETRY
+
+
+def test_migrations_build_exactly_the_models(store: Store) -> None:
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    store.migrate()  # a second run is a no-op
+
+
+def send(store: Store, sandbox: BackgroundSandbox, to: str, **options: object) -> list[str]:
+    with Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}, recorder=store) as gateway:
+        report = gateway.send(to, "Hello", sender="Acme", campaign_name="spring", **options)  # type: ignore[arg-type]
+    return [r.id or "" for r in report.recipients]
+
+
+def receipt(store: Store, message_id: str, code: str, minute: int = 0) -> Receipt:
+    row = store.message(message_id)
+    assert row is not None
+    status, final = RECEIPT_STATUSES[code]
+    return Receipt(
+        provider="allmysms",
+        status=status,
+        permanent=final,
+        provider_status=code,
+        provider_message_id=row.provider_message_id,
+        campaign_id=row.campaign_id,
+        recipient=row.recipient,
+        occurred_at=datetime(2026, 11, 22, 10, minute, tzinfo=UTC),
+    )
+
+
+def test_a_send_is_recorded_per_recipient(store: Store, sandbox: BackgroundSandbox) -> None:
+    ids = send(store, sandbox, "0612345678, 0698765432, +3361234")
+    assert len(ids) == 3 and all(i.startswith("msg_") for i in ids)
+    first = store.message(ids[0])
+    assert first is not None
+    assert (first.status, first.recipient, first.sender, first.tag) == (
+        "sent",
+        "33612345678",
+        "Acme",
+        "spring",
+    )
+    assert first.provider_message_id and first.campaign_id and first.cost == 15
+    assert first.client_reference and first.client_reference.startswith("req_")
+    assert first.created_at.tzinfo is not None
+    refused = store.message(ids[2])
+    assert refused is not None and refused.status == "rejected" and refused.final
+    assert [e.source for e in store.events(ids[0])] == ["send"]
+
+
+def test_receipts_move_forward_once_and_never_back(
+    store: Store, sandbox: BackgroundSandbox
+) -> None:
+    (message_id,) = send(store, sandbox, "0612345678")
+    assert store.apply_receipt(receipt(store, message_id, "3", 1)) is ReceiptOutcome.RECORDED
+    assert store.apply_receipt(receipt(store, message_id, "1", 2)) is ReceiptOutcome.APPLIED
+    assert store.apply_receipt(receipt(store, message_id, "1", 2)) is ReceiptOutcome.DUPLICATE
+    assert store.apply_receipt(receipt(store, message_id, "2", 3)) is ReceiptOutcome.RECORDED
+    row = store.message(message_id)
+    assert row is not None and row.status == "delivered" and row.final
+    assert [e.status for e in store.events(message_id)] == ["sent", "sent", "delivered", "failed"]
+
+
+def test_waiting_receipts_are_claimed_when_the_message_is_recorded(
+    store: Store, sandbox: BackgroundSandbox
+) -> None:
+    # Learn the ids the provider gives by sending once, then forget the send: the receipt
+    # arrives first and the same message is recorded after it.
+    (first,) = send(store, sandbox, "0612345678")
+    row = store.message(first)
+    assert row is not None and row.campaign_id
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM message_events")
+        connection.exec_driver_sql("DELETE FROM messages")
+    waiting = Receipt(
+        provider="allmysms",
+        status=MessageStatus.DELIVERED,
+        permanent=True,
+        provider_status="1",
+        provider_message_id=row.provider_message_id,
+        occurred_at=datetime.now(UTC),
+    )
+    assert store.apply_receipt(waiting) is ReceiptOutcome.WAITING
+    message = compose_message("Hello")
+    batch = Batch(message, [Recipient("33612345678", "0612345678")], "req_x", ["msg_again"])
+    result = RecipientResult(
+        "33612345678", RecipientStatus.SENT, row.provider_message_id, None, "msg_again"
+    )
+    store.record_batch(SentBatch("allmysms", False, batch, [result], row.campaign_id, 15))
+    again = store.message("msg_again")
+    assert again is not None and again.status == "delivered" and again.final
+    assert [e.source for e in store.events("msg_again")] == ["webhook", "send"]  # as they came
+
+
+def test_replies_are_kept_once_and_linked(store: Store, sandbox: BackgroundSandbox) -> None:
+    (message_id,) = send(store, sandbox, "0612345678")
+    row = store.message(message_id)
+    assert row is not None
+    reply = Reply("allmysms", "42", "33612345678", "Yes please", row.provider_message_id)
+    assert store.add_reply(reply) is True
+    assert store.add_reply(reply) is False
+    (kept,) = store.replies()
+    assert (kept.message_id, kept.text) == (message_id, "Yes please")
+
+
+def test_listing_filters_and_pages(store: Store, sandbox: BackgroundSandbox) -> None:
+    ids = send(store, sandbox, "0611111111, 0622222222, 0633333333, +3361234")
+    page = store.messages(status="sent", limit=2)
+    assert page.total == 3 and len(page.messages) == 2
+    assert store.messages(status="sent", limit=2, offset=2).messages[0].id in ids
+    assert store.messages(recipient="+33622222222").messages[0].id == ids[1]
+    assert store.messages(tag="spring").total == 4
+    assert store.messages(tag="autumn").total == 0
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert store.messages(since=later).total == 0 and store.messages(until=later).total == 4
+    campaign = store.message(ids[0])
+    assert campaign is not None and campaign.campaign_id
+    assert store.open_campaigns("allmysms") == [campaign.campaign_id]
+
+
+def test_cancel_marks_scheduled_messages(store: Store, sandbox: BackgroundSandbox) -> None:
+    from zoneinfo import ZoneInfo
+
+    later = datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)
+    (message_id,) = send(store, sandbox, "0612345678", scheduled_at=later)
+    row = store.message(message_id)
+    assert row is not None and row.status == "scheduled" and row.scheduled_at is not None
+    assert row.campaign_id
+    assert store.cancel_campaign("allmysms", row.campaign_id) == 1
+    row = store.message(message_id)
+    assert row is not None and row.status == "cancelled" and row.final
