@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,14 @@ from tests.conftest import add_account, inbox
 SMSGATE = [sys.executable, "-m", "smsgate.cli"]
 
 
+DATA_DIR = Path(tempfile.mkdtemp(prefix="smsgate-cli-tests-"))
+
+
 def run(
     *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    environment["SMSGATE_DATA_DIR"] = str(DATA_DIR)
     environment.update(env or {})
     return subprocess.run(
         [*SMSGATE, *args],

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -24,6 +25,8 @@ from smsgate.core.report import AccountInfo, SendReport
 from smsgate.core.text import segment
 from smsgate.gateway import Gateway
 from smsgate.gateway.endpoint import DSN_VARIABLE
+from smsgate.store import Store
+from smsgate.store.schema import EventRow, MessageRow
 
 PROGRESS_THRESHOLD: Final = 2000
 TABLE_ROWS: Final = 50
@@ -98,6 +101,20 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def _parse_when(value: str | None) -> datetime | None:
+    """ISO 8601 (2026-12-01T09:00+01:00) or 'YYYY-MM-DD HH:MM'; without a zone, local time."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"--at {value!r} is not a date and time: write e.g. 2026-12-01 09:00 or "
+            "2026-12-01T09:00+01:00"
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
 def _count_entries(chunks: list[str]) -> int:
     return sum(chunk.count(",") + chunk.count(";") + chunk.count("\n") + 1 for chunk in chunks)
 
@@ -137,13 +154,22 @@ def send(
     no_truncate: Annotated[
         bool, typer.Option("--no-truncate", help="Refuse an over-long text instead of cutting it.")
     ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Send later: '2026-12-01 09:00' (local time) or ISO 8601."),
+    ] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="A campaign name kept with every message.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send one text to one or many recipients."""
+    """Send one text to one or many recipients; every message is recorded in the store."""
     chunks = _read_numbers(to)
     message = _read_text(text)
+    scheduled_at = _parse_when(at)
+    store = Store()
     with (
-        Gateway.from_dsn(dsn, region=region) as gateway,
+        Gateway.from_dsn(dsn, region=region, recorder=store) as gateway,
         _progress(_count_entries(chunks) > PROGRESS_THRESHOLD) as progress,
     ):
         report = gateway.send(
@@ -153,8 +179,11 @@ def send(
             strict=strict,
             max_parts=max_parts,
             truncate=not no_truncate,
+            scheduled_at=scheduled_at,
+            campaign_name=tag,
             progress=progress,
         )
+    store.close()
     for warning in report.warnings:
         err.print(f"warning: {warning}", markup=False)
     if as_json:
@@ -204,6 +233,15 @@ def sandbox(
             "--account", help="An extra AllMySMS account LOGIN:APIKEY[:CREDITS]. May be repeated."
         ),
     ] = None,
+    receipt_delay: Annotated[
+        float, typer.Option(help="Seconds between an SMS's acceptance and its final receipt.")
+    ] = 1.0,
+    receipts_url: Annotated[
+        str | None, typer.Option(help="Where to POST delivery receipts (the AllMySMS webhook).")
+    ] = None,
+    replies_url: Annotated[
+        str | None, typer.Option(help="Where to POST replies (the AllMySMS webhook).")
+    ] = None,
 ) -> None:
     """Serve the local provider emulators (AllMySMS v9.0) and their inbox."""
     from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN, parse_account
@@ -211,6 +249,9 @@ def sandbox(
     from smsgate.sandbox.state import SandboxState
 
     state = SandboxState()
+    settings = state.allmysms_events.settings
+    settings.receipt_delay, settings.receipts_url = receipt_delay, receipts_url
+    settings.replies_url = replies_url
     for spec in account or []:
         try:
             state.allmysms.add(parse_account(spec))
@@ -222,6 +263,172 @@ def sandbox(
         markup=False,
     )
     serve(state, host, port)
+
+
+@app.command()
+def messages(
+    status: Annotated[str | None, typer.Option(help="Only this status (e.g. delivered).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only this recipient.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only this campaign name.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List recorded messages, newest first."""
+    store = Store()
+    recipient = to.replace(" ", "") if to else None
+    page = store.messages(status=status, recipient=recipient, tag=tag, limit=limit)
+    if as_json:
+        _print_json({"total": page.total, "items": [_message_dict(m) for m in page.messages]})
+        return
+    table = Table("id", "to", "status", "created", "text", show_edge=False)
+    for row in page.messages:
+        table.add_row(
+            row.id, row.recipient, row.status, f"{row.created_at:%Y-%m-%d %H:%M}", row.text[:40]
+        )
+    out.print(table)
+    out.print(f"{len(page.messages)} of {page.total}")
+
+
+@app.command()
+def show(message_id: str, as_json: JsonOption = False) -> None:
+    """One message and its status history."""
+    store = Store()
+    row = store.message(message_id)
+    if row is None:
+        raise InvalidInput(f"no message {message_id!r}: list them with 'smsgate messages'")
+    events = store.events(message_id)
+    if as_json:
+        _print_json(_message_dict(row) | {"events": [_event_dict(e) for e in events]})
+        return
+    out.print(
+        f"{row.id} to {row.recipient}: [bold]{row.status}[/]" + (" (final)" if row.final else "")
+    )
+    out.print(
+        f"{row.encoding}, {row.parts} part(s), campaign {row.campaign_id or '-'}: {row.text}",
+        markup=False,
+    )
+    for event in events:
+        when = event.occurred_at or event.received_at
+        out.print(
+            f"  {when:%Y-%m-%d %H:%M:%S} {event.status:<10} {event.source:<8} {event.detail or ''}",
+            markup=False,
+        )
+
+
+@app.command()
+def cancel(message_id: str, dsn: DsnOption = None) -> None:
+    """Cancel a scheduled message (with the rest of its provider campaign)."""
+    store = Store()
+    row = store.message(message_id)
+    if row is None:
+        raise InvalidInput(f"no message {message_id!r}: list them with 'smsgate messages'")
+    if row.status != "scheduled" or not row.campaign_id:
+        raise InvalidInput(
+            f"message {message_id} is {row.status}: only a scheduled one can be cancelled"
+        )
+    with Gateway.from_dsn(dsn) as gateway:
+        gateway.cancel(row.campaign_id)
+    count = store.cancel_campaign(row.provider, row.campaign_id)
+    out.print(f"cancelled {count} message(s) of campaign {row.campaign_id}")
+
+
+@app.command()
+def replies(
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50, as_json: JsonOption = False
+) -> None:
+    """Replies received, newest first."""
+    found = Store().replies(limit=limit)
+    if as_json:
+        _print_json(
+            {
+                "items": [
+                    {
+                        "id": r.id,
+                        "provider": r.provider,
+                        "message_id": r.message_id,
+                        "from": r.sender,
+                        "text": r.text,
+                        "received_at": r.received_at.isoformat(),
+                    }
+                    for r in found
+                ]
+            }
+        )
+        return
+    for reply in found:
+        out.print(f"{reply.received_at:%Y-%m-%d %H:%M} {reply.sender}: {reply.text}", markup=False)
+
+
+@app.command(name="sync")
+def sync_command(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
+    """Fetch receipts and replies for messages not final yet (when webhooks did not come)."""
+    from smsgate.store.sync import sync
+
+    store = Store()
+    with Gateway.from_dsn(dsn) as gateway:
+        result = sync(gateway, store)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        out.print(
+            f"{result.campaigns} campaign(s) checked, {result.receipts} receipt(s), "
+            f"{result.applied} status change(s), {result.replies} new reply(ies)"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    dsn: DsnOption = None,
+) -> None:
+    """Serve the HTTP API (needs SMSGATE_API_KEYS; webhooks need SMSGATE_WEBHOOK_SECRETS)."""
+    import uvicorn
+
+    from smsgate.service.app import ServiceConfig, create_app
+
+    config = ServiceConfig.from_env()
+    store = Store()
+    gateway = Gateway.from_dsn(dsn, recorder=store)
+    err.print(f"smsgate service on http://{host}:{port} ({gateway!r}, {store!r})", markup=False)
+    uvicorn.run(create_app(gateway, store, config), host=host, port=port, log_level="warning")
+
+
+def _message_dict(row: MessageRow) -> dict[str, Any]:
+    names = (
+        "id",
+        "provider",
+        "sandbox",
+        "provider_message_id",
+        "campaign_id",
+        "recipient",
+        "sender",
+        "text",
+        "encoding",
+        "parts",
+        "cost",
+        "status",
+        "final",
+        "error",
+        "tag",
+    )
+    data: dict[str, Any] = {name: getattr(row, name) for name in names}
+    for name in ("scheduled_at", "created_at", "updated_at"):
+        value = getattr(row, name)
+        data[name] = value.isoformat() if value else None
+    return data
+
+
+def _event_dict(event: EventRow) -> dict[str, Any]:
+    return {
+        "status": event.status,
+        "permanent": event.permanent,
+        "provider_status": event.provider_status,
+        "detail": event.detail,
+        "source": event.source,
+        "occurred_at": event.occurred_at.isoformat() if event.occurred_at else None,
+        "received_at": event.received_at.isoformat(),
+    }
 
 
 def _print_json(data: dict[str, Any]) -> None:

@@ -165,9 +165,16 @@ class SendRun:
         for result, message_id in zip(results, batch.message_ids, strict=True):
             result.id = message_id
         if self._recorder is not None:
-            self._recorder.record_batch(
-                SentBatch(self._provider, self._sandbox, batch, results, campaign_id, credits_used)
+            sent = SentBatch(
+                self._provider, self._sandbox, batch, results, campaign_id, credits_used
             )
+            try:
+                self._recorder.record_batch(sent)
+            except Exception as error:  # the SMS went out: never lose the report over the record
+                self.report.warnings.append(
+                    f"{len(results)} message(s) were not recorded in the store "
+                    f"({type(error).__name__}); the report above is their only record"
+                )
 
     def _stop(self, reason: str) -> None:
         self._stopped = True

@@ -147,7 +147,8 @@ class AllMySms:
         if message.sender:
             data["TPOA"] = message.sender
         if message.scheduled_at:
-            data["DATE"] = message.scheduled_at.strftime(DATE_FORMAT)
+            when = message.scheduled_at
+            data["DATE"] = (when.astimezone(PARIS) if when.tzinfo else when).strftime(DATE_FORMAT)
         if message.campaign_name:
             data["CAMPAIGN_NAME"] = message.campaign_name
         if batch.reference:

@@ -34,6 +34,32 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         state.faults.add(fault)
         return Response(status_code=204)
 
+    async def allmysms_settings(request: Request) -> Response:
+        body = await request.json()
+        settings = state.allmysms_events.settings
+        if "receipt_delay" in body:
+            settings.receipt_delay = float(body["receipt_delay"])
+        for name in ("receipts_url", "replies_url"):
+            if name in body:
+                setattr(settings, name, body[name] or None)
+        return JSONResponse(
+            {
+                "receipt_delay": settings.receipt_delay,
+                "receipts_url": settings.receipts_url,
+                "replies_url": settings.replies_url,
+            }
+        )
+
+    async def allmysms_reply(request: Request) -> Response:
+        body = await request.json()
+        sender = str(body.get("from", "")).lstrip("+")
+        mo = state.allmysms_events.reply(
+            state.inbox, sender, str(body.get("text", "")), body.get("sms_id")
+        )
+        if mo is None:
+            return JSONResponse({"error": f"no SMS was sent to {sender} to reply to"}, 404)
+        return JSONResponse(mo.to_dict() | {"smsId": mo.sms_id}, status_code=201)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -43,6 +69,8 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             Route("/sandbox/messages", messages, methods=["GET"]),
             Route("/sandbox/messages", clear_messages, methods=["DELETE"]),
             Route("/sandbox/faults", add_fault, methods=["POST"]),
+            Route("/sandbox/allmysms/settings", allmysms_settings, methods=["POST"]),
+            Route("/sandbox/allmysms/replies", allmysms_reply, methods=["POST"]),
             Route("/sandbox/health", health, methods=["GET"]),
         ]
     )

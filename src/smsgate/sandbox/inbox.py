@@ -25,6 +25,7 @@ class InboxMessage:
     scheduled_at: str | None = None
     client_message_id: str | None = None
     flash: bool = False
+    receipt: str | None = None
     received_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     sequence: int = 0
 

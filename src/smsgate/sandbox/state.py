@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from smsgate.sandbox.allmysms.accounts import Accounts
+from smsgate.sandbox.allmysms.events import Events
 from smsgate.sandbox.faults import Faults
 from smsgate.sandbox.inbox import Inbox
 
@@ -12,5 +13,6 @@ from smsgate.sandbox.inbox import Inbox
 @dataclass
 class SandboxState:
     allmysms: Accounts = field(default_factory=Accounts.with_demo)
+    allmysms_events: Events = field(default_factory=Events)
     inbox: Inbox = field(default_factory=Inbox)
     faults: Faults = field(default_factory=Faults)

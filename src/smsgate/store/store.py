@@ -20,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import ColumnElement, Engine, and_, create_engine, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from smsgate.core.errors import ConfigurationError
@@ -112,11 +113,19 @@ class Store:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def migrate(self) -> None:
+        """Bring the schema to the latest migration (a no-op when it is there already)."""
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as error:
+            where = self.engine.url.render_as_string(hide_password=True)
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise ConfigurationError(
+                f"cannot open the message store at {where} ({reason}): check {DATABASE_VARIABLE}"
+            ) from None
 
     def close(self) -> None:
         self.engine.dispose()

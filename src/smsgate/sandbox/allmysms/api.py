@@ -23,6 +23,7 @@ from starlette.routing import Route
 from smsgate.core.text import segment
 from smsgate.sandbox.allmysms import numbers
 from smsgate.sandbox.allmysms.accounts import Account
+from smsgate.sandbox.allmysms.events import Campaign
 from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, parse_flow
 from smsgate.sandbox.allmysms.render import answer
 from smsgate.sandbox.inbox import InboxMessage
@@ -153,9 +154,10 @@ def _prepare(state: SandboxState, account: Account, call: Call) -> tuple[Flow, P
         raise Refusal(118)
     valid: list[tuple[str, str, int, str]] = []
     invalid: list[str] = []
+    blacklist = state.allmysms_events.blacklist
     for sms, text in zip(flow.sms, texts, strict=True):
         number = numbers.international(sms.mobile)
-        if number is None:
+        if number is None or number in blacklist:
             invalid.append(sms.mobile)
             continue
         seg = segment(text)
@@ -219,6 +221,16 @@ def send_sms(state: SandboxState, call: Call) -> dict[str, Any]:
         for number, text, parts, encoding in prepared.valid
     ]
     state.inbox.add(records)
+    state.allmysms_events.accepted(
+        Campaign(
+            id=campaign,
+            login=account.login,
+            client_message_id=flow.get("CLIMSGID"),
+            messages=records,
+            held_until=prepared.scheduled_at if held else None,
+            credits=prepared.cost,
+        )
+    )
     code = 113 if prepared.invalid else (101 if held else 100)
     return {
         "status": code,
@@ -261,10 +273,47 @@ def get_info(state: SandboxState, call: Call) -> dict[str, Any]:
     }
 
 
+def get_acks(state: SandboxState, call: Call) -> dict[str, Any]:
+    account = _authenticate(state, call)
+    return state.allmysms_events.acks_of(account.login, call.get("campId"))
+
+
+def get_ack_by_sms_id(state: SandboxState, call: Call) -> dict[str, Any]:
+    account = _authenticate(state, call)
+    return state.allmysms_events.ack_by_sms_id(account.login, call.get("smsId"))
+
+
+def get_pulls(state: SandboxState, call: Call) -> dict[str, Any]:
+    account = _authenticate(state, call)
+    limit = call.get("limit")
+    return state.allmysms_events.pulls(account.login, int(limit) if limit.isdigit() else 1000)
+
+
+def get_pull(state: SandboxState, call: Call) -> dict[str, Any]:
+    account = _authenticate(state, call)
+    return state.allmysms_events.pull_of(account.login, call.get("campId"))
+
+
+def delete_campaign(state: SandboxState, call: Call) -> dict[str, Any]:
+    """[E] §10.15: a held campaign is cancelled and its credits refunded."""
+    account = _authenticate(state, call)
+    campaign = state.allmysms_events.cancel(account.login, call.get("campId"))
+    if campaign is None:
+        return {"status": "KO", "statusText": "Campaign not found or already sent"}
+    with state.allmysms.lock:
+        account.credits += campaign.credits
+    return {"status": "OK"}
+
+
 METHODS: Final[dict[str, Callable[[SandboxState, Call], dict[str, Any]]]] = {
     "sendSms": send_sms,
     "simulateCampaign": simulate_campaign,
     "getInfo": get_info,
+    "getAcks": get_acks,
+    "getAckBySmsId": get_ack_by_sms_id,
+    "getPulls": get_pulls,
+    "getPull": get_pull,
+    "deleteCampaign": delete_campaign,
 }
 
 

@@ -1,0 +1,251 @@
+"""What happens after an AllMySMS send in the sandbox: receipts, replies, held campaigns.
+
+[E] choices (spec §10.12-§10.17), all here:
+- every accepted SMS gets statut 3 at once, then after ``receipt_delay`` seconds its outcome,
+  chosen by the number's last four digits ("magic numbers"):
+  9990 -> 2 not delivered, 9991 -> 4 rejected, 9992 -> 5 expired, 9993 -> no final receipt,
+  anything else -> 1 delivered;
+- each event is POSTed form-encoded to the receipts URL (replies to the replies URL), 5 s
+  timeout, no retry;
+- a held campaign (future DATE) is released at its date; deleteCampaign cancels it before;
+- a reply whose text is STOP puts the number on the blacklist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from smsgate.sandbox.inbox import Inbox, InboxMessage
+
+PARIS: Final = ZoneInfo("Europe/Paris")
+OUTCOME_BY_SUFFIX: Final = {"9990": "2", "9991": "4", "9992": "5", "9993": None}
+DEFAULT_OUTCOME: Final = "1"
+COMMENTS: Final = {
+    "1": "Delivered",
+    "2": "Not delivered",
+    "3": "Transmitted to the operator",
+    "4": "Message rejected",
+    "5": "SMS rejected (unknown number or absent subscriber)",
+}
+WEBHOOK_TIMEOUT: Final = 5.0
+
+
+def paris_now() -> str:
+    return datetime.now(PARIS).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class Campaign:
+    id: str
+    login: str
+    client_message_id: str
+    messages: list[InboxMessage]
+    held_until: datetime | None = None
+    cancelled: bool = False
+    credits: int = 0
+
+
+@dataclass
+class Ack:
+    phone_number: str
+    code: str
+    reception_date: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "phoneNumber": self.phone_number,
+            "statut": self.code,
+            "status": self.code,  # [E] §5: both keys, same value
+            "comment": COMMENTS[self.code],
+            "receptionDate": self.reception_date,
+        }
+
+
+@dataclass
+class Mo:
+    id: str
+    login: str
+    phone_number: str
+    campaign_id: str
+    sms_id: str
+    message: str
+    reception_date: str
+    returned: bool = False
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "phoneNumber": self.phone_number,
+            "id": self.id,
+            "campaignId": self.campaign_id,
+            "message": self.message,
+            "receptionDate": self.reception_date,
+        }
+
+
+@dataclass
+class Settings:
+    receipt_delay: float = 1.0
+    receipts_url: str | None = None
+    replies_url: str | None = None
+
+
+@dataclass
+class Events:
+    settings: Settings = field(default_factory=Settings)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    acks: dict[str, Ack] = field(default_factory=dict)  # smsId -> latest
+    mos: list[Mo] = field(default_factory=list)
+    blacklist: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _mo_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    # -- after a send -------------------------------------------------------------------------
+
+    def accepted(self, campaign: Campaign) -> None:
+        """Called in the event loop once a campaign is accepted."""
+        with self.lock:
+            self.campaigns[campaign.id] = campaign
+        delay = 0.0
+        if campaign.held_until is not None:
+            delay = max(0.0, (campaign.held_until - datetime.now(PARIS)).total_seconds())
+        self._spawn(self._deliver(campaign, delay))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, campaign: Campaign, hold: float) -> None:
+        if hold:
+            await asyncio.sleep(hold)
+            if campaign.cancelled:
+                return
+            for message in campaign.messages:
+                message.status = "sent"
+        for message in campaign.messages:
+            await self._receipt(campaign, message, "3")
+        await asyncio.sleep(self.settings.receipt_delay)
+        for message in campaign.messages:
+            outcome = OUTCOME_BY_SUFFIX.get(message.to[-4:], DEFAULT_OUTCOME)
+            if outcome is not None:
+                await self._receipt(campaign, message, outcome)
+
+    async def _receipt(self, campaign: Campaign, message: InboxMessage, code: str) -> None:
+        ack = Ack(message.to, code, paris_now())
+        with self.lock:
+            self.acks[message.id] = ack
+        message.receipt = code
+        await self._post(
+            self.settings.receipts_url,
+            {
+                "smsId": message.id,
+                "campaignId": campaign.id,
+                "phoneNumber": message.to,
+                "receptionDate": ack.reception_date,
+                "status": code,
+                "statusText": COMMENTS[code],
+            },
+        )
+
+    async def _post(self, url: str | None, fields: dict[str, str]) -> None:
+        if not url:
+            return
+        try:
+            async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT) as client:
+                await client.post(url, data=fields)
+        except httpx.HTTPError:
+            pass  # [E] §10.17: no retry; `smsgate sync` is the client's fallback
+
+    # -- the API's report methods -----------------------------------------------------------
+
+    def acks_of(self, login: str, campaign_id: str) -> dict[str, Any]:
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None or campaign.login != login:
+            return {"status": 0, "statusText": "No acknowledgement found"}
+        with self.lock:
+            acks = [self.acks[m.id].to_dict() for m in campaign.messages if m.id in self.acks]
+        return {"acks": acks, "cliMsgId": campaign.client_message_id}
+
+    def ack_by_sms_id(self, login: str, sms_id: str) -> dict[str, Any]:
+        for campaign in self.campaigns.values():
+            if campaign.login == login and any(m.id == sms_id for m in campaign.messages):
+                ack = self.acks.get(sms_id)
+                if ack:
+                    return ack.to_dict()
+        return {"status": 0, "statusText": "No acknowledgement found"}
+
+    def pulls(self, login: str, limit: int) -> dict[str, Any]:
+        """Replies not returned by an earlier getPulls, oldest first; marks them returned."""
+        with self.lock:
+            fresh = [mo for mo in self.mos if mo.login == login and not mo.returned][:limit]
+            for mo in fresh:
+                mo.returned = True
+        return {"mos": [mo.to_dict() for mo in fresh]}
+
+    def pull_of(self, login: str, campaign_id: str) -> dict[str, Any]:
+        with self.lock:
+            found = [m for m in self.mos if m.login == login and m.campaign_id == campaign_id]
+        return {"mos": [mo.to_dict() for mo in found]}
+
+    def cancel(self, login: str, campaign_id: str) -> Campaign | None:
+        """A held campaign of this account, now cancelled; None when not found or sent."""
+        campaign = self.campaigns.get(campaign_id)
+        now = datetime.now(PARIS)
+        with self.lock:
+            if (
+                campaign is None
+                or campaign.login != login
+                or campaign.cancelled
+                or campaign.held_until is None
+                or campaign.held_until <= now
+            ):
+                return None
+            campaign.cancelled = True
+        for message in campaign.messages:
+            message.status = "cancelled"
+        return campaign
+
+    # -- replies ------------------------------------------------------------------------------
+
+    def reply(self, inbox: Inbox, sender: str, text: str, sms_id: str | None) -> Mo | None:
+        """A recipient answers: to ``sms_id``, or to the latest SMS sent to them."""
+        sent = [m for m in inbox.list(to=sender, provider="allmysms") if sms_id in (None, m.id)]
+        if not sent:
+            return None
+        original = sent[-1]
+        mo = Mo(
+            id=str(next(self._mo_ids)),
+            login=original.account,
+            phone_number=sender,
+            campaign_id=original.campaign_id,
+            sms_id=original.id,
+            message=text,
+            reception_date=paris_now(),
+        )
+        with self.lock:
+            self.mos.append(mo)
+            if text.strip().upper() == "STOP":
+                self.blacklist.add(sender)
+        self._spawn(
+            self._post(
+                self.settings.replies_url,
+                {
+                    "smsId": mo.sms_id,
+                    "campaignId": mo.campaign_id,
+                    "phoneNumber": sender,
+                    "receptionDate": mo.reception_date,
+                    "smsMoId": mo.id,
+                    "message": text,
+                },
+            )
+        )
+        return mo

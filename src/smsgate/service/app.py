@@ -1,0 +1,275 @@
+"""``smsgate serve``: the API a Power Automate connector, a Zapier/n8n webhook or curl calls.
+
+Sync endpoints (FastAPI runs them in its thread pool): the gateway's httpx client and the store
+are thread-safe, and the work is I/O bound.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
+from smsgate.core.receipts import Reply
+from smsgate.core.status import MessageStatus
+from smsgate.gateway import Gateway
+from smsgate.service.auth import basic_password, matches_any, split_list
+from smsgate.service.schemas import (
+    AccountOut,
+    ErrorOut,
+    EventOut,
+    MessageOut,
+    MessagePageOut,
+    ReplyOut,
+    SendReportOut,
+    SendRequest,
+    WebhookOut,
+    report_out,
+)
+from smsgate.store import Store
+
+API_KEYS_VARIABLE: Final = "SMSGATE_API_KEYS"
+WEBHOOK_SECRETS_VARIABLE: Final = "SMSGATE_WEBHOOK_SECRETS"
+_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    api_keys: tuple[str, ...]
+    webhook_secrets: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceConfig:
+        env = os.environ if env is None else env
+        keys = split_list(env.get(API_KEYS_VARIABLE))
+        if not keys:
+            raise ConfigurationError(
+                f"the service needs at least one API key: set {API_KEYS_VARIABLE}=KEY[,KEY2]"
+            )
+        return cls(keys, split_list(env.get(WEBHOOK_SECRETS_VARIABLE)))
+
+    def __repr__(self) -> str:
+        return f"ServiceConfig({len(self.api_keys)} API keys, {len(self.webhook_secrets)} secrets)"
+
+
+def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI:
+    app = FastAPI(
+        title="smsgate",
+        version="1",
+        description="Send SMS through real providers and know what happened to every one.",
+        responses={401: {"model": ErrorOut, "description": "Missing or wrong API key"}},
+    )
+    bearer = HTTPBearer(auto_error=False, description="An API key from SMSGATE_API_KEYS")
+
+    def api_key(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        token = credentials.credentials if credentials else ""
+        if not matches_any(token, config.api_keys):
+            raise HTTPException(401, "a valid API key is required: Authorization: Bearer KEY")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(error.detail)}, error.status_code, error.headers)
+
+    @app.exception_handler(InvalidInput)
+    async def bad_input(request: Request, error: InvalidInput) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, 422)
+
+    @app.exception_handler(ProviderError)
+    async def provider_error(request: Request, error: ProviderError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, 502)
+
+    authed = [Depends(api_key)]
+
+    @app.post(
+        "/v1/messages",
+        operation_id="SendMessages",
+        summary="Send an SMS to one or many recipients",
+        response_model=SendReportOut,
+        status_code=201,
+        dependencies=authed,
+        responses=_ERRORS,
+    )
+    def send_messages(body: SendRequest) -> SendReportOut:
+        report = gateway.send(
+            body.to,
+            body.text,
+            sender=body.sender,
+            region=body.region,
+            strict=body.strict,
+            max_parts=body.max_parts,
+            truncate=body.truncate,
+            scheduled_at=body.scheduled_at,
+            campaign_name=body.tag,
+        )
+        return report_out(report.to_dict())
+
+    @app.get(
+        "/v1/messages",
+        operation_id="ListMessages",
+        summary="List messages, newest first",
+        response_model=MessagePageOut,
+        dependencies=authed,
+        responses=_ERRORS,
+    )
+    def list_messages(
+        status: Annotated[MessageStatus | None, Query(description="Only this status")] = None,
+        recipient: Annotated[str | None, Query(description="International number")] = None,
+        tag: Annotated[str | None, Query(description="Campaign name given at send")] = None,
+        campaign: Annotated[str | None, Query(description="Provider campaign id")] = None,
+        since: Annotated[datetime | None, Query(description="Created at or after")] = None,
+        until: Annotated[datetime | None, Query(description="Created before")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> MessagePageOut:
+        page = store.messages(
+            status=status.value if status else None,
+            recipient=recipient,
+            tag=tag,
+            campaign_id=campaign,
+            since=_aware(since),
+            until=_aware(until),
+            limit=limit,
+            offset=offset,
+        )
+        return MessagePageOut(
+            items=[MessageOut.model_validate(m) for m in page.messages],
+            total=page.total,
+            limit=limit,
+            offset=offset,
+        )
+
+    def _message(message_id: str) -> MessageOut:
+        row = store.message(message_id)
+        if row is None:
+            raise HTTPException(404, f"no message {message_id!r}")
+        return MessageOut.model_validate(row)
+
+    MessageId = Annotated[str, Path(description="smsgate's message id", max_length=40)]
+
+    @app.get(
+        "/v1/messages/{message_id}",
+        operation_id="GetMessage",
+        summary="One message and its current status",
+        response_model=MessageOut,
+        dependencies=authed,
+        responses=_ERRORS,
+    )
+    def get_message(message_id: MessageId) -> MessageOut:
+        return _message(message_id)
+
+    @app.get(
+        "/v1/messages/{message_id}/events",
+        operation_id="ListMessageEvents",
+        summary="A message's status history",
+        response_model=list[EventOut],
+        dependencies=authed,
+        responses=_ERRORS,
+    )
+    def list_events(message_id: MessageId) -> list[EventOut]:
+        _message(message_id)
+        return [EventOut.model_validate(e) for e in store.events(message_id)]
+
+    @app.post(
+        "/v1/messages/{message_id}/cancel",
+        operation_id="CancelMessage",
+        summary="Cancel a scheduled message (and the rest of its provider campaign)",
+        response_model=MessageOut,
+        dependencies=authed,
+        responses={**_ERRORS, 409: {"model": ErrorOut}, 502: {"model": ErrorOut}},
+    )
+    def cancel_message(message_id: MessageId) -> MessageOut:
+        message = _message(message_id)
+        if message.status != MessageStatus.SCHEDULED or not message.campaign_id:
+            raise HTTPException(409, f"message {message_id} is {message.status}, not scheduled")
+        gateway.cancel(message.campaign_id)
+        store.cancel_campaign(message.provider, message.campaign_id)
+        return _message(message_id)
+
+    @app.get(
+        "/v1/account",
+        operation_id="GetAccount",
+        summary="The provider account's status and credits",
+        response_model=AccountOut,
+        dependencies=authed,
+        responses={**_ERRORS, 502: {"model": ErrorOut}},
+    )
+    def get_account() -> AccountOut:
+        return AccountOut.model_validate(gateway.info().to_dict())
+
+    @app.get(
+        "/v1/replies",
+        operation_id="ListReplies",
+        summary="Replies received, newest first",
+        response_model=list[ReplyOut],
+        dependencies=authed,
+        responses=_ERRORS,
+    )
+    def list_replies(
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[ReplyOut]:
+        return [ReplyOut.model_validate(r) for r in store.replies(limit=limit, offset=offset)]
+
+    async def receive(request: Request, provider: str, secret: str) -> WebhookOut:
+        """A provider's webhook call; nothing is recorded unless the secret is right."""
+        if not matches_any(secret, config.webhook_secrets):
+            raise HTTPException(401, "unknown webhook secret")
+        if provider != gateway.endpoint.provider.name:
+            raise HTTPException(404, f"this service does not serve {provider!r} webhooks")
+        fields = dict(request.query_params)
+        if request.method == "POST":
+            form = await request.form()
+            fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+        try:
+            event = gateway.endpoint.provider.read_webhook(fields)
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from None
+        if isinstance(event, Reply):
+            new = store.add_reply(event)
+            return WebhookOut(kind="reply", outcome="new" if new else "duplicate")
+        return WebhookOut(kind="receipt", outcome=store.apply_receipt(event).value)
+
+    webhook: dict[str, Any] = {
+        "methods": ["GET", "POST"],
+        "summary": "Delivery receipts and replies from the provider",
+        "response_model": WebhookOut,
+        "responses": _ERRORS,
+        "include_in_schema": False,
+    }
+
+    @app.api_route("/webhooks/{provider}/{secret}", operation_id="ReceiveWebhook", **webhook)
+    async def webhook_with_secret(request: Request, provider: str, secret: str) -> WebhookOut:
+        return await receive(request, provider, secret)
+
+    @app.api_route("/webhooks/{provider}", operation_id="ReceiveWebhookBasic", **webhook)
+    async def webhook_with_basic_auth(request: Request, provider: str) -> WebhookOut:
+        return await receive(
+            request, provider, basic_password(request.headers.get("authorization"))
+        )
+
+    @app.get("/healthz", operation_id="Health", summary="Liveness", include_in_schema=True)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

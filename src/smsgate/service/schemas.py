@@ -1,0 +1,187 @@
+"""The API's shapes, with the examples a connector importer (Power Automate, Zapier) shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SendRequest(BaseModel):
+    """The CLI's ``send``: the same fields, the same report."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": ["+33612345678", "06 98 76 54 32"],
+                    "text": "Your code is 4821",
+                    "sender": "Acme",
+                    "tag": "otp",
+                }
+            ]
+        }
+    )
+
+    to: list[str] | str = Field(description="Numbers, or one string separated by , ; or lines")
+    text: str = Field(description="The message text")
+    sender: str | None = Field(None, description="3-11 letters/digits starting with a letter")
+    region: str | None = Field(None, description="Country of national numbers (default FR)")
+    strict: bool = Field(False, description="Also skip numbers not valid for their country")
+    max_parts: int = Field(1, ge=1, le=255, description="Allow a concatenated SMS of N parts")
+    truncate: bool = Field(True, description="Cut an over-long text (true) or refuse it")
+    scheduled_at: datetime | None = Field(None, description="Send later (ISO 8601 with zone)")
+    tag: str | None = Field(None, max_length=100, description="Campaign name kept with each SMS")
+
+
+class RecipientOut(BaseModel):
+    id: str | None = Field(None, description="smsgate's message id")
+    to: str
+    status: str = Field(description="sent, scheduled, rejected, failed or unknown")
+    provider_message_id: str | None = None
+    error: str | None = None
+
+
+class SkippedOut(BaseModel):
+    input: str
+    reason: str
+
+
+class RequestOut(BaseModel):
+    campaign_id: str | None = None
+    code: int | None = None
+    text: str
+    recipients: int
+
+
+class SendReportOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "allmysms",
+                    "sandbox": False,
+                    "status": "sent",
+                    "trial": False,
+                    "text": "Your code is 4821",
+                    "truncated": False,
+                    "encoding": "GSM-7",
+                    "parts": 1,
+                    "recipients": [
+                        {
+                            "id": "msg_01hx",
+                            "to": "33612345678",
+                            "status": "sent",
+                            "provider_message_id": "2f1e0c7a",
+                            "error": None,
+                        }
+                    ],
+                    "skipped": [],
+                    "requests": [
+                        {
+                            "campaign_id": "ap_1234567890",
+                            "code": 100,
+                            "text": "sent",
+                            "recipients": 1,
+                        }
+                    ],
+                    "credits_used": 15,
+                    "credits_left": 14985,
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
+    provider: str
+    sandbox: bool
+    status: str = Field(description="sent, scheduled, partial, rejected, failed or unknown")
+    trial: bool
+    text: str
+    truncated: bool
+    encoding: str
+    parts: int
+    recipients: list[RecipientOut]
+    skipped: list[SkippedOut]
+    requests: list[RequestOut]
+    credits_used: int | None = None
+    credits_left: int | None = None
+    warnings: list[str] = []
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    provider: str
+    sandbox: bool
+    provider_message_id: str | None
+    campaign_id: str | None
+    recipient: str
+    sender: str | None
+    text: str
+    encoding: str
+    parts: int
+    cost: int | None
+    status: str = Field(
+        description="queued, scheduled, sent, delivered, failed, rejected, expired, cancelled "
+        "or unknown"
+    )
+    final: bool
+    error: str | None
+    tag: str | None
+    scheduled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessagePageOut(BaseModel):
+    items: list[MessageOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    status: str
+    permanent: bool
+    provider_status: str | None
+    detail: str | None
+    source: str = Field(description="send, webhook, sync or cancel")
+    occurred_at: datetime | None
+    received_at: datetime
+
+
+class ReplyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    provider: str
+    message_id: str | None
+    sender: str
+    text: str
+    received_at: datetime
+
+
+class AccountOut(BaseModel):
+    provider: str
+    sandbox: bool
+    status: str
+    credits: int | None
+    details: dict[str, str]
+
+
+class WebhookOut(BaseModel):
+    kind: str = Field(description="receipt or reply")
+    outcome: str = Field(description="applied, recorded, duplicate, waiting, new")
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+def report_out(data: dict[str, Any]) -> SendReportOut:
+    return SendReportOut.model_validate(data)
