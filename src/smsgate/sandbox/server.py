@@ -12,24 +12,14 @@ from typing import Self
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from smsgate.sandbox.app import build_app
 from smsgate.sandbox.state import SandboxState
 
 
-def _config(state: SandboxState, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        build_app(state),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=30,
-    )
-
-
 def serve(state: SandboxState, host: str = "127.0.0.1", port: int = 8025) -> None:
-    uvicorn.Server(_config(state, host, port)).run()
+    uvicorn.run(build_app(state), host=host, port=port, log_level="warning", access_log=False)
 
 
 class _Address:
@@ -45,16 +35,23 @@ class _Address:
         return f"allmysms+http://{login}:{api_key}@{self.host}:{self.port}"
 
 
-class BackgroundSandbox(_Address):
-    """A sandbox on a free loopback port, for tests and benchmarks: ``with BackgroundSandbox():``"""
+class BackgroundApp(_Address):
+    """Any ASGI app served by uvicorn on a free loopback port in a thread (tests, benchmarks)."""
 
-    def __init__(self, state: SandboxState | None = None, host: str = "127.0.0.1") -> None:
-        self.state = state or SandboxState()
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1") -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, 0))
         self.host, self.port = self._socket.getsockname()[:2]
-        self._server = uvicorn.Server(_config(self.state, self.host, self.port))
+        config = uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=30,
+        )
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
@@ -64,7 +61,7 @@ class BackgroundSandbox(_Address):
         deadline = time.monotonic() + 10
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the sandbox did not start")
+                raise RuntimeError("the server did not start")
             time.sleep(0.01)
         return self
 
@@ -83,6 +80,14 @@ class BackgroundSandbox(_Address):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class BackgroundSandbox(BackgroundApp):
+    """A sandbox on a free loopback port, for tests and benchmarks: ``with BackgroundSandbox():``"""
+
+    def __init__(self, state: SandboxState | None = None, host: str = "127.0.0.1") -> None:
+        self.state = state or SandboxState()
+        super().__init__(build_app(self.state), host)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

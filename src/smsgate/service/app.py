@@ -4,8 +4,6 @@ Sync endpoints (FastAPI runs them in its thread pool): the gateway's httpx clien
 are thread-safe, and the work is I/O bound.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,7 +48,7 @@ class ServiceConfig:
     webhook_secrets: tuple[str, ...]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ServiceConfig":
         env = os.environ if env is None else env
         keys = split_list(env.get(API_KEYS_VARIABLE))
         if not keys:
