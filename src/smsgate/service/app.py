@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -35,6 +36,7 @@ from smsgate.store import Store
 
 API_KEYS_VARIABLE: Final = "SMSGATE_API_KEYS"
 WEBHOOK_SECRETS_VARIABLE: Final = "SMSGATE_WEBHOOK_SECRETS"
+MAX_OFFSET: Final = 2**31 - 1  # what every database takes as an OFFSET
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"model": ErrorOut},
     404: {"model": ErrorOut},
@@ -80,6 +82,16 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse({"error": str(error.detail)}, error.status_code, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        first = problems[0] if problems else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return JSONResponse(
+            {"error": f"{where or 'request'}: {first.get('msg', 'invalid')}{more}"}, 422
+        )
 
     @app.exception_handler(InvalidInput)
     async def bad_input(request: Request, error: InvalidInput) -> JSONResponse:
@@ -130,7 +142,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
         since: Annotated[datetime | None, Query(description="Created at or after")] = None,
         until: Annotated[datetime | None, Query(description="Created before")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> MessagePageOut:
         page = store.messages(
             status=status.value if status else None,
@@ -217,7 +229,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
     )
     def list_replies(
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> list[ReplyOut]:
         return [ReplyOut.model_validate(r) for r in store.replies(limit=limit, offset=offset)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,10 +24,18 @@ class SendRequest(BaseModel):
         }
     )
 
-    to: list[str] | str = Field(description="Numbers, or one string separated by , ; or lines")
-    text: str = Field(description="The message text")
-    sender: str | None = Field(None, description="3-11 letters/digits starting with a letter")
-    region: str | None = Field(None, description="Country of national numbers (default FR)")
+    to: list[Annotated[str, Field(min_length=1)]] | Annotated[str, Field(min_length=1)] = Field(
+        description="Numbers, or one string separated by , ; or lines", min_length=1
+    )
+    text: str = Field(min_length=1, pattern=r"\S", description="The message text")
+    sender: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z][A-Za-z0-9]{2,10}$",
+        description="3-11 letters/digits starting with a letter",
+    )
+    region: str | None = Field(
+        None, pattern=r"^[A-Za-z]{2}$", description="Country of national numbers (default FR)"
+    )
     strict: bool = Field(False, description="Also skip numbers not valid for their country")
     max_parts: int = Field(1, ge=1, le=255, description="Allow a concatenated SMS of N parts")
     truncate: bool = Field(True, description="Cut an over-long text (true) or refuse it")
