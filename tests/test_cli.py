@@ -168,3 +168,78 @@ def test_the_sandbox_command_serves_the_api() -> None:
 def test_the_sandbox_command_refuses_a_bad_account() -> None:
     done = run("sandbox", "--account", "nokey")
     assert done.returncode == 2 and "LOGIN:APIKEY[:CREDITS]" in done.stderr
+
+
+def test_sends_are_recorded_and_listed_even_on_the_embedded_sandbox() -> None:
+    sent = json.loads(run("send", "--to", "0612345678", "--tag", "cli-list", "--json", "Hi").stdout)
+    (message_id,) = [r["id"] for r in sent["recipients"]]
+    listed = json.loads(run("messages", "--tag", "cli-list", "--json").stdout)
+    assert listed["total"] == 1 and listed["items"][0]["id"] == message_id
+    shown = json.loads(run("show", message_id, "--json").stdout)
+    assert shown["status"] == "sent" and shown["sandbox"] is True
+    assert [e["source"] for e in shown["events"]] == ["send"]
+    human = run("show", message_id)
+    assert message_id in human.stdout and "sent" in human.stdout
+    missing = run("show", "msg_nope")
+    assert missing.returncode == 2 and "no message 'msg_nope'" in missing.stderr
+
+
+def test_schedule_then_cancel(sandbox: BackgroundSandbox) -> None:
+    sent = run(
+        "send",
+        "--to",
+        "0612345678",
+        "--dsn",
+        sandbox.dsn(),
+        "--at",
+        "2099-01-01 09:00",
+        "--json",
+        "Later",
+    )
+    report = json.loads(sent.stdout)
+    assert report["status"] == "scheduled"
+    message_id = report["recipients"][0]["id"]
+    done = run("cancel", message_id, "--dsn", sandbox.dsn())
+    assert done.returncode == 0 and "cancelled 1 message(s)" in done.stdout
+    assert json.loads(run("show", message_id, "--json").stdout)["status"] == "cancelled"
+    again = run("cancel", message_id, "--dsn", sandbox.dsn())
+    assert again.returncode == 2 and "only a scheduled one" in again.stderr
+    assert run("send", "--to", "0612345678", "--at", "soon", "Hi").returncode == 2
+
+
+def test_sync_and_replies_from_the_cli(sandbox: BackgroundSandbox) -> None:
+    sandbox.state.allmysms_events.settings.receipt_delay = 0.1
+    sent = json.loads(
+        run("send", "--to", "0612340001", "--dsn", sandbox.dsn(), "--json", "Reply?").stdout
+    )
+    message_id = sent["recipients"][0]["id"]
+    import httpx
+
+    httpx.post(
+        f"{sandbox.url}/sandbox/allmysms/replies", json={"from": "33612340001", "text": "Sure"}
+    )
+    import time
+
+    time.sleep(0.4)
+    synced = json.loads(run("sync", "--dsn", sandbox.dsn(), "--json").stdout)
+    assert synced["applied"] >= 1 and synced["replies"] == 1
+    assert json.loads(run("show", message_id, "--json").stdout)["status"] == "delivered"
+    replies = json.loads(run("replies", "--json").stdout)["items"]
+    assert any(r["message_id"] == message_id and r["text"] == "Sure" for r in replies)
+
+
+def test_serve_needs_api_keys() -> None:
+    done = run("serve")
+    assert done.returncode == 2 and "SMSGATE_API_KEYS" in done.stderr
+
+
+def test_a_broken_database_url_is_a_clear_error() -> None:
+    done = run(
+        "send",
+        "--to",
+        "0612345678",
+        "Hi",
+        env={"SMSGATE_DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:1/x"},
+    )
+    assert done.returncode == 2 and "cannot open the message store" in done.stderr
+    assert "hunter2" not in done.stderr

@@ -14,11 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,6 +60,29 @@ class ReceiptOutcome(StrEnum):
     RECORDED = "recorded"  # kept in the history; the status did not move (late or stale)
     DUPLICATE = "duplicate"  # seen before: nothing recorded
     WAITING = "waiting"  # no such message yet: kept until it is recorded
+
+
+def _message_key(receipt: Receipt) -> tuple[str, ...]:
+    if receipt.provider_message_id:
+        return (receipt.provider, "id", receipt.provider_message_id)
+    return (receipt.provider, "to", receipt.campaign_id or "", receipt.recipient or "")
+
+
+def _event_values(receipt: Receipt, source: str, now: datetime) -> dict[str, Any]:
+    return {
+        "provider": receipt.provider,
+        "provider_message_id": receipt.provider_message_id,
+        "campaign_id": receipt.campaign_id,
+        "recipient": receipt.recipient,
+        "status": receipt.status.value,
+        "permanent": receipt.permanent,
+        "provider_status": receipt.provider_status,
+        "detail": receipt.detail,
+        "source": source,
+        "occurred_at": receipt.occurred_at,
+        "received_at": now,
+        "dedupe_key": receipt.key(),
+    }
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
@@ -230,52 +265,92 @@ class Store:
     # -- receipts and replies ---------------------------------------------------------------
 
     def apply_receipt(self, receipt: Receipt, source: str = "webhook") -> ReceiptOutcome:
+        return self.apply_receipts([receipt], source)[0]
+
+    def apply_receipts(
+        self, receipts: Sequence[Receipt], source: str = "webhook"
+    ) -> list[ReceiptOutcome]:
+        """Apply receipts in arrival order, in one transaction of a few statements.
+
+        A receipt seen before (same provider, message, code and time) is a duplicate and
+        records nothing; one whose message is not recorded yet waits for it.
+        """
         now = utcnow()
+        outcomes: list[ReceiptOutcome] = [ReceiptOutcome.DUPLICATE] * len(receipts)
+        first_of: dict[str, int] = {}
+        for index, receipt in enumerate(receipts):
+            first_of.setdefault(receipt.key(), index)
         with self._session() as session:
-            values = {
-                "provider": receipt.provider,
-                "provider_message_id": receipt.provider_message_id,
-                "campaign_id": receipt.campaign_id,
-                "recipient": receipt.recipient,
-                "status": receipt.status.value,
-                "permanent": receipt.permanent,
-                "provider_status": receipt.provider_status,
-                "detail": receipt.detail,
-                "source": source,
-                "occurred_at": receipt.occurred_at,
-                "received_at": now,
-                "dedupe_key": receipt.key(),
+            inserted: dict[str, int] = {}
+            if first_of:
+                values = [_event_values(receipts[i], source, now) for i in first_of.values()]
+                statement = self._insert_ignoring_duplicates(EventRow, values).returning(
+                    EventRow.id, EventRow.dedupe_key
+                )
+                inserted = {key: event_id for event_id, key in session.execute(statement)}
+            fresh = [index for key, index in first_of.items() if key in inserted]
+            messages = self._find_messages(session, [receipts[i] for i in fresh])
+            claimed: list[dict[str, Any]] = []
+            for index in fresh:
+                receipt = receipts[index]
+                row = messages.get(_message_key(receipt))
+                if row is None:
+                    outcomes[index] = ReceiptOutcome.WAITING
+                    continue
+                claimed.append({"event_id": inserted[receipt.key()], "message_id": row.id})
+                moved = self._advance(row, receipt.status, receipt.permanent)
+                outcomes[index] = ReceiptOutcome.APPLIED if moved else ReceiptOutcome.RECORDED
+            if claimed:
+                events = cast(Table, EventRow.__table__)
+                session.connection().execute(
+                    update(events)
+                    .where(events.c.id == bindparam("event_id"))
+                    .values(message_id=bindparam("message_id")),
+                    claimed,
+                )
+        return outcomes
+
+    def _find_messages(
+        self, session: Session, receipts: Sequence[Receipt]
+    ) -> dict[tuple[str, ...], MessageRow]:
+        """The messages these receipts are about, locked for update, by _message_key."""
+        ids = sorted({r.provider_message_id for r in receipts if r.provider_message_id})
+        pairs = sorted(
+            {
+                (r.campaign_id or "", r.recipient or "")
+                for r in receipts
+                if not r.provider_message_id and r.campaign_id and r.recipient
             }
-            event_id = session.execute(
-                self._insert_ignoring_duplicates(EventRow, values).returning(EventRow.id)
-            ).scalar()
-            if event_id is None:
-                return ReceiptOutcome.DUPLICATE
-            row = self._find_message(session, receipt)
-            if row is None:
-                return ReceiptOutcome.WAITING
-            session.execute(
-                update(EventRow).where(EventRow.id == event_id).values(message_id=row.id)
-            )
-            moved = self._advance(row, receipt.status, receipt.permanent)
-            return ReceiptOutcome.APPLIED if moved else ReceiptOutcome.RECORDED
+        )
+        conditions: list[ColumnElement[bool]] = []
+        if ids:
+            conditions.append(MessageRow.provider_message_id.in_(ids))
+        conditions.extend(
+            and_(MessageRow.campaign_id == campaign_id, MessageRow.recipient == recipient)
+            for campaign_id, recipient in pairs
+        )
+        if not conditions:
+            return {}
+        providers = sorted({r.provider for r in receipts})
+        found = session.scalars(
+            select(MessageRow)
+            .where(MessageRow.provider.in_(providers), or_(*conditions))
+            .order_by(MessageRow.id)
+            .with_for_update()
+        ).all()
+        keyed: dict[tuple[str, ...], MessageRow] = {}
+        for row in found:
+            if row.provider_message_id:
+                keyed[(row.provider, "id", row.provider_message_id)] = row
+            if row.campaign_id:
+                keyed[(row.provider, "to", row.campaign_id, row.recipient)] = row
+        return keyed
 
-    def _find_message(self, session: Session, receipt: Receipt) -> MessageRow | None:
-        query = select(MessageRow).where(MessageRow.provider == receipt.provider)
-        if receipt.provider_message_id:
-            query = query.where(MessageRow.provider_message_id == receipt.provider_message_id)
-        elif receipt.campaign_id and receipt.recipient:
-            query = query.where(
-                MessageRow.campaign_id == receipt.campaign_id,
-                MessageRow.recipient == receipt.recipient,
-            )
-        else:
-            return None
-        return session.scalars(query.with_for_update().limit(1)).first()
-
-    def _insert_ignoring_duplicates(self, table: type[Any], values: dict[str, Any]) -> Any:
+    def _insert_ignoring_duplicates(
+        self, table: type[Any], values: dict[str, Any] | list[dict[str, Any]]
+    ) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).values(**values).on_conflict_do_nothing()
+        return dialect.insert(table).values(values).on_conflict_do_nothing()
 
     def add_reply(self, reply: Reply) -> bool:
         """Keep a reply once; True when it is new."""
