@@ -4,22 +4,27 @@ Sync endpoints (FastAPI runs them in its thread pool): the gateway's httpx clien
 are thread-safe, and the work is I/O bound.
 """
 
+import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import Route
 
 from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
 from smsgate.core.receipts import Reply
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
 from smsgate.service.auth import basic_password, matches_any, split_list
+from smsgate.service.ingest import ReceiptWriter
 from smsgate.service.schemas import (
     AccountOut,
     ErrorOut,
@@ -29,7 +34,6 @@ from smsgate.service.schemas import (
     ReplyOut,
     SendReportOut,
     SendRequest,
-    WebhookOut,
     report_out,
 )
 from smsgate.store import Store
@@ -64,7 +68,16 @@ class ServiceConfig:
 
 
 def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI:
+    writer = ReceiptWriter(store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await writer.start()
+        yield
+        await writer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="smsgate",
         version="1",
         description="Send SMS through real providers and know what happened to every one.",
@@ -233,42 +246,46 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
     ) -> list[ReplyOut]:
         return [ReplyOut.model_validate(r) for r in store.replies(limit=limit, offset=offset)]
 
-    async def receive(request: Request, provider: str, secret: str) -> WebhookOut:
-        """A provider's webhook call; nothing is recorded unless the secret is right."""
+    async def receive(request: Request, provider: str, secret: str) -> JSONResponse:
+        """A provider's webhook call; nothing is recorded unless the secret is right.
+
+        Lean on purpose (receipts come by the thousand): url-encoded bodies are parsed
+        directly and the answer is plain JSON.
+        """
         if not matches_any(secret, config.webhook_secrets):
             raise HTTPException(401, "unknown webhook secret")
         if provider != gateway.endpoint.provider.name:
             raise HTTPException(404, f"this service does not serve {provider!r} webhooks")
         fields = dict(request.query_params)
         if request.method == "POST":
-            form = await request.form()
-            fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+            kind = request.headers.get("content-type", "")
+            if kind.startswith("application/x-www-form-urlencoded"):
+                fields.update(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+            else:
+                form = await request.form()
+                fields.update({k: v for k, v in form.items() if isinstance(v, str)})
         try:
             event = gateway.endpoint.provider.read_webhook(fields)
         except ValueError as error:
             raise HTTPException(422, str(error)) from None
         if isinstance(event, Reply):
-            new = store.add_reply(event)
-            return WebhookOut(kind="reply", outcome="new" if new else "duplicate")
-        return WebhookOut(kind="receipt", outcome=store.apply_receipt(event).value)
+            new = await asyncio.to_thread(store.add_reply, event)
+            return JSONResponse({"kind": "reply", "outcome": "new" if new else "duplicate"})
+        outcome = await writer.submit(event)
+        return JSONResponse({"kind": "receipt", "outcome": outcome.value})
 
-    webhook: dict[str, Any] = {
-        "methods": ["GET", "POST"],
-        "summary": "Delivery receipts and replies from the provider",
-        "response_model": WebhookOut,
-        "responses": _ERRORS,
-        "include_in_schema": False,
-    }
+    async def webhook(request: Request) -> Response:
+        """Plain Starlette routes: receipts come by the thousand and need no validation layer
+        (the provider module reads the fields). The secret is in the path or basic auth."""
+        params = request.path_params
+        secret = params.get("secret") or basic_password(request.headers.get("authorization"))
+        try:
+            return await receive(request, params["provider"], secret)
+        except HTTPException as error:
+            return JSONResponse({"error": str(error.detail)}, error.status_code)
 
-    @app.api_route("/webhooks/{provider}/{secret}", operation_id="ReceiveWebhook", **webhook)
-    async def webhook_with_secret(request: Request, provider: str, secret: str) -> WebhookOut:
-        return await receive(request, provider, secret)
-
-    @app.api_route("/webhooks/{provider}", operation_id="ReceiveWebhookBasic", **webhook)
-    async def webhook_with_basic_auth(request: Request, provider: str) -> WebhookOut:
-        return await receive(
-            request, provider, basic_password(request.headers.get("authorization"))
-        )
+    for path in ("/webhooks/{provider}/{secret}", "/webhooks/{provider}"):
+        app.router.routes.append(Route(path, webhook, methods=["GET", "POST"]))
 
     @app.get("/healthz", operation_id="Health", summary="Liveness", include_in_schema=True)
     def health() -> dict[str, str]:

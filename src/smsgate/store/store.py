@@ -85,6 +85,61 @@ def _event_values(receipt: Receipt, source: str, now: datetime) -> dict[str, Any
     }
 
 
+@dataclass
+class _MessageState:
+    id: str
+    status: MessageStatus
+    final: bool
+
+
+def _find_messages(
+    connection: Any, receipts: Sequence[Receipt]
+) -> dict[tuple[str, ...], _MessageState]:
+    """The messages these receipts are about, locked for update (in id order, so concurrent
+    batches cannot deadlock), keyed by _message_key. Core, not ORM: this is the hot path."""
+    ids = sorted({r.provider_message_id for r in receipts if r.provider_message_id})
+    pairs = sorted(
+        {
+            (r.campaign_id or "", r.recipient or "")
+            for r in receipts
+            if not r.provider_message_id and r.campaign_id and r.recipient
+        }
+    )
+    columns = cast(Table, MessageRow.__table__).c
+    conditions: list[ColumnElement[bool]] = []
+    if ids:
+        conditions.append(columns.provider_message_id.in_(ids))
+    conditions.extend(
+        and_(columns.campaign_id == campaign_id, columns.recipient == recipient)
+        for campaign_id, recipient in pairs
+    )
+    if not conditions:
+        return {}
+    providers = sorted({r.provider for r in receipts})
+    found = connection.execute(
+        select(
+            columns.id,
+            columns.provider,
+            columns.provider_message_id,
+            columns.campaign_id,
+            columns.recipient,
+            columns.status,
+            columns.final,
+        )
+        .where(columns.provider.in_(providers), or_(*conditions))
+        .order_by(columns.id)
+        .with_for_update()
+    )
+    keyed: dict[tuple[str, ...], _MessageState] = {}
+    for row in found:
+        state = _MessageState(row.id, MessageStatus(row.status), bool(row.final))
+        if row.provider_message_id:
+            keyed[(row.provider, "id", row.provider_message_id)] = state
+        if row.campaign_id:
+            keyed[(row.provider, "to", row.campaign_id, row.recipient)] = state
+    return keyed
+
+
 def data_dir(env: Mapping[str, str]) -> Path:
     if env.get(DATA_DIR_VARIABLE):
         return Path(env[DATA_DIR_VARIABLE])
@@ -284,73 +339,69 @@ class Store:
             inserted: dict[str, int] = {}
             if first_of:
                 values = [_event_values(receipts[i], source, now) for i in first_of.values()]
-                statement = self._insert_ignoring_duplicates(EventRow, values).returning(
-                    EventRow.id, EventRow.dedupe_key
-                )
-                inserted = {key: event_id for event_id, key in session.execute(statement)}
+                # One cached statement, many parameter sets: SQLAlchemy batches them into
+                # multi-row INSERTs (insertmanyvalues) without compiling anew per batch.
+                table = cast(Table, EventRow.__table__)
+                statement = self._dialect_insert(table).on_conflict_do_nothing()
+                returning = statement.returning(table.c.id, table.c.dedupe_key)
+                result = session.connection().execute(returning, values)
+                inserted = {key: event_id for event_id, key in result}
             fresh = [index for key, index in first_of.items() if key in inserted]
-            messages = self._find_messages(session, [receipts[i] for i in fresh])
+            connection = session.connection()
+            messages = _find_messages(connection, [receipts[i] for i in fresh])
             claimed: list[dict[str, Any]] = []
+            changed: dict[str, _MessageState] = {}
             for index in fresh:
                 receipt = receipts[index]
-                row = messages.get(_message_key(receipt))
-                if row is None:
+                state = messages.get(_message_key(receipt))
+                if state is None:
                     outcomes[index] = ReceiptOutcome.WAITING
                     continue
-                claimed.append({"event_id": inserted[receipt.key()], "message_id": row.id})
-                moved = self._advance(row, receipt.status, receipt.permanent)
-                outcomes[index] = ReceiptOutcome.APPLIED if moved else ReceiptOutcome.RECORDED
+                claimed.append({"event_id": inserted[receipt.key()], "message_id": state.id})
+                if advances(state.status, state.final, receipt.status, receipt.permanent):
+                    state.status = receipt.status
+                    state.final = is_final(receipt.status, receipt.permanent)
+                    changed[state.id] = state
+                    outcomes[index] = ReceiptOutcome.APPLIED
+                else:
+                    outcomes[index] = ReceiptOutcome.RECORDED
+            events = cast(Table, EventRow.__table__)
             if claimed:
-                events = cast(Table, EventRow.__table__)
-                session.connection().execute(
+                connection.execute(
                     update(events)
                     .where(events.c.id == bindparam("event_id"))
                     .values(message_id=bindparam("message_id")),
                     claimed,
                 )
+            if changed:
+                messages_table = cast(Table, MessageRow.__table__)
+                connection.execute(
+                    update(messages_table)
+                    .where(messages_table.c.id == bindparam("message_id"))
+                    .values(
+                        status=bindparam("new_status"),
+                        final=bindparam("new_final"),
+                        updated_at=bindparam("now"),
+                    ),
+                    [
+                        {
+                            "message_id": state.id,
+                            "new_status": state.status.value,
+                            "new_final": state.final,
+                            "now": now,
+                        }
+                        for state in changed.values()
+                    ],
+                )
         return outcomes
 
-    def _find_messages(
-        self, session: Session, receipts: Sequence[Receipt]
-    ) -> dict[tuple[str, ...], MessageRow]:
-        """The messages these receipts are about, locked for update, by _message_key."""
-        ids = sorted({r.provider_message_id for r in receipts if r.provider_message_id})
-        pairs = sorted(
-            {
-                (r.campaign_id or "", r.recipient or "")
-                for r in receipts
-                if not r.provider_message_id and r.campaign_id and r.recipient
-            }
-        )
-        conditions: list[ColumnElement[bool]] = []
-        if ids:
-            conditions.append(MessageRow.provider_message_id.in_(ids))
-        conditions.extend(
-            and_(MessageRow.campaign_id == campaign_id, MessageRow.recipient == recipient)
-            for campaign_id, recipient in pairs
-        )
-        if not conditions:
-            return {}
-        providers = sorted({r.provider for r in receipts})
-        found = session.scalars(
-            select(MessageRow)
-            .where(MessageRow.provider.in_(providers), or_(*conditions))
-            .order_by(MessageRow.id)
-            .with_for_update()
-        ).all()
-        keyed: dict[tuple[str, ...], MessageRow] = {}
-        for row in found:
-            if row.provider_message_id:
-                keyed[(row.provider, "id", row.provider_message_id)] = row
-            if row.campaign_id:
-                keyed[(row.provider, "to", row.campaign_id, row.recipient)] = row
-        return keyed
-
-    def _insert_ignoring_duplicates(
-        self, table: type[Any], values: dict[str, Any] | list[dict[str, Any]]
-    ) -> Any:
+    def _dialect_insert(self, table: Any) -> Any:
+        """INSERT with ON CONFLICT support, for the dialect at hand."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).values(values).on_conflict_do_nothing()
+        return dialect.insert(table)
+
+    def _insert_ignoring_duplicates(self, table: type[Any], values: dict[str, Any]) -> Any:
+        return self._dialect_insert(table).values(values).on_conflict_do_nothing()
 
     def add_reply(self, reply: Reply) -> bool:
         """Keep a reply once; True when it is new."""

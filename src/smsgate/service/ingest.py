@@ -1,0 +1,72 @@
+"""Receipts in, group-committed: many concurrent webhooks, few transactions, none lost.
+
+Each webhook call hands its receipt to one writer task and waits for the transaction that
+holds it; the writer takes everything that queued up meanwhile as one batch. A caller is told
+"ok" only once its receipt is committed, so an acknowledged receipt is never lost, and the
+store's dedupe key keeps a receipt delivered twice to one record.
+"""
+
+import asyncio
+from typing import Final
+
+from smsgate.core.receipts import Receipt
+from smsgate.store import ReceiptOutcome, Store
+
+MAX_BATCH: Final = 500
+# PostgreSQL commits several batches at once (each waits on its own WAL flush; rows are
+# locked in id order, so they cannot deadlock); SQLite has one writer at a time anyway.
+WRITERS: Final = {"postgresql": 4}
+
+Pending = tuple[Receipt, asyncio.Future[ReceiptOutcome]]
+
+
+class ReceiptWriter:
+    def __init__(self, store: Store, max_batch: int = MAX_BATCH) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[Pending] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        writers = WRITERS.get(self.store.engine.dialect.name, 1)
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"smsgate-receipt-writer-{n}")
+            for n in range(writers)
+        ]
+
+    async def stop(self) -> None:
+        if self._queue is not None:
+            await self._queue.join()  # what was acknowledged as queued gets written
+        for task in self._tasks:
+            task.cancel()
+
+    async def submit(self, receipt: Receipt) -> ReceiptOutcome:
+        if self._queue is None:
+            raise RuntimeError("the receipt writer is not running")
+        future: asyncio.Future[ReceiptOutcome] = asyncio.get_running_loop().create_future()
+        await self._queue.put((receipt, future))
+        return await future
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                outcomes = await asyncio.to_thread(
+                    self.store.apply_receipts, [receipt for receipt, _ in batch]
+                )
+            except Exception as error:  # the callers answer 500; the provider may resend
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+            else:
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+            finally:
+                for _ in batch:
+                    queue.task_done()
