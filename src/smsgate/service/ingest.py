@@ -15,7 +15,7 @@ from smsgate.store import ReceiptOutcome, Store
 MAX_BATCH: Final = 500
 # PostgreSQL commits several batches at once (each waits on its own WAL flush; rows are
 # locked in id order, so they cannot deadlock); SQLite has one writer at a time anyway.
-WRITERS: Final = {"postgresql": 4}
+WRITERS: Final = {"postgresql": 2}
 
 Pending = tuple[Receipt, asyncio.Future[ReceiptOutcome]]
 

@@ -68,8 +68,11 @@ def _message_key(receipt: Receipt) -> tuple[str, ...]:
     return (receipt.provider, "to", receipt.campaign_id or "", receipt.recipient or "")
 
 
-def _event_values(receipt: Receipt, source: str, now: datetime) -> dict[str, Any]:
+def _event_values(
+    receipt: Receipt, source: str, now: datetime, message_id: str | None
+) -> dict[str, Any]:
     return {
+        "message_id": message_id,
         "provider": receipt.provider,
         "provider_message_id": receipt.provider_message_id,
         "campaign_id": receipt.campaign_id,
@@ -336,48 +339,39 @@ class Store:
         for index, receipt in enumerate(receipts):
             first_of.setdefault(receipt.key(), index)
         with self._session() as session:
-            inserted: dict[str, int] = {}
-            if first_of:
-                values = [_event_values(receipts[i], source, now) for i in first_of.values()]
-                # One cached statement, many parameter sets: SQLAlchemy batches them into
-                # multi-row INSERTs (insertmanyvalues) without compiling anew per batch.
-                table = cast(Table, EventRow.__table__)
-                statement = self._dialect_insert(table).on_conflict_do_nothing()
-                returning = statement.returning(table.c.id, table.c.dedupe_key)
-                result = session.connection().execute(returning, values)
-                inserted = {key: event_id for event_id, key in result}
-            fresh = [index for key, index in first_of.items() if key in inserted]
             connection = session.connection()
-            messages = _find_messages(connection, [receipts[i] for i in fresh])
-            claimed: list[dict[str, Any]] = []
+            unique = [receipts[i] for i in first_of.values()]
+            messages = _find_messages(connection, unique)
+            values = []
+            for receipt in unique:
+                state = messages.get(_message_key(receipt))
+                values.append(_event_values(receipt, source, now, state.id if state else None))
+            # One cached statement, many parameter sets: SQLAlchemy batches them into
+            # multi-row INSERTs (insertmanyvalues) without compiling anew per batch.
+            events = cast(Table, EventRow.__table__)
+            statement = self._dialect_insert(events).on_conflict_do_nothing()
+            result = connection.execute(statement.returning(events.c.dedupe_key), values)
+            inserted = {key for (key,) in result}
             changed: dict[str, _MessageState] = {}
-            for index in fresh:
+            for key, index in first_of.items():
                 receipt = receipts[index]
                 state = messages.get(_message_key(receipt))
+                if key not in inserted:
+                    continue  # seen before: a duplicate
                 if state is None:
                     outcomes[index] = ReceiptOutcome.WAITING
-                    continue
-                claimed.append({"event_id": inserted[receipt.key()], "message_id": state.id})
-                if advances(state.status, state.final, receipt.status, receipt.permanent):
+                elif advances(state.status, state.final, receipt.status, receipt.permanent):
                     state.status = receipt.status
                     state.final = is_final(receipt.status, receipt.permanent)
                     changed[state.id] = state
                     outcomes[index] = ReceiptOutcome.APPLIED
                 else:
                     outcomes[index] = ReceiptOutcome.RECORDED
-            events = cast(Table, EventRow.__table__)
-            if claimed:
-                connection.execute(
-                    update(events)
-                    .where(events.c.id == bindparam("event_id"))
-                    .values(message_id=bindparam("message_id")),
-                    claimed,
-                )
             if changed:
-                messages_table = cast(Table, MessageRow.__table__)
+                table = cast(Table, MessageRow.__table__)
                 connection.execute(
-                    update(messages_table)
-                    .where(messages_table.c.id == bindparam("message_id"))
+                    update(table)
+                    .where(table.c.id == bindparam("message_id"))
                     .values(
                         status=bindparam("new_status"),
                         final=bindparam("new_final"),
