@@ -182,11 +182,6 @@ class AccountOut(BaseModel):
     details: dict[str, str]
 
 
-class WebhookOut(BaseModel):
-    kind: str = Field(description="receipt or reply")
-    outcome: str = Field(description="applied, recorded, duplicate, waiting, new")
-
-
 class ErrorOut(BaseModel):
     error: str
 
