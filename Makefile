@@ -29,6 +29,7 @@ test: lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	bash scripts/services.sh
 	$(PY) bench/run.py
 
 clean:

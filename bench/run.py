@@ -4,6 +4,7 @@
    and the peak memory of preparing them.
 2. One 100,000-recipient send to the sandbox over loopback (the sandbox in its own process):
    wall time, our own CPU time, and the HTTP requests made.
+3. Receipts ingested per second by the service (bench/receipts.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tracemalloc
 from collections.abc import Callable
 
 import httpx
+import receipts  # bench/receipts.py: run as `python bench/run.py`, its folder is on the path
 
 from smsgate.core.recipients import RecipientList, prepare_recipients
 from smsgate.gateway import Gateway
@@ -127,6 +129,7 @@ def main() -> None:
     print(f"smsgate benchmark: Python {sys.version.split()[0]} on {sys.platform}\n")
     bench_preparation()
     bench_send()
+    receipts.main()
 
 
 if __name__ == "__main__":
