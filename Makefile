@@ -18,6 +18,8 @@ demo: $(STAMP)
 		--from Demo "Bonjour ! Votre code est 4821. Répondez STOP au 36180."
 	@echo "== the same report as JSON"
 	$(VENV)/bin/smsgate send --to "06 12 34 56 78" --from Demo --json "Hello from smsgate"
+	@echo "== every message is on record (the message store)"
+	$(VENV)/bin/smsgate messages --limit 3
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
