@@ -26,6 +26,7 @@ from smsgate.core.text import segment
 from smsgate.gateway import Gateway
 from smsgate.gateway.endpoint import DSN_VARIABLE
 from smsgate.store import Store
+from smsgate.store.actions import cancel_message, stored_message
 from smsgate.store.schema import EventRow, MessageRow
 
 PROGRESS_THRESHOLD: Final = 2000
@@ -293,9 +294,7 @@ def messages(
 def show(message_id: str, as_json: JsonOption = False) -> None:
     """One message and its status history."""
     store = Store()
-    row = store.message(message_id)
-    if row is None:
-        raise InvalidInput(f"no message {message_id!r}: list them with 'smsgate messages'")
+    row = stored_message(store, message_id)
     events = store.events(message_id)
     if as_json:
         _print_json(_message_dict(row) | {"events": [_event_dict(e) for e in events]})
@@ -319,17 +318,9 @@ def show(message_id: str, as_json: JsonOption = False) -> None:
 def cancel(message_id: str, dsn: DsnOption = None) -> None:
     """Cancel a scheduled message (with the rest of its provider campaign)."""
     store = Store()
-    row = store.message(message_id)
-    if row is None:
-        raise InvalidInput(f"no message {message_id!r}: list them with 'smsgate messages'")
-    if row.status != "scheduled" or not row.campaign_id:
-        raise InvalidInput(
-            f"message {message_id} is {row.status}: only a scheduled one can be cancelled"
-        )
     with Gateway.from_dsn(dsn) as gateway:
-        gateway.cancel(row.campaign_id)
-    count = store.cancel_campaign(row.provider, row.campaign_id)
-    out.print(f"cancelled {count} message(s) of campaign {row.campaign_id}")
+        count = cancel_message(gateway, store, message_id)
+    out.print(f"cancelled {count} message(s) of {message_id}'s campaign")
 
 
 @app.command()

@@ -37,6 +37,7 @@ from smsgate.service.schemas import (
     report_out,
 )
 from smsgate.store import Store
+from smsgate.store.actions import NotScheduled, UnknownMessage, cancel_message
 
 API_KEYS_VARIABLE: Final = "SMSGATE_API_KEYS"
 WEBHOOK_SECRETS_VARIABLE: Final = "SMSGATE_WEBHOOK_SECRETS"
@@ -213,12 +214,13 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
         dependencies=authed,
         responses={**_ERRORS, 409: {"model": ErrorOut}, 502: {"model": ErrorOut}},
     )
-    def cancel_message(message_id: MessageId) -> MessageOut:
-        message = _message(message_id)
-        if message.status != MessageStatus.SCHEDULED or not message.campaign_id:
-            raise HTTPException(409, f"message {message_id} is {message.status}, not scheduled")
-        gateway.cancel(message.campaign_id)
-        store.cancel_campaign(message.provider, message.campaign_id)
+    def cancel(message_id: MessageId) -> MessageOut:
+        try:
+            cancel_message(gateway, store, message_id)
+        except UnknownMessage as error:
+            raise HTTPException(404, str(error)) from None
+        except NotScheduled as error:
+            raise HTTPException(409, str(error)) from None
         return _message(message_id)
 
     @app.get(
