@@ -242,3 +242,20 @@ def test_openapi_is_ready_for_connector_importers(service: Service) -> None:
         "ListReplies",
     }
     assert "examples" in document["components"]["schemas"]["SendRequest"]
+
+
+def test_swagger2_for_power_automate_is_valid(service: Service) -> None:
+    from openapi_spec_validator import validate
+
+    document = httpx.get(f"{service.server.url}/openapi-v2.json").json()
+    validate(document)
+    assert document["swagger"] == "2.0" and document["host"] == f"127.0.0.1:{service.server.port}"
+    send = document["paths"]["/v1/messages"]["post"]
+    assert send["operationId"] == "SendMessages" and send["summary"]
+    (body,) = [p for p in send["parameters"] if p["in"] == "body"]
+    assert body["schema"] == {"$ref": "#/definitions/SendRequest"}
+    assert document["definitions"]["SendRequest"]["example"]["text"] == "Your code is 4821"
+    assert document["definitions"]["MessageOut"]["properties"]["error"]["x-nullable"] is True
+    assert send["security"] == [{"api_key": []}]
+    to = document["definitions"]["SendRequest"]["properties"]["to"]
+    assert to["type"] == "array" and to["minItems"] == 1 and "minLength" not in to

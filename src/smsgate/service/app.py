@@ -36,6 +36,7 @@ from smsgate.service.schemas import (
     SendRequest,
     report_out,
 )
+from smsgate.service.swagger2 import swagger2
 from smsgate.store import Store
 from smsgate.store.actions import NotScheduled, UnknownMessage, cancel_message
 
@@ -288,6 +289,11 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
 
     for path in ("/webhooks/{provider}/{secret}", "/webhooks/{provider}"):
         app.router.routes.append(Route(path, webhook, methods=["GET", "POST"]))
+
+    @app.get("/openapi-v2.json", include_in_schema=False)
+    def openapi_v2(request: Request) -> dict[str, Any]:
+        """Swagger 2.0, for connector importers without OpenAPI 3 (Power Automate)."""
+        return swagger2(app.openapi(), request.url.netloc, request.url.scheme)
 
     @app.get("/healthz", operation_id="Health", summary="Liveness", include_in_schema=True)
     def health() -> dict[str, str]:
