@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from smsgate.sandbox.server import BackgroundSandbox, SandboxProcess
@@ -213,13 +215,9 @@ def test_sync_and_replies_from_the_cli(sandbox: BackgroundSandbox) -> None:
         run("send", "--to", "0612340001", "--dsn", sandbox.dsn(), "--json", "Reply?").stdout
     )
     message_id = sent["recipients"][0]["id"]
-    import httpx
-
     httpx.post(
         f"{sandbox.url}/sandbox/allmysms/replies", json={"from": "33612340001", "text": "Sure"}
     )
-    import time
-
     time.sleep(0.4)
     synced = json.loads(run("sync", "--dsn", sandbox.dsn(), "--json").stdout)
     assert synced["applied"] >= 1 and synced["replies"] == 1
