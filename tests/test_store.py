@@ -150,3 +150,7 @@ def test_cancel_marks_scheduled_messages(store: Store, sandbox: BackgroundSandbo
     assert store.cancel_campaign("allmysms", row.campaign_id) == 1
     row = store.message(message_id)
     assert row is not None and row.status == "cancelled" and row.final
+
+
+def test_an_empty_batch_of_receipts_is_nothing(store: Store) -> None:
+    assert store.apply_receipts([]) == []
