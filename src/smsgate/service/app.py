@@ -17,7 +17,8 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.routing import Route
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
 from smsgate.core.receipts import Reply
@@ -69,7 +70,7 @@ class ServiceConfig:
         return f"ServiceConfig({len(self.api_keys)} API keys, {len(self.webhook_secrets)} secrets)"
 
 
-def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI:
+def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp:
     writer = ReceiptWriter(store)
 
     @asynccontextmanager
@@ -287,8 +288,12 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
         except HTTPException as error:
             return JSONResponse({"error": str(error.detail)}, error.status_code)
 
-    for path in ("/webhooks/{provider}/{secret}", "/webhooks/{provider}"):
-        app.router.routes.append(Route(path, webhook, methods=["GET", "POST"]))
+    webhooks = Router(
+        routes=[
+            Route(path, webhook, methods=["GET", "POST"])
+            for path in ("/webhooks/{provider}/{secret}", "/webhooks/{provider}")
+        ]
+    )
 
     @app.get("/openapi-v2.json", include_in_schema=False)
     def openapi_v2(request: Request) -> dict[str, Any]:
@@ -299,7 +304,22 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> FastAPI
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    return app
+    return _Dispatch(app, webhooks)
+
+
+class _Dispatch:
+    """Webhooks go straight to a bare router (they come by the thousand and need none of
+    FastAPI's layers); everything else, lifespan included, to the FastAPI app."""
+
+    def __init__(self, api: FastAPI, webhooks: Router) -> None:
+        self.api = api
+        self.webhooks = webhooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+            await self.webhooks(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
