@@ -24,11 +24,6 @@ def matches_any(candidate: str, allowed: Sequence[str]) -> bool:
     return found and bool(candidate)
 
 
-def bearer_token(header: str | None) -> str:
-    scheme, _, token = (header or "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 def basic_password(header: str | None) -> str:
     scheme, _, encoded = (header or "").partition(" ")
     if scheme.lower() != "basic":

@@ -25,7 +25,6 @@ class FlowSms:
 class Flow:
     fields: dict[str, str]
     sms: list[FlowSms]
-    is_json: bool
 
     def get(self, key: str) -> str:
         return self.fields.get(key, "")
@@ -76,7 +75,7 @@ def _parse_json(raw: str) -> Flow:
             sms.extend(_sms_entry(e) for e in entries if isinstance(e, dict))
         else:
             fields[name] = _scalar(value)
-    return Flow(fields, sms, True)
+    return Flow(fields, sms)
 
 
 def _parse_xml(raw: str) -> Flow:
@@ -95,4 +94,4 @@ def _parse_xml(raw: str) -> Flow:
             sms.append(_sms_entry({c.tag: (c.text or "").strip() for c in child}))
         else:
             fields[name] = child.text or ""
-    return Flow(fields, sms, False)
+    return Flow(fields, sms)
