@@ -62,6 +62,12 @@ class ReceiptOutcome(StrEnum):
     WAITING = "waiting"  # no such message yet: kept until it is recorded
 
 
+def _insert_ignoring_duplicates(dialect_name: str, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, which SQLAlchemy builds per dialect."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
 def _message_key(receipt: Receipt) -> tuple[str, ...]:
     if receipt.provider_message_id:
         return (receipt.provider, "id", receipt.provider_message_id)
@@ -178,8 +184,7 @@ class _CoreStatements:
         if not values:
             return set()
         events = cast(Table, EventRow.__table__)
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(events).on_conflict_do_nothing()
+        statement = _insert_ignoring_duplicates(self.connection.dialect.name, events)
         # One cached statement, many parameter sets (SQLAlchemy's insertmanyvalues).
         result = self.connection.execute(statement.returning(events.c.dedupe_key), values)
         return {key for (key,) in result}
@@ -487,14 +492,6 @@ class Store:
                 statements.write_statuses(list(changed.values()), now)
         return outcomes
 
-    def _dialect_insert(self, table: Any) -> Any:
-        """INSERT with ON CONFLICT support, for the dialect at hand."""
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
-
-    def _insert_ignoring_duplicates(self, table: type[Any], values: dict[str, Any]) -> Any:
-        return self._dialect_insert(table).values(values).on_conflict_do_nothing()
-
     def add_reply(self, reply: Reply) -> bool:
         """Keep a reply once; True when it is new."""
         with self._session() as session:
@@ -514,8 +511,8 @@ class Store:
                     )
                 )
             inserted = session.execute(
-                self._insert_ignoring_duplicates(
-                    ReplyRow,
+                _insert_ignoring_duplicates(self.engine.dialect.name, ReplyRow)
+                .values(
                     {
                         "provider": reply.provider,
                         "provider_reply_id": reply.provider_reply_id,
@@ -526,7 +523,8 @@ class Store:
                         "text": reply.text,
                         "received_at": reply.received_at or utcnow(),
                     },
-                ).returning(ReplyRow.id)
+                )
+                .returning(ReplyRow.id)
             ).scalar()
             return inserted is not None
 
