@@ -25,9 +25,10 @@ from smsgate.core.report import AccountInfo, SendReport
 from smsgate.core.text import segment
 from smsgate.gateway import Gateway
 from smsgate.gateway.endpoint import DSN_VARIABLE
+from smsgate.service.schemas import EventOut, MessageOut, ReplyOut
 from smsgate.store import Store
 from smsgate.store.actions import cancel_message, stored_message
-from smsgate.store.schema import EventRow, MessageRow
+from smsgate.store.schema import MessageRow
 
 PROGRESS_THRESHOLD: Final = 2000
 TABLE_ROWS: Final = 50
@@ -297,7 +298,10 @@ def show(message_id: str, as_json: JsonOption = False) -> None:
     row = stored_message(store, message_id)
     events = store.events(message_id)
     if as_json:
-        _print_json(_message_dict(row) | {"events": [_event_dict(e) for e in events]})
+        _print_json(
+            _message_dict(row)
+            | {"events": [EventOut.model_validate(e).model_dump(mode="json") for e in events]}
+        )
         return
     out.print(
         f"{row.id} to {row.recipient}: [bold]{row.status}[/]" + (" (final)" if row.final else "")
@@ -330,21 +334,7 @@ def replies(
     """Replies received, newest first."""
     found = Store().replies(limit=limit)
     if as_json:
-        _print_json(
-            {
-                "items": [
-                    {
-                        "id": r.id,
-                        "provider": r.provider,
-                        "message_id": r.message_id,
-                        "from": r.sender,
-                        "text": r.text,
-                        "received_at": r.received_at.isoformat(),
-                    }
-                    for r in found
-                ]
-            }
-        )
+        _print_json({"items": [ReplyOut.model_validate(r).model_dump(mode="json") for r in found]})
         return
     for reply in found:
         out.print(f"{reply.received_at:%Y-%m-%d %H:%M} {reply.sender}: {reply.text}", markup=False)
@@ -386,40 +376,8 @@ def serve(
 
 
 def _message_dict(row: MessageRow) -> dict[str, Any]:
-    names = (
-        "id",
-        "provider",
-        "sandbox",
-        "provider_message_id",
-        "campaign_id",
-        "recipient",
-        "sender",
-        "text",
-        "encoding",
-        "parts",
-        "cost",
-        "status",
-        "final",
-        "error",
-        "tag",
-    )
-    data: dict[str, Any] = {name: getattr(row, name) for name in names}
-    for name in ("scheduled_at", "created_at", "updated_at"):
-        value = getattr(row, name)
-        data[name] = value.isoformat() if value else None
-    return data
-
-
-def _event_dict(event: EventRow) -> dict[str, Any]:
-    return {
-        "status": event.status,
-        "permanent": event.permanent,
-        "provider_status": event.provider_status,
-        "detail": event.detail,
-        "source": event.source,
-        "occurred_at": event.occurred_at.isoformat() if event.occurred_at else None,
-        "received_at": event.received_at.isoformat(),
-    }
+    """The same shape as the HTTP API's message."""
+    return MessageOut.model_validate(row).model_dump(mode="json")
 
 
 def _print_json(data: dict[str, Any]) -> None:
