@@ -367,6 +367,9 @@ def serve(
     import uvicorn
 
     from smsgate.service.app import ServiceConfig, create_app
+    from smsgate.service.ingest import SWITCH_INTERVAL
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     config = ServiceConfig.from_env()
     store = Store()

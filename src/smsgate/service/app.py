@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qsl
 
@@ -323,8 +323,6 @@ class _Dispatch:
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    from datetime import UTC
-
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)

@@ -7,13 +7,15 @@ store's dedupe key keeps a receipt delivered twice to one record.
 """
 
 import asyncio
-import sys
 from typing import Final
 
 from smsgate.core.receipts import Receipt
 from smsgate.store import ReceiptOutcome, Store
 
 MAX_BATCH: Final = 500
+# The writer thread and the event loop hand the GIL to each other for every batch; at the
+# default 5 ms switch interval each handoff stalls both. A process that serves receipts
+# (smsgate serve) sets this; it is the interpreter's, so a library does not.
 SWITCH_INTERVAL: Final = 0.0005
 
 Pending = tuple[Receipt, asyncio.Future[ReceiptOutcome]]
@@ -28,9 +30,6 @@ class ReceiptWriter:
 
     async def start(self) -> None:
         """One writer: measured, parallel writers did not ingest faster on either database."""
-        # The writer thread and the event loop hand the GIL to each other for every batch;
-        # at the default 5 ms switch interval each handoff stalls both (see make bench).
-        sys.setswitchinterval(SWITCH_INTERVAL)
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="smsgate-receipt-writer")
 
