@@ -22,6 +22,7 @@ from rich.table import Table
 
 from smsgate.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InvalidInput, SmsgateError
 from smsgate.core.report import AccountInfo, SendReport
+from smsgate.core.schedule import parse_send_time
 from smsgate.core.text import segment
 from smsgate.gateway import Gateway
 from smsgate.gateway.endpoint import DSN_VARIABLE
@@ -104,17 +105,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _parse_when(value: str | None) -> datetime | None:
-    """ISO 8601 (2026-12-01T09:00+01:00) or 'YYYY-MM-DD HH:MM'; without a zone, local time."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"--at {value!r} is not a date and time: write e.g. 2026-12-01 09:00 or "
-            "2026-12-01T09:00+01:00"
-        ) from None
-    return moment if moment.tzinfo else moment.astimezone()
+    return parse_send_time(value, "--at") if value else None
 
 
 def _count_entries(chunks: list[str]) -> int:
