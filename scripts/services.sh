@@ -35,3 +35,12 @@ if ! answers 5432; then
   su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
 fi
 echo "services: PostgreSQL answers on 127.0.0.1:5432"
+
+if ! answers 5672; then
+  need_root RabbitMQ
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  # Started detached, as this project's machines do; guest/guest may log in from loopback.
+  rabbitmq-server -detached >/dev/null 2>&1 || service rabbitmq-server start >/dev/null 2>&1 || true
+  wait_for 5672 RabbitMQ
+fi
+echo "services: RabbitMQ answers on 127.0.0.1:5672"

@@ -1,0 +1,144 @@
+"""The component's one action, Send: ``nums``, ``sender``, ``message`` → a send report.
+
+What the platform gets, by what became of the SMS (the issue's contract):
+- accepted by AllMySMS (all or some): data, the report says which recipient is what;
+- bad input, refused credentials, no credit: error, never rebound;
+- provably never reached AllMySMS (429/503, no connection): rebound, the platform retries later;
+- may have reached AllMySMS (read timeout, 5xx): error that says so, never rebound, because a
+  rebound would send the SMS a second time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Final
+
+import httpx
+
+from smsgate.core.errors import InvalidInput, ProviderError, SmsgateError
+from smsgate.core.report import RecipientStatus, SendReport
+from smsgate.core.schedule import parse_send_time
+from smsgate.elasticio.context import ExecutionContext
+from smsgate.elasticio.credentials import allmysms_dsn
+from smsgate.gateway import AsyncGateway, RetryPolicy, SendOptions, resolve_endpoint
+
+# The fields of the action's in-metadata (component.json); a test keeps the two in step.
+NUMBERS_FIELD: Final = "nums"
+SENDER_FIELD: Final = "sender"
+TEXT_FIELD: Final = "message"
+SCHEDULED_AT_FIELD: Final = "scheduledAt"
+CAMPAIGN_FIELD: Final = "campaignName"
+STRICT_FIELD: Final = "strictNumbers"
+FIELDS: Final = (
+    NUMBERS_FIELD,
+    SENDER_FIELD,
+    TEXT_FIELD,
+    SCHEDULED_AT_FIELD,
+    CAMPAIGN_FIELD,
+    STRICT_FIELD,
+)
+
+# Few quick tries in the process: the platform's rebound is the long wait, and it frees the
+# step's queue meanwhile.
+COMPONENT_RETRY: Final = RetryPolicy(
+    attempts=2, backoff=0.2, max_wait=2.0, timeout=httpx.Timeout(30.0, connect=5.0)
+)
+
+
+class MaybeSentError(SmsgateError):
+    """Some SMS may have reached AllMySMS: the message must not be sent again automatically."""
+
+
+def _text(body: Mapping[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidInput(f"{field} must be text, not {type(value).__name__}: map a string to it")
+    return str(value)
+
+
+def _numbers(body: Mapping[str, Any]) -> str | list[str]:
+    value = body.get(NUMBERS_FIELD)
+    if isinstance(value, list) and all(isinstance(item, str | int) for item in value):
+        return [str(item) for item in value]
+    text = _text(body, NUMBERS_FIELD)
+    if text is None:
+        raise InvalidInput(
+            f"{NUMBERS_FIELD} is empty: map one mobile number or a comma-separated list to it"
+        )
+    return text
+
+
+def _flag(body: Mapping[str, Any], field: str) -> bool:
+    value = body.get(field)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
+
+
+def send_options(body: Mapping[str, Any]) -> SendOptions:
+    """The gateway's options from the incoming body; raises InvalidInput on a bad field."""
+    when = _text(body, SCHEDULED_AT_FIELD)
+    return SendOptions(
+        sender=_text(body, SENDER_FIELD),
+        strict=_flag(body, STRICT_FIELD),
+        scheduled_at=parse_send_time(when, SCHEDULED_AT_FIELD) if when else None,
+        campaign_name=_text(body, CAMPAIGN_FIELD),
+    )
+
+
+def _first_error(report: SendReport, status: RecipientStatus) -> str:
+    for result in report.recipients:
+        if result.status is status and result.error:
+            return result.error
+    return status.value
+
+
+def judge(report: SendReport) -> str | None:
+    """None: emit the report as data. Otherwise the reason to rebound.
+
+    Raises the error to emit when nothing was accepted or when some SMS may have been sent.
+    """
+    counts = {status: 0 for status in RecipientStatus}
+    for result in report.recipients:
+        counts[result.status] += 1
+    unknown = counts[RecipientStatus.UNKNOWN]
+    if unknown:
+        raise MaybeSentError(
+            f"{unknown} of {len(report.recipients)} SMS may have reached AllMySMS "
+            f"({_first_error(report, RecipientStatus.UNKNOWN)}); {report.accepted} accepted. "
+            "Not retried, so that none is sent twice: check the AllMySMS account before "
+            "sending this message again"
+        )
+    if report.accepted:
+        return None
+    if counts[RecipientStatus.FAILED] == len(report.recipients):
+        return _first_error(report, RecipientStatus.FAILED)
+    raise ProviderError(
+        f"AllMySMS refused the SMS: {_first_error(report, RecipientStatus.REJECTED)}"
+    )
+
+
+def _gateway(dsn: str) -> AsyncGateway:
+    return AsyncGateway(resolve_endpoint(dsn, os.environ), retry=COMPONENT_RETRY)
+
+
+async def process(
+    ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
+) -> dict[str, Any] | None:
+    body = msg.get("body") or {}
+    if not isinstance(body, Mapping):
+        raise InvalidInput("the message body is not an object: map nums, sender and message")
+    numbers = _numbers(body)
+    text = _text(body, TEXT_FIELD) or ""
+    options = send_options(body)
+    dsn = allmysms_dsn(cfg)
+    gateway = ctx.shared.get(f"allmysms {dsn}", lambda: _gateway(dsn))
+    report = await gateway.send(numbers, text, **options)
+    reason = judge(report)
+    if reason is not None:
+        await ctx.emit("rebound", f"nothing was sent: {reason}")
+        return None
+    return {"body": report.to_dict()}

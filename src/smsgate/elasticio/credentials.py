@@ -1,0 +1,51 @@
+"""From the component's credentials to an AllMySMS DSN (spec §1; the issue names the fields).
+
+Credentials ``login`` and ``apiKey`` (``ApiKey``, the 2019 component's spelling, is read too).
+Either one blank means trial mode: the gateway then sends through the operator's trial account
+($SMSGATE_TRIAL_DSN), with "TRIAL USE: " and two recipients at most.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+from smsgate.core.errors import ConfigurationError
+
+LOGIN_FIELD: Final = "login"
+API_KEY_FIELD: Final = "apiKey"
+LEGACY_API_KEY_FIELD: Final = "ApiKey"
+# Where the component sends: AllMySMS itself unless the operator points it elsewhere (a sandbox).
+ENDPOINT_VARIABLE: Final = "SMSGATE_ALLMYSMS_URL"
+
+
+def credential(cfg: Mapping[str, Any], *names: str) -> str:
+    for name in names:
+        value = cfg.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def is_trial(cfg: Mapping[str, Any]) -> bool:
+    login = credential(cfg, LOGIN_FIELD)
+    return not login or not credential(cfg, API_KEY_FIELD, LEGACY_API_KEY_FIELD)
+
+
+def allmysms_dsn(cfg: Mapping[str, Any], env: Mapping[str, str] | None = None) -> str:
+    """The DSN for these credentials; blank ones give a DSN the gateway treats as trial."""
+    env = os.environ if env is None else env
+    login = quote(credential(cfg, LOGIN_FIELD), safe="")
+    key = quote(credential(cfg, API_KEY_FIELD, LEGACY_API_KEY_FIELD), safe="")
+    url = env.get(ENDPOINT_VARIABLE, "").strip()
+    if not url:
+        return f"allmysms://{login}:{key}@default"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"{ENDPOINT_VARIABLE}={url!r} is not an http(s) URL: write e.g. http://127.0.0.1:8025"
+        )
+    port = f":{parts.port}" if parts.port else ""
+    return f"allmysms+{parts.scheme}://{login}:{key}@{parts.hostname}{port}"

@@ -1,0 +1,422 @@
+"""The sailor: consumes the step's queue, runs the component, publishes what it emits.
+
+The platform protocol of the Node.js sailor (spec elasticio.md §4-§13) over aio-pika: one
+connection to read, one to publish on a confirm channel; manual acks with the configured
+prefetch; end acks a message unless an error was emitted, which rejects it (no requeue).
+
+De-duplication by the ``messageId`` header (with ``reboundIteration``, so a rebound is a new
+delivery): a copy that arrives while the first is in hand is never processed, and is acked or
+rejected with it. [E] Beyond the Node.js sailor, a *redelivered* copy (the broker says so)
+of a message this process already finished is acked without processing: its ack was lost,
+not its work, and processing it again would send its SMS twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Final
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+
+from smsgate.elasticio.context import ExecutionContext, ProcessFunction, SharedResources
+from smsgate.elasticio.crypto import MessageCipher, MessageCryptoError
+from smsgate.elasticio.platform import StepData
+from smsgate.elasticio.settings import SailorSettings
+from smsgate.elasticio.throttle import Throttle
+from smsgate.elasticio.wire import (
+    ERROR_RESPONSE_HEADER,
+    OBJECT_STORAGE_HEADER,
+    REBOUND_LIMIT_EXCEEDED,
+    base_headers,
+    error_object,
+    message_shape,
+    new_uuid,
+    now_ms,
+    pop_routing_key,
+    protocol_version,
+    rebound_iteration,
+)
+
+log = logging.getLogger("smsgate.elasticio")
+
+FINISHED_MEMORY: Final = 10_000
+"""How many finished messageIds a process remembers to spot redeliveries of lost acks."""
+
+DedupeKey = tuple[str, str]
+
+
+class Sailor:
+    def __init__(self, settings: SailorSettings, process: ProcessFunction, step: StepData) -> None:
+        self.settings = settings
+        self.process = process
+        self.step = step
+        self.snapshot: dict[str, Any] = dict(step.snapshot)
+        self.cipher = MessageCipher(
+            settings.crypto_password or None, settings.crypto_iv.reveal() or None
+        )
+        self.shared = SharedResources()
+        rates = settings.rates
+        self.throttles = {
+            "data": Throttle(rates.data, rates.interval_ms),
+            "error": Throttle(rates.error, rates.interval_ms),
+            "snapshot": Throttle(rates.snapshot, rates.interval_ms),
+        }
+        self._in_flight: dict[DedupeKey, list[AbstractIncomingMessage]] = {}
+        self._finished: OrderedDict[DedupeKey, None] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._connections: list[AbstractRobustConnection] = []
+        self._exchange: AbstractExchange | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Sailor(step={self.settings.identity.step_id!r}, queue={self._queue_name!r})"
+
+    @property
+    def _queue_name(self) -> str:
+        return self.settings.listen_messages_on
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Separate connections to read and to write, as the reference sailors keep them."""
+        uri = self.settings.amqp_uri.reveal()
+        read = await aio_pika.connect_robust(uri)
+        write = await aio_pika.connect_robust(uri)
+        self._connections = [read, write]
+        consume_channel: AbstractChannel = await read.channel()
+        await consume_channel.set_qos(prefetch_count=max(self.settings.prefetch, 1))
+        publish_channel = await write.channel(publisher_confirms=True)
+        self._exchange = await publish_channel.get_exchange(
+            self.settings.publish_messages_to, ensure=False
+        )
+        self._queue = await consume_channel.get_queue(self._queue_name, ensure=False)
+
+    async def start(self) -> None:
+        assert self._queue is not None, "connect() first"
+        self._consumer_tag = await self._queue.consume(self._on_delivery, no_ack=False)
+        log.info("consuming %s (prefetch %d)", self._queue_name, self.settings.prefetch)
+
+    async def stop(self) -> None:
+        """Stop consuming, finish every message in hand, then disconnect."""
+        if self._queue is not None and self._consumer_tag is not None:
+            await self._queue.cancel(self._consumer_tag)
+            self._consumer_tag = None
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.shared.aclose()
+        for connection in self._connections:
+            await connection.close()
+        self._connections = []
+
+    @property
+    def in_hand(self) -> int:
+        return len(self._tasks)
+
+    # -- one message ------------------------------------------------------------------------
+
+    async def _on_delivery(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.create_task(self._handle(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        headers: dict[str, Any] = dict(message.headers or {})
+        message_id = headers.get("messageId")
+        key: DedupeKey | None = None
+        if message_id is not None:
+            key = (str(message_id), str(headers.get("reboundIteration", "")))
+            if key in self._in_flight:
+                log.info("message %s is already in hand: not processed twice", message_id)
+                self._in_flight[key].append(message)
+                return
+            if message.redelivered and key in self._finished:
+                log.warning("message %s was redelivered after it was done: acked", message_id)
+                await _settle(message, ok=True)
+                return
+            self._in_flight[key] = []
+        ok = False
+        try:
+            ok = await self._process(message, headers)
+        except Exception:
+            log.exception("the sailor failed on message %s", message_id)
+        finally:
+            copies = [message]
+            if key is not None:
+                copies += self._in_flight.pop(key, [])
+                self._remember(key)
+            for delivery in copies:
+                await _settle(delivery, ok)
+
+    def _remember(self, key: DedupeKey) -> None:
+        self._finished[key] = None
+        if len(self._finished) > FINISHED_MEMORY:
+            self._finished.popitem(last=False)
+
+    async def _process(self, message: AbstractIncomingMessage, headers: dict[str, Any]) -> bool:
+        """Run the component on one message; True means ack, False reject."""
+        start = now_ms()
+        run = _Run(self, message, headers, start)
+        if OBJECT_STORAGE_HEADER in headers:
+            await run.error(
+                "lightweight messages (object storage) are not supported by this sailor: "
+                "turn off EMIT_LIGHTWEIGHT_MESSAGE on the previous step"
+            )
+            return False
+        try:
+            msg = self._decode(message.body, headers)
+        except MessageCryptoError as error:
+            log.error("message %s rejected: %s", headers.get("messageId"), error)
+            return False
+        run.incoming = msg
+        ctx = ExecutionContext(run.emit, self.shared, log)
+        try:
+            result = await self.process(
+                ctx, msg, dict(self.step.config), copy.deepcopy(self.snapshot)
+            )
+            if result and not run.ended:
+                await run.emit("data", result)
+        except Exception as error:
+            await run.emit("error", error)
+        if not run.ended:
+            await run.emit("end")
+        return not run.errored
+
+    def _decode(self, body: bytes, headers: Mapping[str, Any]) -> dict[str, Any]:
+        if self.settings.input_format == "error":
+            return self._decode_error_message(body)
+        msg = self.cipher.decode(body, protocol_version(headers))
+        if not isinstance(msg, dict):
+            raise MessageCryptoError("the decrypted message is not a JSON object")
+        msg.setdefault("body", {})
+        msg["headers"] = dict(msg.get("headers") or {})
+        if "reply_to" in headers:
+            msg["headers"]["reply_to"] = headers["reply_to"]
+        return msg
+
+    def _decode_error_message(self, body: bytes) -> dict[str, Any]:
+        """INPUT_FORMAT=error: a step that consumes other steps' error messages (§9)."""
+        try:
+            outer = json.loads(body)
+            decoded = {
+                name: self.cipher.decode(outer[name].encode(), 1)
+                for name in ("error", "errorInput")
+                if isinstance(outer.get(name), str)
+            }
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            raise MessageCryptoError("the error message is not the platform's JSON") from None
+        return {"id": new_uuid(), "body": decoded, "headers": {}, "attachments": {}}
+
+    # -- publishing -------------------------------------------------------------------------
+
+    async def publish(
+        self,
+        routing_key: str,
+        body: bytes,
+        headers: dict[str, Any],
+        *,
+        expiration_ms: int | None = None,
+        like: AbstractIncomingMessage | None = None,
+    ) -> None:
+        """Publish on the confirm channel; a failed publish is retried with backoff (§13)."""
+        assert self._exchange is not None, "connect() first"
+        persistent = self.settings.persistent_messages
+        mode = aio_pika.DeliveryMode.PERSISTENT if persistent else None
+        attempt = 0
+        while True:
+            outgoing = aio_pika.Message(
+                body,
+                headers=headers,
+                content_type=(like.content_type if like else None) or "application/json",
+                content_encoding=(like.content_encoding if like else None) or "utf8",
+                delivery_mode=(like.delivery_mode if like else None) or mode,
+                expiration=timedelta(milliseconds=expiration_ms) if expiration_ms else None,
+            )
+            try:
+                await self._exchange.publish(outgoing, routing_key, mandatory=True)
+                return
+            except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError):
+                attempt += 1
+                if attempt >= self.settings.publish_retry_attempts:
+                    raise
+                wait = min(
+                    self.settings.publish_retry_delay_ms * 2**attempt,
+                    self.settings.publish_max_retry_delay_ms,
+                )
+                log.warning("publish to %s failed; retry %d in %d ms", routing_key, attempt, wait)
+                headers = {**headers, "retry": attempt}
+                await asyncio.sleep(wait / 1000)
+
+    async def publish_startup_error(self, error: BaseException) -> None:
+        """A fatal startup error, published before the process exits (§7)."""
+        await self._publish_error(
+            error_object(error), None, None, base_headers(self.settings, {}, now_ms())
+        )
+
+    async def _publish_error(
+        self,
+        error: dict[str, str],
+        incoming: AbstractIncomingMessage | None,
+        decoded: dict[str, Any] | None,
+        base: dict[str, Any],
+    ) -> None:
+        sealed_error = self.cipher.seal_base64(error)
+        outer: dict[str, Any] = {"error": sealed_error}
+        if incoming is not None:
+            if protocol_version(incoming.headers or {}) < 2:
+                outer["errorInput"] = incoming.body.decode("utf-8", "replace")
+            elif decoded is not None:
+                outer["errorInput"] = self.cipher.seal_base64(decoded)
+        headers = {**base, "messageId": new_uuid(), "end": now_ms()}
+        await self.throttles["error"].wait()
+        await self.publish(self.settings.error_routing_key, json.dumps(outer).encode(), headers)
+        reply_to = base.get("reply_to")
+        if reply_to and not self.settings.no_error_replies:
+            reply_headers = {**headers, ERROR_RESPONSE_HEADER: True}
+            await self.publish(str(reply_to), sealed_error.encode(), reply_headers)
+
+
+class _Run:
+    """The emits of one incoming message, in the order the component makes them."""
+
+    def __init__(
+        self,
+        sailor: Sailor,
+        message: AbstractIncomingMessage,
+        headers: dict[str, Any],
+        start: int,
+    ) -> None:
+        self.sailor = sailor
+        self.settings = sailor.settings
+        self.message = message
+        self.headers = headers
+        self.base = base_headers(sailor.settings, headers, start)
+        self.incoming: dict[str, Any] | None = None
+        self.errored = False
+        self.ended = False
+
+    async def emit(self, event: str, payload: Any = None) -> None:
+        if event == "end":
+            if self.ended:
+                log.warning("end emitted twice for message %s", self.headers.get("messageId"))
+            self.ended = True
+        elif event == "data":
+            await self.data(payload)
+        elif event == "error":
+            await self.error(payload)
+        elif event == "rebound":
+            await self.rebound(payload)
+        elif event in ("snapshot", "updateSnapshot"):
+            await self.snapshot(event, payload)
+        elif event == "httpReply":
+            await self.http_reply(payload)
+        else:
+            await self.error(f"the sailor does not support the event {event!r}")
+
+    async def data(self, payload: Any) -> None:
+        message = message_shape(payload)
+        routing_key = pop_routing_key(message) or self.settings.data_routing_key
+        if self.sailor.step.is_passthrough:
+            passthrough = dict((self.incoming or {}).get("passthrough") or {})
+            if not self.settings.no_self_passthrough:
+                own = {k: v for k, v in message.items() if k != "passthrough"}
+                passthrough[self.settings.identity.step_id] = own
+            message["passthrough"] = passthrough
+        body = self.sailor.cipher.encode(message, self.settings.protocol_version)
+        limit = self.settings.outgoing_message_size_limit
+        if len(body) > limit:
+            await self.error(f"Outgoing message size {len(body)} exceeds limit of {limit}.")
+            return
+        headers = {
+            **self.base,
+            "messageId": message["id"],
+            "end": now_ms(),
+            "protocolVersion": self.settings.protocol_version,
+        }
+        await self.sailor.throttles["data"].wait()
+        await self.sailor.publish(routing_key, body, headers)
+
+    async def error(self, payload: Any) -> None:
+        self.errored = True
+        error = error_object(payload if isinstance(payload, BaseException) else str(payload))
+        log.warning("message %s: %s", self.headers.get("messageId"), error["message"])
+        await self.sailor._publish_error(error, self.message, self.incoming, self.base)
+
+    async def rebound(self, payload: Any) -> None:
+        """Republish the incoming bytes to come back later: 2^(n-1) x the first delay (§11)."""
+        reason = str(payload)
+        iteration = rebound_iteration(self.headers)
+        if iteration > self.settings.rebound_limit:
+            error = error_object(REBOUND_LIMIT_EXCEEDED)
+            await self.sailor._publish_error(error, self.message, self.incoming, self.base)
+            return
+        expiration = self.settings.rebound_initial_expiration_ms * 2 ** (iteration - 1)
+        headers = {
+            **self.headers,
+            "reboundIteration": iteration,
+            "reboundReason": reason,
+            "end": now_ms(),
+        }
+        log.info(
+            "message %s rebounds (%d, %d ms): %s",
+            headers.get("messageId"),
+            iteration,
+            expiration,
+            reason,
+        )
+        await self.sailor.publish(
+            self.settings.rebound_routing_key,
+            self.message.body,
+            headers,
+            expiration_ms=expiration,
+            like=self.message,
+        )
+
+    async def snapshot(self, event: str, payload: Any) -> None:
+        sailor = self.sailor
+        if event == "updateSnapshot":
+            if not isinstance(payload, dict) or "$set" in payload:
+                log.warning("updateSnapshot needs a plain object without $set: ignored")
+                return
+            sailor.snapshot.update(payload)
+        else:
+            sailor.snapshot = dict(payload) if isinstance(payload, dict) else {}
+        headers = {**self.base, "messageId": new_uuid(), "snapshotEvent": event, "end": now_ms()}
+        await sailor.throttles["snapshot"].wait()
+        body = json.dumps(payload).encode()
+        await sailor.publish(self.settings.snapshot_routing_key, body, headers)
+
+    async def http_reply(self, payload: Any) -> None:
+        reply_to = self.headers.get("reply_to")
+        if not reply_to:
+            await self.error(
+                "Component emitted 'httpReply' event but 'reply_to' was not found in AMQP headers"
+            )
+            return
+        headers = {**self.base, "messageId": new_uuid(), "protocolVersion": 1, "end": now_ms()}
+        body = self.sailor.cipher.encode(payload, 1)
+        await self.sailor.publish(str(reply_to), body, headers)
+
+
+async def _settle(message: AbstractIncomingMessage, ok: bool) -> None:
+    """Ack or reject (no requeue); a copy from a closed channel can no longer be settled."""
+    try:
+        if ok:
+            await message.ack()
+        else:
+            await message.reject(requeue=False)
+    except Exception as error:  # a delivery of a channel that closed meanwhile
+        log.info("could not settle a delivery: %s", error)

@@ -1,0 +1,214 @@
+"""The component's two processes as the platform starts them: the sailor and the service."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from tests.conftest import inbox, inject
+from tests.elasticio_platform import (
+    API_KEY,
+    API_USER,
+    FLOW_ID,
+    STEP_ID,
+    Broker,
+    PlatformApi,
+    Step,
+    broker_for,
+    data_of,
+    error_of,
+)
+from tests.test_elasticio_sailor import SEND, rabbitmq, settled
+
+__all__ = ["rabbitmq"]  # a fixture this module uses
+
+
+@pytest.fixture
+def platform() -> Iterator[tuple[PlatformApi, str]]:
+    api = PlatformApi()
+    api.steps[(FLOW_ID, STEP_ID)] = {"config": {"login": "demo", "apiKey": "demo"}}
+    with BackgroundApp(api.app()) as server:
+        yield api, server.url
+
+
+def component_env(sandbox: BackgroundSandbox, **more: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELASTICIO_", "SMSGATE_"))}
+    env["SMSGATE_ALLMYSMS_URL"] = sandbox.url
+    env.update(more)
+    return env
+
+
+def start_sailor(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "smsgate.elasticio.run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_missing_variable_stops_the_sailor_with_one_line_naming_it(
+    sandbox: BackgroundSandbox,
+) -> None:
+    env = component_env(sandbox, **Step("http://127.0.0.1:9").env())
+    del env["ELASTICIO_LISTEN_MESSAGES_ON"]
+    process = start_sailor(env)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.strip().count("\n") == 0
+    assert "ELASTICIO_LISTEN_MESSAGES_ON is missing" in err
+    assert "Traceback" not in err
+
+
+def test_sigterm_finishes_the_message_in_hand_then_exits_0(
+    rabbitmq: str, platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+) -> None:
+    step = Step(platform[1])
+    inject(sandbox, method="sendSms", when="after", delay=1.0)
+    process = start_sailor(component_env(sandbox, **step.env()))
+
+    async def scenario(broker: Broker) -> dict[str, Any]:
+        for _ in range(300):  # until the sailor consumes
+            if broker.queues and await _consumers(broker) > 0:
+                break
+            await asyncio.sleep(0.05)
+        await broker.publish(SEND)
+        await settled(broker)  # no longer ready in the queue: the sailor has it in hand
+        process.send_signal(signal.SIGTERM)
+        out = await broker.next("data", timeout=20)
+        await settled(broker)
+        return data_of(out)
+
+    async def main() -> dict[str, Any]:
+        async with broker_for(step) as broker:
+            return await scenario(broker)
+
+    try:
+        data = asyncio.run(main())
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    assert data["body"]["status"] == "sent"
+    assert len(inbox(sandbox)) == 1
+
+
+async def _consumers(broker: Broker) -> int:
+    declared = await broker.channel.declare_queue(broker.step.key("in"), passive=True)
+    return int(declared.declaration_result.consumer_count or 0)
+
+
+def test_an_unreachable_platform_api_is_published_as_an_error_and_exits_1(
+    rabbitmq: str, sandbox: BackgroundSandbox
+) -> None:
+    step = Step("http://127.0.0.1:9")
+
+    async def main() -> tuple[dict[str, Any], int]:
+        async with broker_for(step) as broker:
+            env = component_env(sandbox, **step.env(ELASTICIO_API_REQUEST_RETRY_ATTEMPTS="1"))
+            process = start_sailor(env)
+            error, _ = error_of(await broker.next("error", timeout=30))
+            return error, await asyncio.to_thread(process.wait, 30)
+
+    error, code = asyncio.run(main())
+    assert code == 1
+    assert f"could not read step {STEP_ID}" in error["message"]
+
+
+# -- service mode: verifyCredentials ---------------------------------------------------------
+
+
+def verify(
+    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox, cfg: str, **more: str
+) -> tuple[int, str]:
+    url = platform[1].replace("http://", "http://hook:s3cret@") + "/results/verify"
+    settings = {
+        "ELASTICIO_POST_RESULT_URL": url,
+        "ELASTICIO_CFG": cfg,
+        "ELASTICIO_API_URI": platform[1],
+        "ELASTICIO_API_USERNAME": API_USER,
+        "ELASTICIO_API_KEY": API_KEY,
+    }
+    env = component_env(sandbox, **{**settings, **more})
+    done = subprocess.run(
+        [sys.executable, "-m", "smsgate.elasticio.service", "verifyCredentials"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("cfg", "data"),
+    [
+        ({"login": "demo", "apiKey": "demo"}, {"verified": True}),
+        ({"login": "", "apiKey": ""}, {"verified": True}),  # trial mode
+        ({"login": "demo"}, {"verified": True}),  # a blank key is trial mode too
+        ({"login": "demo", "ApiKey": "demo"}, {"verified": True}),  # the 2019 spelling
+    ],
+)
+def test_verify_credentials_posts_the_result(
+    platform: tuple[PlatformApi, str],
+    sandbox: BackgroundSandbox,
+    cfg: dict[str, str],
+    data: dict[str, Any],
+) -> None:
+    code, err = verify(platform, sandbox, json.dumps(cfg))
+    assert (code, err) == (0, "")
+    assert platform[0].results == [{"status": "success", "data": data}]
+    expected_auth = "Basic " + base64.b64encode(b"hook:s3cret").decode()
+    assert platform[0].result_auth == [expected_auth]
+
+
+def test_credentials_allmysms_refuses_are_not_verified_with_the_reason(
+    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+) -> None:
+    code, _ = verify(platform, sandbox, json.dumps({"login": "demo", "apiKey": "nope-key"}))
+    assert code == 0
+    [result] = platform[0].results
+    assert result["status"] == "success"
+    assert result["data"]["verified"] is False
+    assert result["data"]["reason"]
+    assert "nope-key" not in json.dumps(result)
+
+
+def test_unreachable_allmysms_is_not_verified(
+    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+) -> None:
+    cfg = json.dumps({"login": "demo", "apiKey": "demo"})
+    code, _ = verify(platform, sandbox, cfg, SMSGATE_ALLMYSMS_URL="http://127.0.0.1:9")
+    assert code == 0
+    [result] = platform[0].results
+    assert result["data"]["verified"] is False
+    assert "could not connect to 127.0.0.1" in result["data"]["reason"]
+
+
+def test_a_config_that_is_not_json_posts_an_error(
+    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+) -> None:
+    code, _ = verify(platform, sandbox, "{not json")
+    assert code == 1
+    [result] = platform[0].results
+    assert result["status"] == "error"
+    assert "ELASTICIO_CFG" in result["data"]["message"]
+
+
+def test_without_a_result_url_nothing_is_posted(
+    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+) -> None:
+    code, err = verify(platform, sandbox, "{}", ELASTICIO_POST_RESULT_URL="")
+    assert code == 2
+    assert "ELASTICIO_POST_RESULT_URL is missing" in err
+    assert platform[0].results == []

@@ -1,0 +1,426 @@
+"""The sailor against a real RabbitMQ, the sandbox as AllMySMS, and a stand-in platform API.
+
+Each test plays the platform: it publishes an encrypted message to the step's queue and reads
+what the sailor published (data, error, rebound, snapshot, replies), decrypting as the
+platform would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import aio_pika
+import pytest
+
+from smsgate.elasticio.context import ExecutionContext
+from smsgate.elasticio.platform import fetch_step
+from smsgate.elasticio.sailor import Sailor
+from smsgate.elasticio.settings import SailorSettings
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from tests.conftest import add_account, inbox, inject
+from tests.elasticio_platform import (
+    AMQP_URI,
+    FLOW_ID,
+    STEP_ID,
+    Broker,
+    PlatformApi,
+    Step,
+    broker_for,
+    data_of,
+    error_of,
+    running_sailor,
+)
+
+SEND = {"nums": "06 12 34 56 78", "sender": "Demo", "message": "Votre code est 4821"}
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> str:
+    async def probe() -> None:
+        connection = await aio_pika.connect(AMQP_URI, timeout=5)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:
+        pytest.fail(
+            f"RabbitMQ does not answer at {AMQP_URI} ({type(error).__name__}): run `make test`, "
+            "which starts one, or set SMSGATE_TEST_AMQP_URL"
+        )
+    return AMQP_URI
+
+
+@pytest.fixture(scope="module")
+def platform_api() -> Iterator[tuple[PlatformApi, str]]:
+    api = PlatformApi()
+    with BackgroundApp(api.app()) as server:
+        yield api, server.url
+
+
+@pytest.fixture
+def step(
+    rabbitmq: str,
+    platform_api: tuple[PlatformApi, str],
+    sandbox: BackgroundSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Step:
+    api, url = platform_api
+    api.steps[(FLOW_ID, STEP_ID)] = {
+        "config": {"login": "demo", "apiKey": "demo"},
+        "snapshot": {"seen": 1},
+    }
+    monkeypatch.setenv("SMSGATE_ALLMYSMS_URL", sandbox.url)
+    monkeypatch.delenv("SMSGATE_TRIAL_DSN", raising=False)
+    return Step(url)
+
+
+def set_config(platform_api: tuple[PlatformApi, str], config: dict[str, Any]) -> None:
+    platform_api[0].steps[(FLOW_ID, STEP_ID)]["config"] = config
+
+
+Scenario = Callable[[Broker], Awaitable[None]]
+
+
+def play(step: Step, scenario: Scenario, *, rebound_returns: bool = False, **env: str) -> None:
+    async def main() -> None:
+        async with (
+            broker_for(step, rebound_returns=rebound_returns) as broker,
+            running_sailor(step.env(**env)),
+        ):
+            await scenario(broker)
+
+    asyncio.run(main())
+
+
+async def settled(broker: Broker) -> None:
+    """Wait until the step's queue holds nothing, acked or rejected."""
+    for _ in range(200):
+        if await broker.count("in") == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the step's message was never acked or rejected")
+
+
+async def nothing_on(broker: Broker, *names: str) -> None:
+    await asyncio.sleep(0.2)
+    for name in names:
+        assert await broker.count(name) == 0, f"unexpected message on {name}"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_send_emits_its_report_as_data_with_the_platform_headers(
+    step: Step, sandbox: BackgroundSandbox, version: int
+) -> None:
+    async def scenario(broker: Broker) -> None:
+        message_id = await broker.publish(
+            SEND,
+            protocol_version=version,
+            headers={"x-eio-meta-trace-id": "trace-42", "X-EIO-META-Tenant": "acme"},
+        )
+        out = await broker.next("data")
+        report = data_of(out)["body"]
+        assert report["status"] == "sent"
+        assert [r["to"] for r in report["recipients"]] == ["33612345678"]
+        assert report["sandbox"] is False  # the sandbox plays AllMySMS over the network
+        headers = out.headers or {}
+        assert headers["parentMessageId"] == message_id
+        assert headers["threadId"] == "trace-42"
+        assert headers["x-eio-meta-trace-id"] == "trace-42"
+        assert headers["x-eio-meta-tenant"] == "acme"
+        assert headers["messageId"] == data_of(out)["id"]
+        assert headers["protocolVersion"] == version
+        expected = {
+            "execId": "exec-77",
+            "taskId": FLOW_ID,
+            "stepId": STEP_ID,
+            "compId": "comp-allmysms",
+            "function": "send",
+            "workspaceId": "workspace-9",
+            "containerId": "container-3",
+            "userId": "user-1",
+        }
+        assert {name: headers[name] for name in expected} == expected
+        assert int(str(headers["start"])) <= int(str(headers["end"]))
+        assert out.content_type == "application/json"
+        assert out.content_encoding == "utf8"
+        await settled(broker)
+        await nothing_on(broker, "error", "rebound")
+
+    play(step, scenario, ELASTICIO_PROTOCOL_VERSION=str(version))
+    assert [m["to"] for m in inbox(sandbox)] == ["33612345678"]
+
+
+def test_bad_input_is_an_error_with_its_input_and_nothing_is_sent(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    async def scenario(broker: Broker) -> None:
+        await broker.publish({**SEND, "sender": "1-bad sender"})
+        out = await broker.next("error")
+        error, error_input = error_of(out)
+        assert error["name"] == "InvalidSender"
+        assert "sender" in error["message"]
+        assert "Traceback" not in error["stack"]
+        # Protocol version 1: the input travels back exactly as it came.
+        assert data_of_text(error_input)["body"]["sender"] == "1-bad sender"
+        await settled(broker)
+        await nothing_on(broker, "data", "rebound")
+
+    play(step, scenario)
+    assert inbox(sandbox) == []
+
+
+def data_of_text(text: str) -> dict[str, Any]:
+    from tests.elasticio_platform import CIPHER
+
+    decoded: dict[str, Any] = CIPHER.decode(text.encode(), 1)
+    return decoded
+
+
+def test_some_bad_numbers_are_skipped_and_the_rest_sent(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    async def scenario(broker: Broker) -> None:
+        await broker.publish({**SEND, "nums": "0612345678, not-a-number, +44 7911 123456"})
+        report = data_of(await broker.next("data"))["body"]
+        assert report["status"] == "partial"
+        assert len(report["recipients"]) == 2
+        assert [s["input"] for s in report["skipped"]] == ["not-a-number"]
+
+    play(step, scenario)
+    assert len(inbox(sandbox)) == 2
+
+
+def test_credentials_allmysms_refuses_are_an_error_never_a_rebound(
+    step: Step, platform_api: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+) -> None:
+    set_config(platform_api, {"login": "demo", "apiKey": "wrong-key"})
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND)
+        error, _ = error_of(await broker.next("error"))
+        assert "AllMySMS refused" in error["message"]
+        assert "wrong-key" not in json.dumps(error)
+        await nothing_on(broker, "data", "rebound")
+
+    play(step, scenario)
+    assert inbox(sandbox) == []
+
+
+def test_a_busy_provider_rebounds_the_message_unchanged(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    inject(sandbox, method="sendSms", when="before", status=503, retry_after="0", times=10)
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND, headers={"reboundIteration": 2})
+        out = await broker.next("rebound")
+        headers = out.headers or {}
+        assert headers["reboundIteration"] == 3
+        assert "nothing was sent" in str(headers["reboundReason"])
+        assert out.expiration == pytest.approx(0.04 * 2**2)  # 40 ms x 2^(3-1)
+        assert data_of(out)["body"] == SEND  # the incoming bytes, republished
+        await settled(broker)
+        await nothing_on(broker, "data", "error")
+
+    play(step, scenario)
+    assert inbox(sandbox) == []
+
+
+def test_a_rebound_comes_back_and_is_sent_once(step: Step, sandbox: BackgroundSandbox) -> None:
+    # Two 503s use up the first delivery's tries; the rebound's return finds AllMySMS free.
+    inject(sandbox, method="sendSms", when="before", status=503, retry_after="0", times=2)
+
+    async def scenario(broker: Broker) -> None:
+        message_id = await broker.publish(SEND)
+        out = await broker.next("data")
+        assert data_of(out)["body"]["status"] == "sent"
+        assert (out.headers or {})["parentMessageId"] == message_id
+        await settled(broker)
+
+    play(step, scenario, rebound_returns=True)
+    assert len(inbox(sandbox)) == 1
+
+
+def test_past_the_rebound_limit_the_message_is_an_error(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    inject(sandbox, method="sendSms", when="before", status=503, retry_after="0", times=10)
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND, headers={"reboundIteration": 3})
+        error, _ = error_of(await broker.next("error"))
+        assert error["message"] == "Rebound limit exceeded"
+        await nothing_on(broker, "rebound", "data")
+
+    play(step, scenario, ELASTICIO_REBOUND_LIMIT="3")
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"status": 502}])
+def test_an_sms_that_may_have_gone_out_is_an_error_and_never_rebounds(
+    step: Step, sandbox: BackgroundSandbox, fault: dict[str, Any]
+) -> None:
+    inject(sandbox, method="sendSms", when="after", **fault)
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND)
+        error, _ = error_of(await broker.next("error"))
+        assert "may have reached AllMySMS" in error["message"]
+        assert "Not retried" in error["message"]
+        await settled(broker)
+        await nothing_on(broker, "rebound", "data")
+
+    play(step, scenario)
+    assert len(inbox(sandbox)) == 1  # it did go out, once
+
+
+def test_a_duplicated_message_id_is_processed_once(step: Step, sandbox: BackgroundSandbox) -> None:
+    inject(sandbox, method="sendSms", when="after", delay=0.5)
+
+    async def scenario(broker: Broker) -> None:
+        first = await broker.publish(SEND)
+        await broker.publish(SEND, message_id=first)
+        await broker.next("data")
+        await settled(broker)
+        await nothing_on(broker, "data", "error")
+
+    play(step, scenario, ELASTICIO_RABBITMQ_PREFETCH_SAILOR="10")
+    assert len(inbox(sandbox)) == 1
+
+
+def test_trial_mode_prefixes_the_text_and_sends_to_two_at_most(
+    step: Step,
+    platform_api: tuple[PlatformApi, str],
+    sandbox: BackgroundSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    set_config(platform_api, {"login": "", "apiKey": ""})
+    monkeypatch.setenv("SMSGATE_TRIAL_DSN", add_account(sandbox, "operator", "op-key", 100))
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish({**SEND, "nums": "0612345678,0612345679,0612345670"})
+        report = data_of(await broker.next("data"))["body"]
+        assert report["trial"] is True
+        assert report["text"].startswith("TRIAL USE: ")
+        assert [r["status"] for r in report["recipients"]] == ["sent", "sent"]
+        assert [s["reason"] for s in report["skipped"]] == ["trial limit"]
+
+    play(step, scenario)
+    sent = inbox(sandbox)
+    assert len(sent) == 2
+    assert all(str(m["text"]).startswith("TRIAL USE: ") for m in sent)
+
+
+def test_trial_mode_without_the_operators_account_is_an_error(
+    step: Step, platform_api: tuple[PlatformApi, str]
+) -> None:
+    set_config(platform_api, {})
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND)
+        error, _ = error_of(await broker.next("error"))
+        assert "SMSGATE_TRIAL_DSN" in error["message"]
+
+    play(step, scenario)
+
+
+def test_a_message_that_does_not_decrypt_is_rejected_unprocessed(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND, raw=b"bm90IGVuY3J5cHRlZA==")
+        await settled(broker)
+        await nothing_on(broker, "data", "error", "rebound")
+
+    play(step, scenario)
+    assert inbox(sandbox) == []
+
+
+# -- the emit contract, with small components of the test's own ------------------------------
+
+
+def run_component(step: Step, process: Any, scenario: Scenario, **env: str) -> None:
+    async def main() -> None:
+        async with broker_for(step) as broker:
+            settings = SailorSettings.from_env(step.env(**env))
+            found = await fetch_step(settings.api, FLOW_ID, STEP_ID)
+            sailor = Sailor(settings, process, found)
+            await sailor.connect()
+            await sailor.start()
+            try:
+                await scenario(broker)
+            finally:
+                await sailor.stop()
+
+    asyncio.run(main())
+
+
+def test_snapshots_routing_key_and_http_reply(step: Step) -> None:
+    async def process(
+        ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
+    ) -> Any:
+        await ctx.emit("snapshot", {"seen": snapshot["seen"] + 1})
+        await ctx.emit("updateSnapshot", {"last": msg["body"]["n"]})
+        await ctx.emit("httpReply", {"statusCode": 202, "body": "ok", "headers": {}})
+        return {"body": {"n": msg["body"]["n"]}, "headers": {"X-EIO-Routing-Key": step.key("data")}}
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish({"n": 7}, headers={"reply_to": step.key("reply")})
+        snapshot = await broker.next("snapshot")
+        assert json.loads(snapshot.body) == {"seen": 2}
+        assert (snapshot.headers or {})["snapshotEvent"] == "snapshot"
+        update = await broker.next("snapshot")
+        assert json.loads(update.body) == {"last": 7}
+        assert (update.headers or {})["snapshotEvent"] == "updateSnapshot"
+        reply = await broker.next("reply")
+        assert data_of(reply) == {"statusCode": 202, "body": "ok", "headers": {}}
+        assert (reply.headers or {})["protocolVersion"] == 1
+        data = data_of(await broker.next("data"))
+        assert data["body"] == {"n": 7}
+        assert data["headers"] == {}  # the routing header is taken out
+        assert data["headers"].get("reply_to") is None
+
+    run_component(step, process, scenario)
+
+
+def test_an_error_goes_to_reply_to_too_and_rejects_the_message(step: Step) -> None:
+    async def process(
+        ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
+    ) -> Any:
+        raise RuntimeError("boom")
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish({"n": 1}, protocol_version=2, headers={"reply_to": step.key("reply")})
+        error, error_input = error_of(await broker.next("error"))
+        assert error["name"] == "RuntimeError"
+        assert error["message"] == "boom"
+        assert "Traceback" in error["stack"]
+        # Protocol version 2: the input is re-encrypted, always as base64.
+        assert data_of_text(error_input)["body"] == {"n": 1}
+        reply = await broker.next("reply")
+        assert (reply.headers or {})["x-eio-error-response"] is True
+        await settled(broker)
+
+    run_component(step, process, scenario)
+
+
+def test_emits_are_throttled_per_kind(step: Step) -> None:
+    async def process(
+        ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for n in range(4):
+            await ctx.emit("data", {"body": {"n": n}})
+        return {"body": {"elapsed": loop.time() - began}}
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish({})
+        for _ in range(5):
+            last = data_of(await broker.next("data"))
+        # 2 per 100 ms: the 3rd emit waited for the next window.
+        assert last["body"]["elapsed"] >= 0.09
+
+    run_component(step, process, scenario, ELASTICIO_DATA_RATE_LIMIT="2")
