@@ -5,6 +5,7 @@
 2. One 100,000-recipient send to the sandbox over loopback (the sandbox in its own process):
    wall time, our own CPU time, and the HTTP requests made.
 3. Receipts ingested per second by the service (bench/receipts.py).
+4. Messages per second through the elastic.io sailor, and its overhead (bench/sailor.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 import httpx
 import receipts  # bench/receipts.py: run as `python bench/run.py`, its folder is on the path
+import sailor  # bench/sailor.py
 
 from smsgate.core.recipients import RecipientList, prepare_recipients
 from smsgate.gateway import Gateway
@@ -130,6 +132,7 @@ def main() -> None:
     bench_preparation()
     bench_send()
     receipts.main()
+    sailor.main()
 
 
 if __name__ == "__main__":

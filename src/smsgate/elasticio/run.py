@@ -12,7 +12,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 from aio_pika.exceptions import AMQPConnectionError
 
@@ -53,13 +54,22 @@ async def run(env: Mapping[str, str]) -> int:
     return EXIT_OK
 
 
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, int]], int]:
+    """uvloop where it is installed (Linux, the image), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
 def main() -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return asyncio.run(run(os.environ))
+        return _event_loop_runner()(run(os.environ))
     except SmsgateError as error:
         print(f"smsgate sailor: {error}", file=sys.stderr)
         return error.exit_code

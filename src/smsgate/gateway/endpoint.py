@@ -14,6 +14,7 @@ from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
 from smsgate.core.recipients import DEFAULT_REGION, REGION_VARIABLE, check_region
 from smsgate.core.trial import TRIAL_DSN_VARIABLE
+from smsgate.gateway.aiohttp_transport import AiohttpTransport
 from smsgate.providers import Provider, provider_from_dsn
 
 DSN_VARIABLE: Final = "SMSGATE_DSN"
@@ -43,9 +44,9 @@ class Endpoint:
         transport = self.embedded.transport() if self.embedded else None
         return httpx.Client(transport=transport, timeout=timeout, limits=_LIMITS)
 
-    def async_client(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
-        transport = self.embedded.async_transport() if self.embedded else None
-        return httpx.AsyncClient(transport=transport, timeout=timeout, limits=_LIMITS)
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        """aiohttp underneath (see :mod:`smsgate.gateway.aiohttp_transport`)."""
+        return self.embedded.async_transport() if self.embedded else AiohttpTransport(_LIMITS)
 
 
 # Idle connections are dropped well before servers usually close them (5 s), so that a send
