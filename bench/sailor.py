@@ -26,19 +26,16 @@ import timeit
 from pathlib import Path
 from typing import Final
 
-ROOT: Final = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the platform stand-in the tests use
-
-from smsgate.sandbox.server import BackgroundApp, SandboxProcess  # noqa: E402
-from tests.elasticio_platform import (  # noqa: E402
+from smsgate.elasticio.local import (
     CIPHER,
     FLOW_ID,
     STEP_ID,
     Broker,
-    PlatformApi,
-    Step,
+    LocalStep,
+    StepApi,
     broker_for,
 )
+from smsgate.sandbox.server import SandboxProcess
 
 MESSAGES: Final = 3000
 TARGET_RATE: Final = 500
@@ -77,7 +74,7 @@ async def _through(
     return time.perf_counter() - start, _cpu_seconds(process.pid) - cpu
 
 
-def _run(step: Step, env: dict[str, str], count: int) -> tuple[float, float]:
+def _run(step: LocalStep, env: dict[str, str], count: int) -> tuple[float, float]:
     process = subprocess.Popen(
         [sys.executable, "-m", "smsgate.elasticio.run"], env=env, stderr=subprocess.DEVNULL
     )
@@ -93,7 +90,7 @@ def _run(step: Step, env: dict[str, str], count: int) -> tuple[float, float]:
         process.wait(timeout=30)
 
 
-def _env(step: Step, sandbox_url: str, **more: str) -> dict[str, str]:
+def _env(step: LocalStep, sandbox_url: str, **more: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ELASTICIO_", "SMSGATE_"))}
     env.update(step.env(ELASTICIO_DATA_RATE_LIMIT="100000", LOG_LEVEL="WARNING", **more))
     env["SMSGATE_ALLMYSMS_URL"] = sandbox_url
@@ -110,14 +107,13 @@ def codec_microseconds() -> float:
 
 def main() -> None:
     print("\n## The elastic.io sailor (RabbitMQ at 127.0.0.1:5672, sandbox as AllMySMS)")
-    api = PlatformApi()
-    api.steps[(FLOW_ID, STEP_ID)] = {"config": {"login": "bench", "apiKey": "bench"}}
     with (
-        BackgroundApp(api.app()) as platform,
+        StepApi() as platform,
         SandboxProcess(accounts=[f"bench:bench:{100 * MESSAGES}"]) as sandbox,
     ):
+        platform.steps[(FLOW_ID, STEP_ID)] = {"config": {"login": "bench", "apiKey": "bench"}}
         for prefetch in (1, 10):
-            step = Step(platform.url)
+            step = LocalStep(platform.url)
             env = _env(step, sandbox.url, ELASTICIO_RABBITMQ_PREFETCH_SAILOR=str(prefetch))
             wall, cpu = _run(step, env, MESSAGES)
             rate = MESSAGES / wall
@@ -129,7 +125,7 @@ def main() -> None:
                 f"({MESSAGES:,} messages, one SMS each, {wall:.2f} s; "
                 f"sailor CPU {cpu / MESSAGES * 1e6:,.0f} us/message){verdict}"
             )
-        step = Step(platform.url)
+        step = LocalStep(platform.url)
         env = _env(
             step,
             sandbox.url,

@@ -158,7 +158,7 @@ def test_settings_defaults_are_the_node_sailors() -> None:
     assert settings.prefetch == 1
     assert settings.protocol_version == 1
     assert (settings.rates.data, settings.rates.error, settings.rates.interval_ms) == (10, 2, 100)
-    assert "testCryptoPassword" not in repr(settings)
+    assert "local-crypto-password" not in repr(settings)
     assert "guest:guest" not in repr(settings)
 
 
@@ -211,7 +211,7 @@ def test_only_meta_headers_and_reply_to_are_passed_on(incoming: dict[str, str]) 
     for name in incoming:
         if name.lower().startswith("x-eio-meta-"):
             assert name.lower() in headers
-    assert headers["stepId"] == "step_2"
+    assert headers["stepId"] == "step_1"
     assert headers["threadId"]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import inbox, inject
 from tests.elasticio_platform import (
     API_KEY,
@@ -22,8 +22,8 @@ from tests.elasticio_platform import (
     FLOW_ID,
     STEP_ID,
     Broker,
-    PlatformApi,
     Step,
+    StepApi,
     broker_for,
     data_of,
     error_of,
@@ -34,11 +34,10 @@ __all__ = ["rabbitmq"]  # a fixture this module uses
 
 
 @pytest.fixture
-def platform() -> Iterator[tuple[PlatformApi, str]]:
-    api = PlatformApi()
-    api.steps[(FLOW_ID, STEP_ID)] = {"config": {"login": "demo", "apiKey": "demo"}}
-    with BackgroundApp(api.app()) as server:
-        yield api, server.url
+def platform() -> Iterator[tuple[StepApi, str]]:
+    with StepApi() as api:
+        api.steps[(FLOW_ID, STEP_ID)] = {"config": {"login": "demo", "apiKey": "demo"}}
+        yield api, api.url
 
 
 def component_env(sandbox: BackgroundSandbox, **more: str) -> dict[str, str]:
@@ -72,7 +71,7 @@ def test_a_missing_variable_stops_the_sailor_with_one_line_naming_it(
 
 
 def test_sigterm_finishes_the_message_in_hand_then_exits_0(
-    rabbitmq: str, platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+    rabbitmq: str, platform: tuple[StepApi, str], sandbox: BackgroundSandbox
 ) -> None:
     step = Step(platform[1])
     inject(sandbox, method="sendSms", when="after", delay=1.0)
@@ -88,7 +87,8 @@ def test_sigterm_finishes_the_message_in_hand_then_exits_0(
         process.send_signal(signal.SIGTERM)
         out = await broker.next("data", timeout=20)
         await settled(broker)
-        return data_of(out)
+        data: dict[str, Any] = data_of(out)
+        return data
 
     async def main() -> dict[str, Any]:
         async with broker_for(step) as broker:
@@ -129,7 +129,7 @@ def test_an_unreachable_platform_api_is_published_as_an_error_and_exits_1(
 
 
 def verify(
-    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox, cfg: str, **more: str
+    platform: tuple[StepApi, str], sandbox: BackgroundSandbox, cfg: str, **more: str
 ) -> tuple[int, str]:
     url = platform[1].replace("http://", "http://hook:s3cret@") + "/results/verify"
     settings = {
@@ -160,7 +160,7 @@ def verify(
     ],
 )
 def test_verify_credentials_posts_the_result(
-    platform: tuple[PlatformApi, str],
+    platform: tuple[StepApi, str],
     sandbox: BackgroundSandbox,
     cfg: dict[str, str],
     data: dict[str, Any],
@@ -173,7 +173,7 @@ def test_verify_credentials_posts_the_result(
 
 
 def test_credentials_allmysms_refuses_are_not_verified_with_the_reason(
-    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+    platform: tuple[StepApi, str], sandbox: BackgroundSandbox
 ) -> None:
     code, _ = verify(platform, sandbox, json.dumps({"login": "demo", "apiKey": "nope-key"}))
     assert code == 0
@@ -185,7 +185,7 @@ def test_credentials_allmysms_refuses_are_not_verified_with_the_reason(
 
 
 def test_unreachable_allmysms_is_not_verified(
-    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+    platform: tuple[StepApi, str], sandbox: BackgroundSandbox
 ) -> None:
     cfg = json.dumps({"login": "demo", "apiKey": "demo"})
     code, _ = verify(platform, sandbox, cfg, SMSGATE_ALLMYSMS_URL="http://127.0.0.1:9")
@@ -196,7 +196,7 @@ def test_unreachable_allmysms_is_not_verified(
 
 
 def test_a_config_that_is_not_json_posts_an_error(
-    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+    platform: tuple[StepApi, str], sandbox: BackgroundSandbox
 ) -> None:
     code, _ = verify(platform, sandbox, "{not json")
     assert code == 1
@@ -206,9 +206,38 @@ def test_a_config_that_is_not_json_posts_an_error(
 
 
 def test_without_a_result_url_nothing_is_posted(
-    platform: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+    platform: tuple[StepApi, str], sandbox: BackgroundSandbox
 ) -> None:
     code, err = verify(platform, sandbox, "{}", ELASTICIO_POST_RESULT_URL="")
     assert code == 2
     assert "ELASTICIO_POST_RESULT_URL is missing" in err
     assert platform[0].results == []
+
+
+def test_the_local_platform_runs_one_message_through_the_component(
+    rabbitmq: str, sandbox: BackgroundSandbox
+) -> None:
+    """The README's recipe: python -m smsgate.elasticio.local against the sandbox."""
+    body = json.dumps({"nums": "06 12 34 56 78", "sender": "Demo", "message": "Hello"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smsgate.elasticio.local",
+            "--amqp",
+            rabbitmq,
+            "--body",
+            body,
+            "--config",
+            json.dumps({"login": "demo", "apiKey": "demo"}),
+        ],
+        env=component_env(sandbox),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["emitted"] == "data"
+    assert printed["message"]["body"]["status"] == "sent"
+    assert len(inbox(sandbox)) == 1

@@ -19,15 +19,16 @@ from smsgate.elasticio.context import ExecutionContext
 from smsgate.elasticio.platform import fetch_step
 from smsgate.elasticio.sailor import Sailor
 from smsgate.elasticio.settings import SailorSettings
-from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import add_account, inbox, inject
 from tests.elasticio_platform import (
     AMQP_URI,
+    CIPHER,
     FLOW_ID,
     STEP_ID,
     Broker,
-    PlatformApi,
     Step,
+    StepApi,
     broker_for,
     data_of,
     error_of,
@@ -54,16 +55,15 @@ def rabbitmq() -> str:
 
 
 @pytest.fixture(scope="module")
-def platform_api() -> Iterator[tuple[PlatformApi, str]]:
-    api = PlatformApi()
-    with BackgroundApp(api.app()) as server:
-        yield api, server.url
+def platform_api() -> Iterator[tuple[StepApi, str]]:
+    with StepApi() as api:
+        yield api, api.url
 
 
 @pytest.fixture
 def step(
     rabbitmq: str,
-    platform_api: tuple[PlatformApi, str],
+    platform_api: tuple[StepApi, str],
     sandbox: BackgroundSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Step:
@@ -77,7 +77,7 @@ def step(
     return Step(url)
 
 
-def set_config(platform_api: tuple[PlatformApi, str], config: dict[str, Any]) -> None:
+def set_config(platform_api: tuple[StepApi, str], config: dict[str, Any]) -> None:
     platform_api[0].steps[(FLOW_ID, STEP_ID)]["config"] = config
 
 
@@ -132,15 +132,16 @@ def test_a_send_emits_its_report_as_data_with_the_platform_headers(
         assert headers["x-eio-meta-tenant"] == "acme"
         assert headers["messageId"] == data_of(out)["id"]
         assert headers["protocolVersion"] == version
+        env = step.env()
         expected = {
-            "execId": "exec-77",
+            "execId": env["ELASTICIO_EXEC_ID"],
             "taskId": FLOW_ID,
             "stepId": STEP_ID,
-            "compId": "comp-allmysms",
+            "compId": env["ELASTICIO_COMP_ID"],
             "function": "send",
-            "workspaceId": "workspace-9",
-            "containerId": "container-3",
-            "userId": "user-1",
+            "workspaceId": env["ELASTICIO_WORKSPACE_ID"],
+            "containerId": env["ELASTICIO_CONTAINER_ID"],
+            "userId": env["ELASTICIO_USER_ID"],
         }
         assert {name: headers[name] for name in expected} == expected
         assert int(str(headers["start"])) <= int(str(headers["end"]))
@@ -173,8 +174,6 @@ def test_bad_input_is_an_error_with_its_input_and_nothing_is_sent(
 
 
 def data_of_text(text: str) -> dict[str, Any]:
-    from tests.elasticio_platform import CIPHER
-
     decoded: dict[str, Any] = CIPHER.decode(text.encode(), 1)
     return decoded
 
@@ -194,7 +193,7 @@ def test_some_bad_numbers_are_skipped_and_the_rest_sent(
 
 
 def test_credentials_allmysms_refuses_are_an_error_never_a_rebound(
-    step: Step, platform_api: tuple[PlatformApi, str], sandbox: BackgroundSandbox
+    step: Step, platform_api: tuple[StepApi, str], sandbox: BackgroundSandbox
 ) -> None:
     set_config(platform_api, {"login": "demo", "apiKey": "wrong-key"})
 
@@ -292,7 +291,7 @@ def test_a_duplicated_message_id_is_processed_once(step: Step, sandbox: Backgrou
 
 def test_trial_mode_prefixes_the_text_and_sends_to_two_at_most(
     step: Step,
-    platform_api: tuple[PlatformApi, str],
+    platform_api: tuple[StepApi, str],
     sandbox: BackgroundSandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -314,7 +313,7 @@ def test_trial_mode_prefixes_the_text_and_sends_to_two_at_most(
 
 
 def test_trial_mode_without_the_operators_account_is_an_error(
-    step: Step, platform_api: tuple[PlatformApi, str]
+    step: Step, platform_api: tuple[StepApi, str]
 ) -> None:
     set_config(platform_api, {})
 

@@ -139,6 +139,6 @@ async def process(
     report = await gateway.send(numbers, text, **options)
     reason = judge(report)
     if reason is not None:
-        await ctx.emit("rebound", f"nothing was sent: {reason}")
+        await ctx.emit("rebound", reason)
         return None
     return {"body": report.to_dict()}
