@@ -148,7 +148,7 @@ def test_a_send_emits_its_report_as_data_with_the_platform_headers(
         assert out.content_type == "application/json"
         assert out.content_encoding == "utf8"
         await settled(broker)
-        await nothing_on(broker, "error", "rebound")
+        await nothing_on(broker, "error", "rebound", "rejected")  # acked
 
     play(step, scenario, ELASTICIO_PROTOCOL_VERSION=str(version))
     assert [m["to"] for m in inbox(sandbox)] == ["33612345678"]
@@ -158,7 +158,7 @@ def test_bad_input_is_an_error_with_its_input_and_nothing_is_sent(
     step: Step, sandbox: BackgroundSandbox
 ) -> None:
     async def scenario(broker: Broker) -> None:
-        await broker.publish({**SEND, "sender": "1-bad sender"})
+        message_id = await broker.publish({**SEND, "sender": "1-bad sender"})
         out = await broker.next("error")
         error, error_input = error_of(out)
         assert error["name"] == "InvalidSender"
@@ -166,7 +166,8 @@ def test_bad_input_is_an_error_with_its_input_and_nothing_is_sent(
         assert "Traceback" not in error["stack"]
         # Protocol version 1: the input travels back exactly as it came.
         assert data_of_text(error_input)["body"]["sender"] == "1-bad sender"
-        await settled(broker)
+        rejected = await broker.next("rejected")  # rejected, not acked
+        assert (rejected.headers or {})["messageId"] == message_id
         await nothing_on(broker, "data", "rebound")
 
     play(step, scenario)
@@ -222,7 +223,7 @@ def test_a_busy_provider_rebounds_the_message_unchanged(
         assert out.expiration == pytest.approx(0.04 * 2**2)  # 40 ms x 2^(3-1)
         assert data_of(out)["body"] == SEND  # the incoming bytes, republished
         await settled(broker)
-        await nothing_on(broker, "data", "error")
+        await nothing_on(broker, "data", "error", "rejected")  # a rebound is not an error
 
     play(step, scenario)
     assert inbox(sandbox) == []
@@ -283,9 +284,35 @@ def test_a_duplicated_message_id_is_processed_once(step: Step, sandbox: Backgrou
         await broker.publish(SEND, message_id=first)
         await broker.next("data")
         await settled(broker)
-        await nothing_on(broker, "data", "error")
+        await nothing_on(broker, "data", "error", "rejected")  # both copies acked
 
     play(step, scenario, ELASTICIO_RABBITMQ_PREFETCH_SAILOR="10")
+    assert len(inbox(sandbox)) == 1
+
+
+def test_a_redelivery_of_a_finished_message_is_acked_not_sent_again(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    """A copy the broker redelivers (its ack was lost with a channel) after the work was done."""
+
+    async def main() -> None:
+        async with broker_for(step) as broker:
+            message_id = await broker.publish(SEND)
+            connection = await aio_pika.connect(AMQP_URI)
+            held_by = await connection.channel()
+            queue = await held_by.get_queue(step.key("in"))
+            held = await queue.get(no_ack=False)  # taken, never acked: a consumer that dies
+            assert held is not None
+            async with running_sailor(step.env()):
+                await broker.publish(SEND, message_id=message_id)
+                await broker.next("data")
+                await held_by.close()  # the broker redelivers the held copy, flagged
+                await asyncio.sleep(0.3)
+                await settled(broker)
+                await nothing_on(broker, "data", "error", "rejected")
+            await connection.close()
+
+    asyncio.run(main())
     assert len(inbox(sandbox)) == 1
 
 
@@ -330,7 +357,7 @@ def test_a_message_that_does_not_decrypt_is_rejected_unprocessed(
 ) -> None:
     async def scenario(broker: Broker) -> None:
         await broker.publish(SEND, raw=b"bm90IGVuY3J5cHRlZA==")
-        await settled(broker)
+        await broker.next("rejected")
         await nothing_on(broker, "data", "error", "rebound")
 
     play(step, scenario)
@@ -356,14 +383,14 @@ def run_component(step: Step, process: Any, scenario: Scenario, **env: str) -> N
     asyncio.run(main())
 
 
-def test_snapshots_routing_key_and_http_reply(step: Step) -> None:
+def test_snapshots_and_http_reply(step: Step) -> None:
     async def process(
         ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
     ) -> Any:
         await ctx.emit("snapshot", {"seen": snapshot["seen"] + 1})
         await ctx.emit("updateSnapshot", {"last": msg["body"]["n"]})
         await ctx.emit("httpReply", {"statusCode": 202, "body": "ok", "headers": {}})
-        return {"body": {"n": msg["body"]["n"]}, "headers": {"X-EIO-Routing-Key": step.key("data")}}
+        return None
 
     async def scenario(broker: Broker) -> None:
         await broker.publish({"n": 7}, headers={"reply_to": step.key("reply")})
@@ -376,10 +403,27 @@ def test_snapshots_routing_key_and_http_reply(step: Step) -> None:
         reply = await broker.next("reply")
         assert data_of(reply) == {"statusCode": 202, "body": "ok", "headers": {}}
         assert (reply.headers or {})["protocolVersion"] == 1
-        data = data_of(await broker.next("data"))
+        await settled(broker)
+        await nothing_on(broker, "data", "rejected")  # a falsy result: end only
+
+    run_component(step, process, scenario)
+
+
+def test_data_goes_where_x_eio_routing_key_says(step: Step) -> None:
+    async def process(
+        ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
+    ) -> Any:
+        return {
+            "body": {"n": msg["body"]["n"]},
+            "headers": {"X-EIO-Routing-Key": step.key("reply")},
+        }
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish({"n": 7})
+        data = data_of(await broker.next("reply"))
         assert data["body"] == {"n": 7}
         assert data["headers"] == {}  # the routing header is taken out
-        assert data["headers"].get("reply_to") is None
+        await nothing_on(broker, "data")
 
     run_component(step, process, scenario)
 
@@ -400,7 +444,7 @@ def test_an_error_goes_to_reply_to_too_and_rejects_the_message(step: Step) -> No
         assert data_of_text(error_input)["body"] == {"n": 1}
         reply = await broker.next("reply")
         assert (reply.headers or {})["x-eio-error-response"] is True
-        await settled(broker)
+        await broker.next("rejected")
 
     run_component(step, process, scenario)
 

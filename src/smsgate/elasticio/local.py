@@ -43,7 +43,7 @@ API_USER: Final = "platform-user"
 API_KEY: Final = "platform-key"
 FLOW_ID: Final = "flow-local"
 STEP_ID: Final = "step_1"
-OUTPUTS: Final = ("data", "error", "rebound", "snapshot", "reply")
+OUTPUTS: Final = ("data", "error", "rebound", "snapshot", "reply", "rejected")
 CIPHER: Final = MessageCipher(Secret(PASSWORD), IV)
 
 
@@ -166,6 +166,12 @@ class Broker:
         )
         for name in ("in", *OUTPUTS):
             arguments: dict[str, Any] = {}
+            if name == "in":
+                # What the sailor rejects is kept aside, where a test or a person can see it.
+                arguments = {
+                    "x-dead-letter-exchange": self.step.exchange,
+                    "x-dead-letter-routing-key": self.step.key("rejected"),
+                }
             if name == "rebound" and rebound_returns:
                 # The platform's delay queue: an expired rebound goes back to the step.
                 arguments = {
