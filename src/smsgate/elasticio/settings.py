@@ -46,10 +46,10 @@ def require(env: Mapping[str, str], names: tuple[str, ...]) -> None:
     """Stop with one line naming every required variable that is missing or empty."""
     missing = [PREFIX + name for name in names if not env.get(PREFIX + name)]
     if missing:
-        what = "is" if len(missing) == 1 else "are"
+        what, it = ("is", "it") if len(missing) == 1 else ("are", "them")
         raise ConfigurationError(
-            f"{', '.join(missing)} {what} missing: the platform sets it for each step; "
-            "set it in the environment to run the sailor by hand"
+            f"{', '.join(missing)} {what} missing: the platform sets {it} for each step; "
+            f"set {it} in the environment to run the sailor by hand"
         )
 
 
