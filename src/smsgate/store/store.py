@@ -247,20 +247,50 @@ class _PsycopgStatements(_CoreStatements):
     def insert_events(self, values: list[dict[str, Any]]) -> set[str]:
         if not values:
             return set()
-        row = "(" + ",".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+        # One array per column: the statement's text is the same for every batch, so psycopg
+        # parses it once and PostgreSQL runs it prepared.
         self.cursor.execute(
-            f"INSERT INTO message_events ({','.join(_EVENT_COLUMNS)})"  # noqa: S608 (our columns)
-            f" VALUES {','.join([row] * len(values))}"
-            " ON CONFLICT DO NOTHING RETURNING dedupe_key",
-            [v[column] for v in values for column in _EVENT_COLUMNS],
+            _INSERT_EVENTS, [[v[column] for v in values] for column in _EVENT_COLUMNS]
         )
         return {key for (key,) in self.cursor.fetchall()}
 
     def write_statuses(self, states: list[_MessageState], now: datetime) -> None:
-        self.cursor.executemany(
-            "UPDATE messages SET status = %s, final = %s, updated_at = %s WHERE id = %s",
-            [(state.status.value, state.final, now, state.id) for state in states],
+        if not states:
+            return
+        self.cursor.execute(
+            "UPDATE messages SET status = v.status, final = v.final, updated_at = %s"
+            " FROM unnest(%s::varchar[], %s::varchar[], %s::boolean[]) AS v(id, status, final)"
+            " WHERE messages.id = v.id",
+            [
+                now,
+                [state.id for state in states],
+                [state.status.value for state in states],
+                [state.final for state in states],
+            ],
         )
+
+
+_EVENT_TYPES: Final = (
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "boolean",
+    "varchar",
+    "text",
+    "varchar",
+    "timestamptz",
+    "timestamptz",
+    "varchar",
+)
+_INSERT_EVENTS: Final = (
+    f"INSERT INTO message_events ({','.join(_EVENT_COLUMNS)})"  # noqa: S608 (our columns)
+    " SELECT * FROM unnest("
+    + ",".join(f"%s::{kind}[]" for kind in _EVENT_TYPES)
+    + ") ON CONFLICT DO NOTHING RETURNING dedupe_key"
+)
 
 
 def _batch_statements(connection: Any) -> _CoreStatements:
