@@ -11,20 +11,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
-from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
 from smsgate.core.receipts import Reply
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
-from smsgate.service.auth import basic_password, matches_any, split_list
+from smsgate.service.auth import matches_any, split_list
 from smsgate.service.ingest import ReceiptWriter
 from smsgate.service.schemas import (
     AccountOut,
@@ -38,6 +36,8 @@ from smsgate.service.schemas import (
     report_out,
 )
 from smsgate.service.swagger2 import swagger2
+from smsgate.service.webhooks import PREFIX as WEBHOOK_PREFIX
+from smsgate.service.webhooks import WebhookApp
 from smsgate.store import Store
 from smsgate.store.actions import NotScheduled, UnknownMessage, cancel_message
 
@@ -250,50 +250,23 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
     ) -> list[ReplyOut]:
         return [ReplyOut.model_validate(r) for r in store.replies(limit=limit, offset=offset)]
 
-    async def receive(request: Request, provider: str, secret: str) -> JSONResponse:
-        """A provider's webhook call; nothing is recorded unless the secret is right.
-
-        Lean on purpose (receipts come by the thousand): url-encoded bodies are parsed
-        directly and the answer is plain JSON.
-        """
+    async def receive(
+        provider: str, secret: str, fields: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """A provider's webhook call; nothing is recorded unless the secret is right."""
         if not matches_any(secret, config.webhook_secrets):
-            raise HTTPException(401, "unknown webhook secret")
+            return 401, {"error": "unknown webhook secret"}
         if provider != gateway.endpoint.provider.name:
-            raise HTTPException(404, f"this service does not serve {provider!r} webhooks")
-        fields = dict(request.query_params)
-        if request.method == "POST":
-            kind = request.headers.get("content-type", "")
-            if kind.startswith("application/x-www-form-urlencoded"):
-                fields.update(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-            else:
-                form = await request.form()
-                fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+            return 404, {"error": f"this service does not serve {provider!r} webhooks"}
         try:
             event = gateway.endpoint.provider.read_webhook(fields)
         except ValueError as error:
-            raise HTTPException(422, str(error)) from None
+            return 422, {"error": str(error)}
         if isinstance(event, Reply):
             new = await asyncio.to_thread(store.add_reply, event)
-            return JSONResponse({"kind": "reply", "outcome": "new" if new else "duplicate"})
+            return 200, {"kind": "reply", "outcome": "new" if new else "duplicate"}
         outcome = await writer.submit(event)
-        return JSONResponse({"kind": "receipt", "outcome": outcome.value})
-
-    async def webhook(request: Request) -> Response:
-        """Plain Starlette routes: receipts come by the thousand and need no validation layer
-        (the provider module reads the fields). The secret is in the path or basic auth."""
-        params = request.path_params
-        secret = params.get("secret") or basic_password(request.headers.get("authorization"))
-        try:
-            return await receive(request, params["provider"], secret)
-        except HTTPException as error:
-            return JSONResponse({"error": str(error.detail)}, error.status_code)
-
-    webhooks = Router(
-        routes=[
-            Route(path, webhook, methods=["GET", "POST"])
-            for path in ("/webhooks/{provider}/{secret}", "/webhooks/{provider}")
-        ]
-    )
+        return 200, {"kind": "receipt", "outcome": outcome.value}
 
     @app.get("/openapi-v2.json", include_in_schema=False)
     def openapi_v2(request: Request) -> dict[str, Any]:
@@ -304,19 +277,19 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    return _Dispatch(app, webhooks)
+    return _Dispatch(app, WebhookApp(receive))
 
 
 class _Dispatch:
-    """Webhooks go straight to a bare router (they come by the thousand and need none of
+    """Webhooks go straight to a bare ASGI app (they come by the thousand and need none of
     FastAPI's layers); everything else, lifespan included, to the FastAPI app."""
 
-    def __init__(self, api: FastAPI, webhooks: Router) -> None:
+    def __init__(self, api: FastAPI, webhooks: WebhookApp) -> None:
         self.api = api
         self.webhooks = webhooks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+        if scope["type"] == "http" and scope["path"].startswith(WEBHOOK_PREFIX):
             await self.webhooks(scope, receive, send)
         else:
             await self.api(scope, receive, send)
