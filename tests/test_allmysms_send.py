@@ -8,10 +8,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsgate.core.errors import ConfigurationError, InvalidSender, InvalidText, NoRecipients
 from smsgate.core.report import RecipientStatus, SendStatus
 from smsgate.gateway import AsyncGateway, Gateway
+from smsgate.providers.allmysms import DATE_FORMAT, PARIS, _paris_time
 from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import FAST_RETRY, add_account, inbox, inject
 
@@ -256,3 +259,29 @@ def test_secrets_never_reach_the_logs(
         ]
     assert caplog.records
     assert all("Sup3rSecretKey" not in text for text in [*shown, caplog.text])
+
+
+_digits = st.text(alphabet="0123456789", min_size=1, max_size=4)
+_stamps = st.builds(
+    lambda y, mo, d, h, mi, s, sep: f"{y}-{mo}-{d}{sep}{h}:{mi}:{s}",
+    _digits,
+    _digits,
+    _digits,
+    _digits,
+    _digits,
+    _digits,
+    st.sampled_from([" ", "T", "  "]),
+)
+
+
+@given(st.one_of(_stamps, st.text(max_size=25), st.datetimes().map(str)))
+def test_receipt_times_read_exactly_what_the_spec_format_allows(text: str) -> None:
+    """The fast reader agrees with strptime on AllMySMS's 'YYYY-MM-DD HH:MM:SS' (Paris)."""
+    try:
+        expected: datetime | None = datetime.strptime(text.strip(), DATE_FORMAT)
+    except ValueError:
+        expected = None
+    if expected is not None and len(text.strip()) != 19:
+        expected = None  # strptime also takes unpadded fields, which AllMySMS never sends
+    got = _paris_time(text)
+    assert got == (expected.replace(tzinfo=PARIS) if expected else None)

@@ -356,12 +356,18 @@ class AllMySms:
 
 
 def _paris_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
+    """AllMySMS's 'YYYY-MM-DD HH:MM:SS', Paris time. fromisoformat reads that shape in C, a
+    tenth of strptime's cost per receipt; the shape check keeps it from taking anything else."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) != 19 or text[10] != " ":
         return None
     try:
-        return datetime.strptime(value.strip(), DATE_FORMAT).replace(tzinfo=PARIS)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return moment.replace(tzinfo=PARIS) if moment.tzinfo is None else None
 
 
 def _batch_size(dsn: Dsn) -> int:
