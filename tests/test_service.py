@@ -157,6 +157,25 @@ def test_replayed_and_out_of_order_receipts(service: Service) -> None:
     assert statuses == ["sent", "delivered", "sent", "failed"]
 
 
+def test_webhooks_take_multipart_and_refuse_what_is_not_a_webhook(service: Service) -> None:
+    service.sandbox.state.allmysms_events.settings.receipts_url = None
+    (message_id,) = ids_of(service.send(to="0612345678"))
+    provider_id = str(service.message(message_id)["provider_message_id"])
+    fields = {"smsId": provider_id, "status": "1", "receptionDate": "2026-11-22 10:00:05"}
+    multipart = httpx.post(service.webhook(), files={k: (None, v) for k, v in fields.items()})
+    assert multipart.json() == {"kind": "receipt", "outcome": "applied"}
+    assert service.message(message_id)["status"] == "delivered"
+    assert httpx.put(service.webhook(), data=fields).status_code == 405
+    assert httpx.post(f"{service.server.url}/webhooks/", data=fields).status_code == 404
+    nested = httpx.post(f"{service.webhook()}/extra", data=fields)
+    assert nested.status_code == 404
+    other = httpx.post(f"{service.server.url}/webhooks/messangi/{SECRET}", data=fields)
+    assert other.status_code == 404
+    unreadable = httpx.post(service.webhook(), data={"nothing": "here"})
+    assert unreadable.status_code == 422
+    assert unreadable.headers["content-type"] == "application/json"
+
+
 def test_a_receipt_before_the_send_is_recorded_waits(service: Service) -> None:
     early = {"smsId": "not-yet-known", "status": "1", "phoneNumber": "33612345678"}
     assert httpx.post(service.webhook(), data=early).json()["outcome"] == "waiting"
