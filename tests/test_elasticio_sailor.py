@@ -467,3 +467,25 @@ def test_emits_are_throttled_per_kind(step: Step) -> None:
         assert last["body"]["elapsed"] >= 0.09
 
     run_component(step, process, scenario, ELASTICIO_DATA_RATE_LIMIT="2")
+
+
+def test_a_passthrough_step_carries_what_came_before_and_adds_its_own(
+    step: Step, platform_api: tuple[StepApi, str]
+) -> None:
+    platform_api[0].steps[(FLOW_ID, STEP_ID)]["is_passthrough"] = True
+
+    async def process(
+        ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
+    ) -> Any:
+        return {"body": {"sent": True}}
+
+    async def scenario(broker: Broker) -> None:
+        earlier = {"step_0": {"body": {"from": "trigger"}}}
+        msg = {"id": "m1", "body": {"n": 1}, "headers": {}, "passthrough": earlier}
+        await broker.publish({}, raw=CIPHER.encode(msg, 1))
+        data = data_of(await broker.next("data"))
+        assert data["passthrough"]["step_0"] == earlier["step_0"]
+        assert data["passthrough"][STEP_ID]["body"] == {"sent": True}
+        assert "passthrough" not in data["passthrough"][STEP_ID]
+
+    run_component(step, process, scenario)
