@@ -46,5 +46,9 @@ class ConfigurationError(InvalidInput):
     """The DSN or the environment does not say how to reach a provider."""
 
 
+class Unsupported(InvalidInput):
+    """The provider cannot do this at all: nothing was tried. The message names those that can."""
+
+
 class ProviderError(SmsgateError):
     """The provider answered with a refusal or something we could not read."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from smsgate.core.errors import InvalidText
-from smsgate.core.sender import check_sender
+from smsgate.core.sender import ALPHANUMERIC_NAME, SenderRule, check_sender
 from smsgate.core.text import EMPTY_TEXT, FittedText, fit_text
 from smsgate.core.trial import trial_text
 
@@ -44,12 +44,13 @@ def compose_message(
     truncate: bool = True,
     scheduled_at: datetime | None = None,
     campaign_name: str | None = None,
+    sender_rule: SenderRule = ALPHANUMERIC_NAME,
 ) -> Message:
     """Validate sender and text and fit the text; raises InvalidInput before anything is sent.
 
     The trial prefix is part of the text, so it counts toward the length.
     """
-    checked_sender = check_sender(sender)
+    checked_sender = check_sender(sender, sender_rule)
     if not text.strip():
         raise InvalidText(EMPTY_TEXT)
     body = trial_text(text) if trial else text

@@ -7,7 +7,10 @@ says what became of every recipient. :class:`AsyncGateway` is the same over asyn
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Self, Unpack
 
@@ -15,10 +18,13 @@ import httpx
 
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, SendReport
+from smsgate.gateway.abilities import require
 from smsgate.gateway.endpoint import Endpoint, default_region, resolve_endpoint
 from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SentBatch, start_send
 from smsgate.gateway.transport import MaybeSent, NotSent, RetryPolicy, drive, drive_async
-from smsgate.providers import BatchOutcome
+from smsgate.providers import Batch, BatchOutcome
+
+Outcome = BatchOutcome | NotSent | MaybeSent
 
 
 class _Base:
@@ -92,32 +98,57 @@ class Gateway(_Base):
             recorder=self.recorder,
             **options,
         )
-        for batch in run:
-            outcome: BatchOutcome | NotSent | MaybeSent
-            try:
-                outcome = drive(self.endpoint.provider.send(batch), self._client.send, self.retry)
-            except (NotSent, MaybeSent) as error:
-                outcome = error
-            run.record(batch, outcome)
-        return run.report
+        width = self.endpoint.provider.capabilities.concurrency
+        if width <= 1:
+            for batch in run:
+                run.record(batch, self._send_batch(batch))
+            return run.report
+        # Pipelined: up to `width` requests in flight, recorded in order. The next batch is
+        # taken only when a slot frees, so a refusal that stops the send stops it promptly.
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="smsgate-send") as pool:
+            window: deque[tuple[Batch, Future[Outcome]]] = deque()
+            batches = iter(run)
+            while True:
+                while len(window) < width and (queued := next(batches, None)) is not None:
+                    window.append((queued, pool.submit(self._send_batch, queued)))
+                if not window:
+                    return run.report
+                batch, future = window.popleft()
+                run.record(batch, future.result())
+
+    def _send_batch(self, batch: Batch) -> Outcome:
+        try:
+            return drive(self.endpoint.provider.send(batch), self._client.send, self.retry)
+        except (NotSent, MaybeSent) as error:
+            return error
 
     def info(self) -> AccountInfo:
         """The account's state and credits; raises ProviderError when the provider refuses."""
+        require(self.endpoint.provider, "credits", "tell an account's credits")
         info = drive(self.endpoint.provider.account(), self._client.send, self.retry)
         info.sandbox = self.endpoint.sandbox
         return info
 
     def receipts(self, campaign_id: str) -> list[Receipt]:
         """The provider's latest receipt for each message of a campaign (pull fallback)."""
+        require(self.endpoint.provider, "receipts_pull", "hand out a campaign's receipts")
         return drive(self.endpoint.provider.receipts(campaign_id), self._client.send, self.retry)
 
     def replies(self) -> list[Reply]:
         """Replies the provider has not handed out before."""
+        require(self.endpoint.provider, "replies_pull", "hand out replies")
         return drive(self.endpoint.provider.replies(), self._client.send, self.retry)
 
     def cancel(self, campaign_id: str) -> None:
         """Cancel a scheduled campaign; raises ProviderError when it is too late."""
+        require(self.endpoint.provider, "cancel", "cancel a scheduled send")
         drive(self.endpoint.provider.cancel(campaign_id), self._client.send, self.retry)
+
+    def lookup(self, provider_message_id: str) -> Receipt:
+        """One message's current status at the provider."""
+        require(self.endpoint.provider, "lookup", "look up one message")
+        provider = self.endpoint.provider
+        return drive(provider.lookup(provider_message_id), self._client.send, self.retry)
 
     def close(self) -> None:
         self._client.close()
@@ -175,32 +206,51 @@ class AsyncGateway(_Base):
             recorder=self.recorder,
             **options,
         )
-        for batch in run:
-            outcome: BatchOutcome | NotSent | MaybeSent
-            try:
-                outcome = await drive_async(
-                    self.endpoint.provider.send(batch), self._send, self.retry
-                )
-            except (NotSent, MaybeSent) as error:
-                outcome = error
-            run.record(batch, outcome)
-        return run.report
+        width = self.endpoint.provider.capabilities.concurrency
+        window: deque[tuple[Batch, asyncio.Task[Outcome]]] = deque()
+        batches = iter(run)
+        try:
+            while True:
+                while len(window) < width and (queued := next(batches, None)) is not None:
+                    window.append((queued, asyncio.create_task(self._send_batch(queued))))
+                if not window:
+                    return run.report
+                batch, task = window.popleft()
+                run.record(batch, await task)
+        finally:
+            for _, task in window:  # cancelled midway: what is in flight is still awaited
+                await asyncio.gather(task, return_exceptions=True)
+
+    async def _send_batch(self, batch: Batch) -> Outcome:
+        try:
+            return await drive_async(self.endpoint.provider.send(batch), self._send, self.retry)
+        except (NotSent, MaybeSent) as error:
+            return error
 
     async def info(self) -> AccountInfo:
+        require(self.endpoint.provider, "credits", "tell an account's credits")
         info = await drive_async(self.endpoint.provider.account(), self._send, self.retry)
         info.sandbox = self.endpoint.sandbox
         return info
 
     async def receipts(self, campaign_id: str) -> list[Receipt]:
         provider = self.endpoint.provider
+        require(provider, "receipts_pull", "hand out a campaign's receipts")
         return await drive_async(provider.receipts(campaign_id), self._send, self.retry)
 
     async def replies(self) -> list[Reply]:
+        require(self.endpoint.provider, "replies_pull", "hand out replies")
         return await drive_async(self.endpoint.provider.replies(), self._send, self.retry)
 
     async def cancel(self, campaign_id: str) -> None:
         provider = self.endpoint.provider
+        require(provider, "cancel", "cancel a scheduled send")
         await drive_async(provider.cancel(campaign_id), self._send, self.retry)
+
+    async def lookup(self, provider_message_id: str) -> Receipt:
+        provider = self.endpoint.provider
+        require(provider, "lookup", "look up one message")
+        return await drive_async(provider.lookup(provider_message_id), self._send, self.retry)
 
     async def aclose(self) -> None:
         await self._transport.aclose()

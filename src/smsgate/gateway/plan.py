@@ -16,6 +16,7 @@ from smsgate.core.message import compose_message
 from smsgate.core.recipients import RecipientList, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
 from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS
+from smsgate.gateway.abilities import require
 from smsgate.gateway.endpoint import Endpoint, default_region
 from smsgate.gateway.transport import MaybeSent, NotSent
 from smsgate.providers import Batch, BatchOutcome
@@ -80,6 +81,8 @@ class SendRun:
     ) -> None:
         """Everything that can be refused is refused here, before the first request."""
         provider = endpoint.provider
+        if options.get("scheduled_at"):
+            require(provider, "schedule", "schedule a send")
         message = compose_message(
             text,
             sender=options.get("sender"),
@@ -89,6 +92,7 @@ class SendRun:
             truncate=options.get("truncate", True),
             scheduled_at=options.get("scheduled_at"),
             campaign_name=options.get("campaign_name"),
+            sender_rule=provider.capabilities.sender,
         )
         region = options.get("region")
         recipients = prepare_recipients(

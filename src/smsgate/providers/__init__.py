@@ -7,12 +7,23 @@ from typing import Final
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
+from smsgate.providers import allmysms, messangi
 from smsgate.providers.allmysms import AllMySms
 from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange, Provider
 
 PROVIDERS: Final[dict[str, Callable[[Dsn], Provider]]] = {
-    "allmysms": AllMySms.from_dsn,
+    allmysms.NAME: AllMySms.from_dsn,
+    messangi.NAME: messangi.Messangi.from_dsn,
 }
+CAPABILITIES: Final[dict[str, Capabilities]] = {
+    allmysms.NAME: allmysms.CAPABILITIES,
+    messangi.NAME: messangi.CAPABILITIES,
+}
+"""What each provider can do, for telling a user which providers can do what one cannot."""
+
+
+def providers_that(ability: str) -> list[str]:
+    return sorted(name for name, caps in CAPABILITIES.items() if getattr(caps, ability, False))
 
 
 def provider_from_dsn(dsn: Dsn) -> Provider:
@@ -26,6 +37,7 @@ def provider_from_dsn(dsn: Dsn) -> Provider:
 
 
 __all__ = [
+    "CAPABILITIES",
     "PROVIDERS",
     "Batch",
     "BatchOutcome",
@@ -33,4 +45,5 @@ __all__ = [
     "Exchange",
     "Provider",
     "provider_from_dsn",
+    "providers_that",
 ]

@@ -18,6 +18,7 @@ from smsgate.core.message import Message
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.recipients import Recipient
 from smsgate.core.report import AccountInfo, RecipientResult, RequestRecord
+from smsgate.core.sender import ALPHANUMERIC_NAME, SenderRule
 
 T = TypeVar("T")
 Exchange = Generator[httpx.Request, httpx.Response, T]
@@ -29,12 +30,17 @@ class Capabilities:
 
     max_recipients_per_request: int
     max_text_chars: int | None
+    sender: SenderRule = ALPHANUMERIC_NAME
+    concurrency: int = 1
+    """Requests of one send in flight at once (pipelining single-recipient sends)."""
     schedule: bool = False
     cancel: bool = False
     credits: bool = False
     trial: bool = False
     receipts_pull: bool = False
     replies_pull: bool = False
+    lookup: bool = False
+    """Read one message's current status from the provider."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,10 @@ class Provider(Protocol):
 
     def cancel(self, campaign_id: str) -> Exchange[None]:
         """Cancel a scheduled campaign; raises ProviderError when the provider refuses."""
+        ...
+
+    def lookup(self, provider_message_id: str) -> Exchange[Receipt]:
+        """One message's current status, as the provider has it."""
         ...
 
     def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:

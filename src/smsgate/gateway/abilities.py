@@ -1,0 +1,18 @@
+"""An action a provider cannot do is refused before any request, naming the providers that can.
+
+Never a silent no-op, never a half-done emulation: what a provider can do is its
+:class:`~smsgate.providers.Capabilities`, declared once in its module.
+"""
+
+from __future__ import annotations
+
+from smsgate.core.errors import Unsupported
+from smsgate.providers import Provider, providers_that
+
+
+def require(provider: Provider, ability: str, action: str) -> None:
+    if getattr(provider.capabilities, ability):
+        return
+    able = [name for name in providers_that(ability) if name != provider.name]
+    who = f"{', '.join(able)} can" if able else "no provider smsgate knows can"
+    raise Unsupported(f"{provider.name} cannot {action}; {who}: use a DSN for one of those")
