@@ -20,6 +20,7 @@ class SenderRule:
     """What the rule allows, in words, for the error message."""
     required: bool = False
     """The provider has no default sender: a send without one is refused."""
+    provider: str = "this provider"
 
 
 ALPHANUMERIC_NAME: Final = SenderRule(
@@ -32,6 +33,7 @@ CODE_OR_NAME: Final = SenderRule(
     re.compile(r"[0-9]{1,15}|(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,11}"),
     "a short code (1-6 digits), a long code (7-15 digits) or a name of up to 11 letters and digits",
     required=True,
+    provider="Messangi",
 )
 """Messangi: short code, long code or alphanumeric code; there is no default sender."""
 
@@ -41,7 +43,7 @@ def check_sender(sender: str | None, rule: SenderRule = ALPHANUMERIC_NAME) -> st
     if sender is None or sender == "":
         if rule.required:
             raise InvalidSender(
-                f"this provider needs a sender: give one ({rule.described}) with --from"
+                f"{rule.provider} needs a sender: give one ({rule.described}) with --from"
             )
         return None
     if rule.pattern.fullmatch(sender):

@@ -103,18 +103,21 @@ class Gateway(_Base):
             for batch in run:
                 run.record(batch, self._send_batch(batch))
             return run.report
-        # Pipelined: up to `width` requests in flight, recorded in order. The next batch is
-        # taken only when a slot frees, so a refusal that stops the send stops it promptly.
+        # Pipelined: up to `width` requests in flight, recorded in order. The first goes
+        # alone, so a refusal that applies to all (the key, the credit) costs one request;
+        # after it, the next batch is taken only when a slot frees.
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="smsgate-send") as pool:
             window: deque[tuple[Batch, Future[Outcome]]] = deque()
             batches = iter(run)
+            limit = 1
             while True:
-                while len(window) < width and (queued := next(batches, None)) is not None:
+                while len(window) < limit and (queued := next(batches, None)) is not None:
                     window.append((queued, pool.submit(self._send_batch, queued)))
                 if not window:
                     return run.report
                 batch, future = window.popleft()
                 run.record(batch, future.result())
+                limit = width
 
     def _send_batch(self, batch: Batch) -> Outcome:
         try:
@@ -209,14 +212,16 @@ class AsyncGateway(_Base):
         width = self.endpoint.provider.capabilities.concurrency
         window: deque[tuple[Batch, asyncio.Task[Outcome]]] = deque()
         batches = iter(run)
+        limit = 1  # the first request alone, as in Gateway.send
         try:
             while True:
-                while len(window) < width and (queued := next(batches, None)) is not None:
+                while len(window) < limit and (queued := next(batches, None)) is not None:
                     window.append((queued, asyncio.create_task(self._send_batch(queued))))
                 if not window:
                     return run.report
                 batch, task = window.popleft()
                 run.record(batch, await task)
+                limit = width
         finally:
             for _, task in window:  # cancelled midway: what is in flight is still awaited
                 await asyncio.gather(task, return_exceptions=True)

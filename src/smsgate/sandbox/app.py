@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from smsgate.sandbox.allmysms import api as allmysms_api
 from smsgate.sandbox.faults import Fault
+from smsgate.sandbox.messangi import api as messangi_api
 from smsgate.sandbox.state import SandboxState
 
 
@@ -60,17 +61,35 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             return JSONResponse({"error": f"no SMS was sent to {sender} to reply to"}, 404)
         return JSONResponse(mo.to_dict() | {"smsId": mo.sms_id}, status_code=201)
 
+    async def messangi_settings(request: Request) -> Response:
+        body = await request.json()
+        settings = state.messangi_events.settings
+        if "receipt_delay" in body:
+            settings.receipt_delay = float(body["receipt_delay"])
+        for name in ("blacklist", "senders_not_allowed"):
+            if name in body:
+                setattr(settings, name, {str(item).lstrip("+") for item in body[name]})
+        return JSONResponse(
+            {
+                "receipt_delay": settings.receipt_delay,
+                "blacklist": sorted(settings.blacklist),
+                "senders_not_allowed": sorted(settings.senders_not_allowed),
+            }
+        )
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     app = Starlette(
         routes=[
             *allmysms_api.routes(state),
+            *messangi_api.routes(state),
             Route("/sandbox/messages", messages, methods=["GET"]),
             Route("/sandbox/messages", clear_messages, methods=["DELETE"]),
             Route("/sandbox/faults", add_fault, methods=["POST"]),
             Route("/sandbox/allmysms/settings", allmysms_settings, methods=["POST"]),
             Route("/sandbox/allmysms/replies", allmysms_reply, methods=["POST"]),
+            Route("/sandbox/messangi/settings", messangi_settings, methods=["POST"]),
             Route("/sandbox/health", health, methods=["GET"]),
         ]
     )

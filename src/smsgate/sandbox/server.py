@@ -9,12 +9,14 @@ import threading
 import time
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
 from smsgate.sandbox.app import build_app
+from smsgate.sandbox.messangi.accounts import DEMO_KEY
 from smsgate.sandbox.state import SandboxState
 
 
@@ -33,6 +35,11 @@ class _Address:
     def dsn(self, login: str = "demo", api_key: str = "demo") -> str:
         """The DSN of an AllMySMS account on this sandbox."""
         return f"allmysms+http://{login}:{api_key}@{self.host}:{self.port}"
+
+    def messangi_dsn(self, api_key: str = DEMO_KEY, **options: str) -> str:
+        """The DSN of a Messangi API key on this sandbox (options: batch_size, callbacks)."""
+        query = "?" + urlencode(options) if options else ""
+        return f"messangi+http://{api_key}@{self.host}:{self.port}{query}"
 
 
 class BackgroundApp(_Address):

@@ -8,11 +8,15 @@ from smsgate.sandbox.allmysms.accounts import Accounts
 from smsgate.sandbox.allmysms.events import Events
 from smsgate.sandbox.faults import Faults
 from smsgate.sandbox.inbox import Inbox
+from smsgate.sandbox.messangi.accounts import Users
+from smsgate.sandbox.messangi.events import Events as MessangiEvents
 
 
 @dataclass
 class SandboxState:
     allmysms: Accounts = field(default_factory=Accounts.with_demo)
     allmysms_events: Events = field(default_factory=Events)
+    messangi_users: Users = field(default_factory=Users)
+    messangi_events: MessangiEvents = field(default_factory=MessangiEvents)
     inbox: Inbox = field(default_factory=Inbox)
     faults: Faults = field(default_factory=Faults)

@@ -64,6 +64,14 @@ async def _form(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> dict[
     kind = headers.get(b"content-type", b"").decode("latin-1")
     if kind.startswith("application/x-www-form-urlencoded"):
         return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    if kind.startswith("application/json"):  # Messangi's callbacks
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {name: _text(value) for name, value in data.items() if value is not None}
     if kind.startswith("multipart/form-data"):
 
         async def replay() -> Message:
@@ -72,6 +80,11 @@ async def _form(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> dict[
         form = await Request(scope, replay).form()
         return {name: value for name, value in form.multi_items() if isinstance(value, str)}
     return {}
+
+
+def _text(value: object) -> str:
+    """JSON values as the strings a form would carry (true, 12, 1.5, [..] as JSON)."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""The Messangi Outbound SMS API emulator (spec messangi.md)."""

@@ -1,0 +1,109 @@
+"""What happens after a Messangi send in the sandbox (spec §10.8, §10.10, §10.11).
+
+[E] choices, all here: QUEUE -> DEQUEUED -> SENT -> final after ``receipt_delay`` seconds; the
+final status by the number's last four digits: 9990 UNDELIV, 9991 REJECTD, 9992 EXPIRED,
+9993 none (stays SENT), anything else DELIVRD. Numbers on the block list go straight to
+BLACKLISTED, senders marked not allowed to CODE_NOT_ALLOWED, texts over 1600 characters to
+SEGMENTS_EXCEEDED. Callbacks (requestDR and URLs only) for SENT and the final status, in order,
+one JSON POST per URL, 5 s timeout, no retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import httpx
+
+FINAL_BY_SUFFIX: Final = {"9990": "UNDELIV", "9991": "REJECTD", "9992": "EXPIRED", "9993": None}
+DEFAULT_FINAL: Final = "DELIVRD"
+CALLBACK_TIMEOUT: Final = 5.0
+
+
+def messangi_time() -> str:
+    """UTC, RFC 3339 with microseconds and Z (spec §10.7)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Stored:
+    """A message as ``GET /raven/v2/messages/{id}`` shows it."""
+
+    data: dict[str, Any]
+    callbacks: list[str]
+    request_dr: bool
+
+
+@dataclass
+class Settings:
+    receipt_delay: float = 1.0
+    blacklist: set[str] = field(default_factory=set)
+    senders_not_allowed: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Events:
+    settings: Settings = field(default_factory=Settings)
+    messages: dict[str, Stored] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def store(self, stored: Stored) -> None:
+        with self._lock:
+            self.messages[stored.data["id"]] = stored
+
+    def get(self, message_id: str) -> Stored | None:
+        with self._lock:
+            return self.messages.get(message_id)
+
+    def accepted(self, stored: Stored, immediate_final: str | None = None) -> None:
+        task = asyncio.get_running_loop().create_task(self._lifecycle(stored, immediate_final))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lifecycle(self, stored: Stored, immediate_final: str | None) -> None:
+        if immediate_final is not None:
+            await self._status(stored, immediate_final)
+            return
+        await asyncio.sleep(0)
+        self._set(stored, "DEQUEUED")
+        await self._status(stored, "SENT")
+        final = FINAL_BY_SUFFIX.get(str(stored.data["to"])[-4:], DEFAULT_FINAL)
+        if final is None:
+            return
+        await asyncio.sleep(self.settings.receipt_delay)
+        await self._status(stored, final)
+
+    def _set(self, stored: Stored, status: str) -> None:
+        with self._lock:
+            stored.data["status"] = status
+            stored.data["date"] = messangi_time()
+
+    async def _status(self, stored: Stored, status: str) -> None:
+        self._set(stored, status)
+        if not stored.request_dr:
+            return
+        data = stored.data
+        for url in stored.callbacks:
+            body = {
+                "id": data["id"],
+                "from": data["from"],
+                "to": data["to"],
+                "message": data["text"],
+                "status": status,
+                "date": data["date"],
+                "timestamp": int(datetime.now(UTC).timestamp() * 1000),
+                "callback": url,
+                "username": data["owner"],
+            }
+            for name in ("externalId", "clientId"):
+                if data.get(name):
+                    body[name] = data[name]
+            try:
+                async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT) as client:
+                    await client.post(url, json=body)
+            except httpx.HTTPError:
+                pass  # no retry (spec §10.8)
