@@ -4,8 +4,9 @@
    and the peak memory of preparing them.
 2. One 100,000-recipient send to the sandbox over loopback (the sandbox in its own process):
    wall time, our own CPU time, and the HTTP requests made.
-3. Receipts ingested per second by the service (bench/receipts.py).
-4. Messages per second through the elastic.io sailor, and its overhead (bench/sailor.py).
+3. A 10,000-recipient send per provider: requests made, wall time, our CPU.
+4. Receipts ingested per second by the service (bench/receipts.py).
+5. Messages per second through the elastic.io sailor, and its overhead (bench/sailor.py).
 """
 
 from __future__ import annotations
@@ -127,10 +128,38 @@ def bench_send(count: int = 100_000) -> None:
     )
 
 
+def bench_providers(count: int = 10_000) -> None:
+    """A 10,000-recipient send per provider, within each provider's own limits."""
+    numbers = [f"+336{n:08d}" for n in range(count)]
+    print(f"\n## One {count:,}-recipient send per provider to the sandbox over loopback")
+    with SandboxProcess(accounts=[f"bench:bench:{15 * count}"]) as sandbox:
+        cases = [
+            ("AllMySMS", sandbox.dsn("bench", "bench"), None),
+            ("Messangi (single sends, pipelined)", sandbox.messangi_dsn(), 1000),
+            ("Messangi (batch endpoint)", sandbox.messangi_dsn(batch_size="1000"), None),
+        ]
+        for name, dsn, target in cases:
+            with Gateway.from_dsn(dsn, env={}) as gateway:
+                cpu, wall = time.process_time(), time.perf_counter()
+                report = gateway.send(numbers, "Campaign benchmark", sender="ACME")
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            requests = len(report.requests)
+            verdict = ""
+            if target is not None:
+                rate = requests / wall
+                verdict = f"  {rate:,.0f} requests/s, {'meets' if rate >= target else 'MISSES'}"
+                verdict += f" the >= {target:,}/s target"
+            print(
+                f"{name:36} {report.status.value}: {report.accepted:,} accepted; "
+                f"{requests:,} requests; wall {wall:.2f} s; our CPU {cpu:.2f} s{verdict}"
+            )
+
+
 def main() -> None:
     print(f"smsgate benchmark: Python {sys.version.split()[0]} on {sys.platform}\n")
     bench_preparation()
     bench_send()
+    bench_providers()
     receipts.main()
     sailor.main()
 
