@@ -18,6 +18,8 @@ class Message:
     trial: bool
     scheduled_at: datetime | None = None
     campaign_name: str | None = None
+    flash: bool = False
+    """Shown at once on the handset and not stored there."""
 
     @property
     def text(self) -> str:
@@ -45,6 +47,7 @@ def compose_message(
     scheduled_at: datetime | None = None,
     campaign_name: str | None = None,
     sender_rule: SenderRule = ALPHANUMERIC_NAME,
+    flash: bool = False,
 ) -> Message:
     """Validate sender and text and fit the text; raises InvalidInput before anything is sent.
 
@@ -55,4 +58,4 @@ def compose_message(
         raise InvalidText(EMPTY_TEXT)
     body = trial_text(text) if trial else text
     fitted = fit_text(body, max_parts=max_parts, max_chars=max_chars, truncate=truncate)
-    return Message(fitted, checked_sender, trial, scheduled_at, campaign_name)
+    return Message(fitted, checked_sender, trial, scheduled_at, campaign_name, flash)

@@ -38,6 +38,15 @@ CODE_OR_NAME: Final = SenderRule(
 """Messangi: short code, long code or alphanumeric code; there is no default sender."""
 
 
+NAME_OR_NUMBER: Final = SenderRule(
+    re.compile(r"[0-9]{1,15}|(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,11}"),
+    "up to 11 letters and digits, or a number of up to 15 digits, without spaces",
+    required=True,
+    provider="The SMS Works",
+)
+"""The SMS Works: 'sender' is required (spec §4)."""
+
+
 def check_sender(sender: str | None, rule: SenderRule = ALPHANUMERIC_NAME) -> str | None:
     """Return the sender to use (None: the provider's default short code) or raise."""
     if sender is None or sender == "":

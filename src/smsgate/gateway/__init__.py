@@ -12,11 +12,12 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
 from smsgate.core.receipts import Receipt, Reply
+from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.gateway.abilities import require
 from smsgate.gateway.endpoint import Endpoint, default_region, resolve_endpoint
@@ -28,8 +29,11 @@ from smsgate.gateway.plan import (
     SentBatch,
     start_send,
 )
+from smsgate.gateway.ratelimit import limiter_for
 from smsgate.gateway.transport import MaybeSent, NotSent, RetryPolicy, drive, drive_async
-from smsgate.providers import Batch, BatchOutcome
+from smsgate.providers import Batch, BatchOutcome, Exchange
+
+T = TypeVar("T")
 
 Outcome = BatchOutcome | NotSent | MaybeSent
 
@@ -47,6 +51,7 @@ class _Base:
         self.region = default_region(region)
         self.retry = retry or RetryPolicy()
         self.recorder = recorder
+        self._limiter = limiter_for(endpoint.provider)
 
     @classmethod
     def from_dsn(
@@ -123,39 +128,60 @@ class Gateway(_Base):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-send") as pool:
             return pool.submit(asyncio.run, pipelined()).result()
 
+    def _drive(self, exchange: Exchange[T]) -> T:
+        return drive(exchange, self._client.send, self.retry, self._limiter)
+
     def _send_batch(self, batch: Batch) -> Outcome:
         try:
-            return drive(self.endpoint.provider.send(batch), self._client.send, self.retry)
+            return self._drive(self.endpoint.provider.send(batch))
         except (NotSent, MaybeSent) as error:
             return error
 
     def info(self) -> AccountInfo:
         """The account's state and credits; raises ProviderError when the provider refuses."""
         require(self.endpoint.provider, "credits", "tell an account's credits")
-        info = drive(self.endpoint.provider.account(), self._client.send, self.retry)
+        info = self._drive(self.endpoint.provider.account())
         info.sandbox = self.endpoint.sandbox
         return info
 
     def receipts(self, campaign_id: str) -> list[Receipt]:
         """The provider's latest receipt for each message of a campaign (pull fallback)."""
         require(self.endpoint.provider, "receipts_pull", "hand out a campaign's receipts")
-        return drive(self.endpoint.provider.receipts(campaign_id), self._client.send, self.retry)
+        return self._drive(self.endpoint.provider.receipts(campaign_id))
 
     def replies(self) -> list[Reply]:
         """Replies the provider has not handed out before."""
         require(self.endpoint.provider, "replies_pull", "hand out replies")
-        return drive(self.endpoint.provider.replies(), self._client.send, self.retry)
+        return self._drive(self.endpoint.provider.replies())
 
     def cancel(self, campaign_id: str) -> None:
         """Cancel a scheduled campaign; raises ProviderError when it is too late."""
         require(self.endpoint.provider, "cancel", "cancel a scheduled send")
-        drive(self.endpoint.provider.cancel(campaign_id), self._client.send, self.retry)
+        self._drive(self.endpoint.provider.cancel(campaign_id))
 
     def lookup(self, provider_message_id: str) -> Receipt:
         """One message's current status at the provider."""
         require(self.endpoint.provider, "lookup", "look up one message")
         provider = self.endpoint.provider
-        return drive(provider.lookup(provider_message_id), self._client.send, self.retry)
+        return self._drive(provider.lookup(provider_message_id))
+
+    def search(self, query: MessageQuery, *, failed: bool = False) -> list[ProviderMessage]:
+        """Messages the provider holds that match the query (only failed ones with ``failed``)."""
+        require(self.endpoint.provider, "search", "search its messages")
+        return self._drive(self.endpoint.provider.search(query, failed=failed))
+
+    def inbound(self, query: MessageQuery | None = None) -> list[ProviderMessage]:
+        """Unread incoming messages."""
+        require(self.endpoint.provider, "inbound", "list unread incoming messages")
+        return self._drive(self.endpoint.provider.inbound(query or MessageQuery()))
+
+    def delete(self, provider_message_id: str) -> None:
+        require(self.endpoint.provider, "delete", "delete a message")
+        self._drive(self.endpoint.provider.delete(provider_message_id))
+
+    def customer_id(self) -> str:
+        require(self.endpoint.provider, "customer_id", "tell the account's customer id")
+        return self._drive(self.endpoint.provider.customer_id())
 
     def close(self) -> None:
         self._client.close()
@@ -215,36 +241,55 @@ class AsyncGateway(_Base):
         )
         return await _pipeline(run, self._send_batch, self.endpoint)
 
+    async def _drive(self, exchange: Exchange[T]) -> T:
+        return await drive_async(exchange, self._send, self.retry, self._limiter)
+
     async def _send_batch(self, batch: Batch) -> Outcome:
         try:
-            return await drive_async(self.endpoint.provider.send(batch), self._send, self.retry)
+            return await self._drive(self.endpoint.provider.send(batch))
         except (NotSent, MaybeSent) as error:
             return error
 
     async def info(self) -> AccountInfo:
         require(self.endpoint.provider, "credits", "tell an account's credits")
-        info = await drive_async(self.endpoint.provider.account(), self._send, self.retry)
+        info = await self._drive(self.endpoint.provider.account())
         info.sandbox = self.endpoint.sandbox
         return info
 
     async def receipts(self, campaign_id: str) -> list[Receipt]:
         provider = self.endpoint.provider
         require(provider, "receipts_pull", "hand out a campaign's receipts")
-        return await drive_async(provider.receipts(campaign_id), self._send, self.retry)
+        return await self._drive(provider.receipts(campaign_id))
 
     async def replies(self) -> list[Reply]:
         require(self.endpoint.provider, "replies_pull", "hand out replies")
-        return await drive_async(self.endpoint.provider.replies(), self._send, self.retry)
+        return await self._drive(self.endpoint.provider.replies())
 
     async def cancel(self, campaign_id: str) -> None:
         provider = self.endpoint.provider
         require(provider, "cancel", "cancel a scheduled send")
-        await drive_async(provider.cancel(campaign_id), self._send, self.retry)
+        await self._drive(provider.cancel(campaign_id))
 
     async def lookup(self, provider_message_id: str) -> Receipt:
         provider = self.endpoint.provider
         require(provider, "lookup", "look up one message")
-        return await drive_async(provider.lookup(provider_message_id), self._send, self.retry)
+        return await self._drive(provider.lookup(provider_message_id))
+
+    async def search(self, query: MessageQuery, *, failed: bool = False) -> list[ProviderMessage]:
+        require(self.endpoint.provider, "search", "search its messages")
+        return await self._drive(self.endpoint.provider.search(query, failed=failed))
+
+    async def inbound(self, query: MessageQuery | None = None) -> list[ProviderMessage]:
+        require(self.endpoint.provider, "inbound", "list unread incoming messages")
+        return await self._drive(self.endpoint.provider.inbound(query or MessageQuery()))
+
+    async def delete(self, provider_message_id: str) -> None:
+        require(self.endpoint.provider, "delete", "delete a message")
+        await self._drive(self.endpoint.provider.delete(provider_message_id))
+
+    async def customer_id(self) -> str:
+        require(self.endpoint.provider, "customer_id", "tell the account's customer id")
+        return await self._drive(self.endpoint.provider.customer_id())
 
     async def aclose(self) -> None:
         await self._transport.aclose()

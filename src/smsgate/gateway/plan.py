@@ -55,6 +55,7 @@ class SendOptions(TypedDict, total=False):
     truncate: cut an over-long text (default) or refuse it.
     scheduled_at: send later (the provider holds it).
     campaign_name: a label the provider keeps with the campaign.
+    flash: shown at once and not stored on the handset.
     """
 
     sender: str | None
@@ -64,6 +65,7 @@ class SendOptions(TypedDict, total=False):
     truncate: bool
     scheduled_at: datetime | None
     campaign_name: str | None
+    flash: bool
 
 
 class SendRun:
@@ -83,6 +85,8 @@ class SendRun:
         provider = endpoint.provider
         if options.get("scheduled_at"):
             require(provider, "schedule", "schedule a send")
+        if options.get("flash"):
+            require(provider, "flash", "send a flash SMS")
         message = compose_message(
             text,
             sender=options.get("sender"),
@@ -93,6 +97,7 @@ class SendRun:
             scheduled_at=options.get("scheduled_at"),
             campaign_name=options.get("campaign_name"),
             sender_rule=provider.capabilities.sender,
+            flash=options.get("flash", False),
         )
         region = options.get("region")
         recipients = prepare_recipients(
@@ -104,7 +109,9 @@ class SendRun:
             raise NoRecipients(_no_recipient_message(recipients))
         if endpoint.trial:
             recipients.limit(TRIAL_MAX_RECIPIENTS, TRIAL_LIMIT_REASON)
-        size = provider.capabilities.max_recipients_per_request
+        caps = provider.capabilities
+        flash_alone = message.flash and not caps.flash_batch
+        size = 1 if flash_alone else caps.max_recipients_per_request
         people = recipients.recipients
         ids = [new_id("msg") for _ in people]
         self.batches = [

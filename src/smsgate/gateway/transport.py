@@ -17,6 +17,7 @@ from typing import Final, TypeVar
 
 import httpx
 
+from smsgate.gateway.ratelimit import RateLimiter
 from smsgate.providers.base import Exchange
 
 T = TypeVar("T")
@@ -121,6 +122,7 @@ def drive(
     exchange: Exchange[T],
     send: Callable[[httpx.Request], httpx.Response],
     policy: RetryPolicy,
+    limiter: RateLimiter | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     try:
@@ -129,6 +131,8 @@ def drive(
             attempt = 1
             while True:
                 outcome: httpx.Response | httpx.HTTPError
+                if limiter is not None and (turn := limiter.reserve()) > 0:
+                    sleep(turn)
                 try:
                     outcome = send(request)
                     outcome.read()
@@ -152,6 +156,7 @@ async def drive_async(
     exchange: Exchange[T],
     send: Callable[[httpx.Request], Awaitable[httpx.Response]],
     policy: RetryPolicy,
+    limiter: RateLimiter | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     try:
@@ -160,6 +165,8 @@ async def drive_async(
             attempt = 1
             while True:
                 outcome: httpx.Response | httpx.HTTPError
+                if limiter is not None and (turn := limiter.reserve()) > 0:
+                    await sleep(turn)
                 try:
                     outcome = await send(request)
                     await outcome.aread()

@@ -7,17 +7,19 @@ from typing import Final
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
-from smsgate.providers import allmysms, messangi
+from smsgate.providers import allmysms, messangi, smsworks
 from smsgate.providers.allmysms import AllMySms
 from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange, Provider
 
 PROVIDERS: Final[dict[str, Callable[[Dsn], Provider]]] = {
     allmysms.NAME: AllMySms.from_dsn,
     messangi.NAME: messangi.Messangi.from_dsn,
+    smsworks.NAME: smsworks.SmsWorks.from_dsn,
 }
 CAPABILITIES: Final[dict[str, Capabilities]] = {
     allmysms.NAME: allmysms.CAPABILITIES,
     messangi.NAME: messangi.CAPABILITIES,
+    smsworks.NAME: smsworks.CAPABILITIES,
 }
 """What each provider can do, for telling a user which providers can do what one cannot."""
 

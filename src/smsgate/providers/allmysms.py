@@ -20,7 +20,13 @@ from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
 from smsgate.core.status import MessageStatus
-from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange
+from smsgate.providers.base import (
+    Batch,
+    BatchOutcome,
+    Capabilities,
+    Exchange,
+    OptionalOperations,
+)
 
 NAME: Final = "allmysms"
 DEFAULT_ORIGIN: Final = "https://api.allmysms.com"
@@ -51,6 +57,7 @@ CAPABILITIES: Final = Capabilities(
     trial=True,
     receipts_pull=True,
     replies_pull=True,
+    flash=True,
 )
 
 SENT: Final = 100
@@ -88,7 +95,7 @@ def _refusal(code: int, text: str) -> str:
     return template.format(code=code, text=text or "no details")
 
 
-class AllMySms:
+class AllMySms(OptionalOperations):
     """Client for one AllMySMS account."""
 
     name = NAME
@@ -158,6 +165,8 @@ class AllMySms:
             data["DATE"] = (when.astimezone(PARIS) if when.tzinfo else when).strftime(DATE_FORMAT)
         if message.campaign_name:
             data["CAMPAIGN_NAME"] = message.campaign_name
+        if message.flash:
+            data["FLASH"] = "1"
         if batch.reference:
             data["CLIMSGID"] = batch.reference
         data["SMS"] = [{"MOBILEPHONE": r.number} for r in batch.recipients]
@@ -246,10 +255,6 @@ class AllMySms:
                 "only a campaign that is still scheduled can be cancelled"
             )
         return None
-
-    def lookup(self, provider_message_id: str) -> Exchange[Receipt]:
-        raise ProviderError("this client does not read one AllMySMS message's status")
-        yield  # pragma: no cover
 
     def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
         """Webhook parameters (spec §7): a reply has smsMoId, a receipt has status."""

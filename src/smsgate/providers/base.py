@@ -14,9 +14,11 @@ from typing import Protocol, TypeVar
 
 import httpx
 
+from smsgate.core.errors import ProviderError
 from smsgate.core.message import Message
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.recipients import Recipient
+from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, RecipientResult, RequestRecord
 from smsgate.core.sender import ALPHANUMERIC_NAME, SenderRule
 
@@ -41,6 +43,17 @@ class Capabilities:
     replies_pull: bool = False
     lookup: bool = False
     """Read one message's current status from the provider."""
+    flash: bool = False
+    flash_batch: bool = True
+    """False: a flash SMS goes to one recipient per request."""
+    search: bool = False
+    """List messages by status, number, sender, dates (and failed ones)."""
+    inbound: bool = False
+    """Read the unread incoming messages."""
+    delete: bool = False
+    customer_id: bool = False
+    rate_limit: tuple[int, float] | None = None
+    """At most this many calls per so many seconds, for every worker of one process."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,33 @@ class BatchOutcome:
     stop: str | None = field(default=None)
     """Set when the refusal applies to every later batch too (credentials, credit, text):
     the gateway then sends no more and says why."""
+
+
+def _refused(what: str) -> Exchange[T]:
+    raise ProviderError(f"this provider cannot {what}")
+    yield  # a generator, like every exchange
+
+
+class OptionalOperations:
+    """What only some providers can do. The gateway refuses these by capability before it
+    calls them (naming the providers that can), so these bodies are a last line only."""
+
+    def lookup(self, provider_message_id: str) -> Exchange[Receipt]:
+        return _refused("look up one message")
+
+    def search(
+        self, query: MessageQuery, *, failed: bool = False
+    ) -> Exchange[list[ProviderMessage]]:
+        return _refused("search messages")
+
+    def inbound(self, query: MessageQuery) -> Exchange[list[ProviderMessage]]:
+        return _refused("read incoming messages")
+
+    def delete(self, provider_message_id: str) -> Exchange[None]:
+        return _refused("delete a message")
+
+    def customer_id(self) -> Exchange[str]:
+        return _refused("tell the customer id")
 
 
 class Provider(Protocol):
@@ -99,6 +139,20 @@ class Provider(Protocol):
     def lookup(self, provider_message_id: str) -> Exchange[Receipt]:
         """One message's current status, as the provider has it."""
         ...
+
+    def search(
+        self, query: MessageQuery, *, failed: bool = False
+    ) -> Exchange[list[ProviderMessage]]:
+        """Messages matching the query (only failed ones with ``failed``)."""
+        ...
+
+    def inbound(self, query: MessageQuery) -> Exchange[list[ProviderMessage]]:
+        """Unread incoming messages."""
+        ...
+
+    def delete(self, provider_message_id: str) -> Exchange[None]: ...
+
+    def customer_id(self) -> Exchange[str]: ...
 
     def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
         """A webhook call's fields as a receipt or a reply; raises ValueError if neither."""

@@ -22,7 +22,13 @@ from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, R
 from smsgate.core.secret import Secret
 from smsgate.core.sender import CODE_OR_NAME
 from smsgate.core.status import MessageStatus
-from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange
+from smsgate.providers.base import (
+    Batch,
+    BatchOutcome,
+    Capabilities,
+    Exchange,
+    OptionalOperations,
+)
 
 NAME: Final = "messangi"
 DEFAULT_ORIGIN: Final = "https://elastic.messangi.me"
@@ -66,7 +72,7 @@ RECEIPT_STATUSES: Final[dict[str, tuple[MessageStatus, bool]]] = {
 ACCEPTED: Final = frozenset({"QUEUE", "ACCEPTED", "DEQUEUED", "SENT", "ENROUTE", "ACCEPTD"})
 
 
-class Messangi:
+class Messangi(OptionalOperations):
     """Client for one Messangi API key."""
 
     name = NAME
