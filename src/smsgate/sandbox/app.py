@@ -10,6 +10,7 @@ from starlette.routing import Route
 from smsgate.sandbox.allmysms import api as allmysms_api
 from smsgate.sandbox.faults import Fault
 from smsgate.sandbox.messangi import api as messangi_api
+from smsgate.sandbox.smsworks import api as smsworks_api
 from smsgate.sandbox.state import SandboxState
 
 
@@ -77,6 +78,41 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             }
         )
 
+    async def smsworks_settings(request: Request) -> Response:
+        body = await request.json()
+        settings = state.smsworks_messages.settings
+        if "receipt_delay" in body:
+            settings.receipt_delay = float(body["receipt_delay"])
+        if "delivery_report_url" in body:
+            settings.delivery_report_url = body["delivery_report_url"] or None
+        if "throttle" in body:
+            settings.throttle = bool(body["throttle"])
+        if "credits" in body:
+            for customer in state.smsworks_customers.by_id.values():
+                customer.credits = float(body["credits"])
+        return JSONResponse(
+            {
+                "receipt_delay": settings.receipt_delay,
+                "delivery_report_url": settings.delivery_report_url,
+                "throttle": settings.throttle,
+            }
+        )
+
+    async def smsworks_incoming(request: Request) -> Response:
+        """An SMS a handset sends to the account's number: unread until deleted."""
+        body = await request.json()
+        customer_id = str(body.get("customerid") or next(iter(state.smsworks_customers.by_id)))
+        text = str(body.get("content", ""))
+        fields = {
+            "sender": str(body.get("from", "")).lstrip("+"),
+            "destination": str(body.get("to", "447700900000")),
+            "content": text,
+            "keyword": text.split(" ", 1)[0].upper() if text else "",
+            "status": "INCOMING",
+        }
+        stored = state.smsworks_messages.add(customer_id, fields, 0.0, unread=True)
+        return JSONResponse(stored.data, status_code=201)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -84,12 +120,15 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         routes=[
             *allmysms_api.routes(state),
             *messangi_api.routes(state),
+            *smsworks_api.routes(state),
             Route("/sandbox/messages", messages, methods=["GET"]),
             Route("/sandbox/messages", clear_messages, methods=["DELETE"]),
             Route("/sandbox/faults", add_fault, methods=["POST"]),
             Route("/sandbox/allmysms/settings", allmysms_settings, methods=["POST"]),
             Route("/sandbox/allmysms/replies", allmysms_reply, methods=["POST"]),
             Route("/sandbox/messangi/settings", messangi_settings, methods=["POST"]),
+            Route("/sandbox/smsworks/settings", smsworks_settings, methods=["POST"]),
+            Route("/sandbox/smsworks/incoming", smsworks_incoming, methods=["POST"]),
             Route("/sandbox/health", health, methods=["GET"]),
         ]
     )

@@ -9,7 +9,7 @@ import threading
 import time
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import uvicorn
@@ -17,6 +17,9 @@ from starlette.types import ASGIApp
 
 from smsgate.sandbox.app import build_app
 from smsgate.sandbox.messangi.accounts import DEMO_KEY
+from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER
+from smsgate.sandbox.smsworks.accounts import DEMO_KEY as SMSWORKS_KEY
+from smsgate.sandbox.smsworks.accounts import DEMO_SECRET as SMSWORKS_SECRET
 from smsgate.sandbox.state import SandboxState
 
 
@@ -40,6 +43,17 @@ class _Address:
         """The DSN of a Messangi API key on this sandbox (options: batch_size, callbacks)."""
         query = "?" + urlencode(options) if options else ""
         return f"messangi+http://{api_key}@{self.host}:{self.port}{query}"
+
+    def smsworks_dsn(self, **options: str) -> str:
+        """The DSN of the demo SMS Works customer here, with a token the sandbox issues."""
+        answer = httpx.post(
+            f"{self.url}/v1/auth/token",
+            json={"customerid": DEMO_CUSTOMER, "key": SMSWORKS_KEY, "secret": SMSWORKS_SECRET},
+            timeout=10,
+        )
+        token = quote(answer.json()["token"], safe="")
+        query = "?" + urlencode(options) if options else ""
+        return f"smsworks+http://{token}@{self.host}:{self.port}{query}"
 
 
 class BackgroundApp(_Address):

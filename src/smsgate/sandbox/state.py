@@ -10,6 +10,8 @@ from smsgate.sandbox.faults import Faults
 from smsgate.sandbox.inbox import Inbox
 from smsgate.sandbox.messangi.accounts import Users
 from smsgate.sandbox.messangi.events import Events as MessangiEvents
+from smsgate.sandbox.smsworks.accounts import Customers
+from smsgate.sandbox.smsworks.messages import Messages
 
 
 @dataclass
@@ -18,5 +20,7 @@ class SandboxState:
     allmysms_events: Events = field(default_factory=Events)
     messangi_users: Users = field(default_factory=Users)
     messangi_events: MessangiEvents = field(default_factory=MessangiEvents)
+    smsworks_customers: Customers = field(default_factory=Customers)
+    smsworks_messages: Messages = field(default_factory=Messages)
     inbox: Inbox = field(default_factory=Inbox)
     faults: Faults = field(default_factory=Faults)

@@ -1,0 +1,1 @@
+"""The SMS Works API v1 emulator (spec smsworks.md)."""

@@ -1,0 +1,146 @@
+"""The SMS Works messages in the sandbox and what becomes of them (spec §9.5, §9.7, §7).
+
+[E] choices, all here: a sent message is SENT, then after ``receipt_delay`` seconds final by
+the number's last four digits: 9990 UNDELIVERABLE, 9991 REJECTED, 9992 EXPIRED, 9993 none
+(stays SENT), anything else DELIVERED. A final status is POSTed as JSON (MessageResponse) to
+the message's deliveryreporturl, else the account-wide URL, 5 s timeout, no retry. Failed UK
+messages are refunded. A scheduled message waits as SCHEDULED until due, then goes as a send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import httpx
+
+FINAL_BY_SUFFIX: Final = {
+    "9990": ("UNDELIVERABLE", 34, "Handset error", False),
+    "9991": ("REJECTED", 21, "Rejected by the operator", True),
+    "9992": ("EXPIRED", 27, "Validity period expired", False),
+    "9993": None,
+}
+REPORT_TIMEOUT: Final = 5.0
+FAILED: Final = frozenset({"EXPIRED", "UNDELIVERABLE", "REJECTED"})
+
+
+def js_date(moment: datetime | None = None) -> str:
+    """JavaScript's Date text in UTC (spec §9.9)."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
+
+
+@dataclass
+class Settings:
+    receipt_delay: float = 1.0
+    delivery_report_url: str | None = None
+    """The account-wide URL, used when a message names none."""
+    throttle: bool = False
+    """Enforce 100 calls per token per 60 s with 429 (spec §9.13); off by default."""
+
+
+@dataclass
+class Stored:
+    data: dict[str, Any]
+    customer_id: str
+    cost: float
+    unread: bool = False
+    due: datetime | None = None
+
+
+@dataclass
+class Messages:
+    settings: Settings = field(default_factory=Settings)
+    by_id: dict[str, Stored] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    batch_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(2586749))
+    calls: dict[str, list[float]] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def new_batch_id(self) -> str:
+        return str(next(self.batch_ids))
+
+    def add(self, customer_id: str, fields: dict[str, Any], cost: float, **extra: Any) -> Stored:
+        now = js_date()
+        message_id = str(uuid.uuid4())
+        data = {
+            "messageid": message_id,
+            "id": message_id,
+            "customerid": customer_id,
+            "created": now,
+            "modified": now,
+            "schedule": fields.get("schedule", ""),
+            "tag": fields.get("tag", ""),
+            **fields,
+        }
+        destination = str(fields.get("destination", ""))
+        if destination.isdigit():
+            data["destination"] = int(destination)  # a JSON number in responses (spec §4)
+            data["identifier"] = destination[2:] if destination.startswith("44") else destination
+        stored = Stored(data, customer_id, cost, **extra)
+        with self.lock:
+            self.by_id[message_id] = stored
+        return stored
+
+    def get(self, customer_id: str, message_id: str) -> Stored | None:
+        with self.lock:
+            stored = self.by_id.get(message_id)
+        return stored if stored is not None and stored.customer_id == customer_id else None
+
+    def of(self, customer_id: str) -> list[Stored]:
+        with self.lock:
+            return [m for m in self.by_id.values() if m.customer_id == customer_id]
+
+    def delete(self, customer_id: str, message_id: str) -> bool:
+        with self.lock:
+            stored = self.by_id.get(message_id)
+            if stored is None or stored.customer_id != customer_id:
+                return False
+            del self.by_id[message_id]
+            return True
+
+    def set_status(
+        self, stored: Stored, status: str, failure: dict[str, Any] | None = None
+    ) -> None:
+        with self.lock:
+            stored.data["status"] = status
+            stored.data["modified"] = js_date()
+            if failure:
+                stored.data["failurereason"] = failure
+
+    def start(self, stored: Stored, refund: Any) -> None:
+        """The message's life from now: sent now or at its schedule, then its final status."""
+        task = asyncio.get_running_loop().create_task(self._life(stored, refund))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _life(self, stored: Stored, refund: Any) -> None:
+        if stored.due is not None:
+            wait = (stored.due - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if stored.data.get("status") != "SCHEDULED":
+                return  # cancelled meanwhile
+            self.set_status(stored, "SENT")
+        destination = str(stored.data.get("destination", ""))
+        final = FINAL_BY_SUFFIX.get(destination[-4:], ("DELIVERED", 0, "", False))
+        if final is None:
+            return
+        await asyncio.sleep(self.settings.receipt_delay)
+        status, code, details, permanent = final
+        failure = {"code": code, "details": details, "permanent": permanent} if code else None
+        self.set_status(stored, status, failure)
+        if status in FAILED and destination.startswith("44"):
+            refund(stored)
+        url = stored.data.get("deliveryreporturl") or self.settings.delivery_report_url
+        if url:
+            try:
+                async with httpx.AsyncClient(timeout=REPORT_TIMEOUT) as client:
+                    await client.post(str(url), json=dict(stored.data))
+            except httpx.HTTPError:
+                pass  # no retry (spec §7)
