@@ -1,0 +1,242 @@
+"""The SMS Works over real HTTP: every connector action against the sandbox's emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from smsgate.core.errors import InvalidSender
+from smsgate.core.remote import MessageQuery
+from smsgate.core.report import RecipientStatus, SendStatus
+from smsgate.gateway import Gateway
+from smsgate.gateway.ratelimit import RateLimiter
+from smsgate.providers.smsworks import RECEIPT_STATUSES, _js_date, _parse_date
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from smsgate.service.app import ServiceConfig, create_app
+from smsgate.store import Store
+from tests.conftest import FAST_RETRY, inbox, inject
+
+UK = "+44 7911 123456"
+UK2 = "+44 7911 123457"
+
+
+@pytest.fixture
+def works(sandbox: BackgroundSandbox) -> Iterator[Gateway]:
+    sandbox.state.smsworks_messages.settings.receipt_delay = 0.05
+    with Gateway.from_dsn(sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}) as gateway:
+        yield gateway
+
+
+def credits(sandbox: BackgroundSandbox) -> float:
+    return next(iter(sandbox.state.smsworks_customers.by_id.values())).credits
+
+
+def test_one_number_is_a_message_many_are_one_batch(
+    works: Gateway, sandbox: BackgroundSandbox
+) -> None:
+    single = works.send(UK, "Hello", sender="ACME")
+    assert single.status is SendStatus.SENT
+    assert single.recipients[0].provider_message_id
+    assert single.credits_used == 1 and single.credits_left == 999
+    many = works.send([UK, UK2, "+33612345678"], "Hello", sender="ACME")
+    assert len(many.requests) == 1 and many.requests[0].campaign_id
+    assert [r.status for r in many.recipients] == [RecipientStatus.SENT] * 3
+    assert credits(sandbox) == 1000 - 1 - (1 + 1 + 2)  # outside the UK costs double
+    assert len(inbox(sandbox)) == 4
+
+
+def test_ten_thousand_numbers_take_two_requests(works: Gateway, sandbox: BackgroundSandbox) -> None:
+    httpx.post(f"{sandbox.url}/sandbox/smsworks/settings", json={"credits": 20_000})
+    result = works.send([f"+4479{n:08d}" for n in range(10_000)], "Hi", sender="ACME")
+    assert len(result.requests) == 2  # 5000 per batch, the API's limit
+    assert result.accepted == 10_000
+
+
+def test_flash_goes_one_number_per_request(works: Gateway, sandbox: BackgroundSandbox) -> None:
+    report = works.send([UK, UK2], "Now", sender="ACME", flash=True)
+    assert len(report.requests) == 2
+    assert all(m["flash"] for m in inbox(sandbox))
+
+
+def test_schedule_then_cancel_a_message_and_a_batch(
+    works: Gateway, sandbox: BackgroundSandbox
+) -> None:
+    later = datetime.now(UTC) + timedelta(hours=2)
+    one = works.send(UK, "Later", sender="ACME", scheduled_at=later)
+    batch = works.send([UK, UK2], "Later", sender="ACME", scheduled_at=later)
+    assert one.status is SendStatus.SCHEDULED and batch.status is SendStatus.SCHEDULED
+    assert credits(sandbox) == 1000 - 3
+    for report in (one, batch):
+        works.cancel(report.requests[0].campaign_id or "")
+    assert credits(sandbox) == 1000  # refunded
+    message_id = one.recipients[0].provider_message_id or ""
+    assert works.lookup(message_id).provider_status == "CANCELLED"
+    with pytest.raises(Exception, match="did not cancel"):
+        works.cancel(message_id)  # no longer scheduled
+
+
+def test_credits_customer_id_and_refusals(works: Gateway, sandbox: BackgroundSandbox) -> None:
+    assert works.info().credits == 1000
+    assert works.customer_id() == next(iter(sandbox.state.smsworks_customers.by_id))
+    httpx.post(f"{sandbox.url}/sandbox/smsworks/settings", json={"credits": 1})
+    poor = works.send(
+        ["+33612345678", UK],
+        "Hi",
+        sender="ACME",
+    )
+    assert poor.status is SendStatus.REJECTED
+    assert "too few credits" in (poor.recipients[0].error or "")
+    assert inbox(sandbox) == []
+    with pytest.raises(InvalidSender, match="The SMS Works needs a sender"):
+        works.send(UK, "Hi")
+
+
+def test_a_token_the_api_refuses_stops_the_send(sandbox: BackgroundSandbox) -> None:
+    dsn = sandbox.smsworks_dsn().replace("smsworks+http://JWT%20", "smsworks+http://JWT%20x")
+    with Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}) as gateway:
+        report = gateway.send([UK, UK2], "Hi", sender="ACME")
+    assert report.status is SendStatus.REJECTED
+    assert "refused the token" in (report.recipients[0].error or "")
+    assert inbox(sandbox) == []
+
+
+def test_a_429_with_retry_after_is_waited_for_and_sent_once(
+    works: Gateway, sandbox: BackgroundSandbox
+) -> None:
+    inject(sandbox, method="smsworks.send", when="before", status=429, retry_after="0")
+    assert works.send(UK, "Hi", sender="ACME").status is SendStatus.SENT
+    assert len(inbox(sandbox)) == 1
+
+
+def test_search_failed_inbox_lookup_delete(works: Gateway, sandbox: BackgroundSandbox) -> None:
+    works.send([UK, "+44 7911 129990"], "Hi", sender="ACME")  # ...9990 ends undeliverable
+    deadline = time.monotonic() + 5
+    while len(works.search(MessageQuery(), failed=True)) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    [failed] = works.search(MessageQuery(), failed=True)
+    assert failed.provider_status == "UNDELIVERABLE" and failed.failure == "Handset error"
+    assert [m.to for m in works.search(MessageQuery(to="447911123456"))] == ["447911123456"]
+    httpx.post(f"{sandbox.url}/sandbox/smsworks/incoming", json={"from": UK, "content": "Yes"})
+    [incoming] = works.inbound()
+    assert (incoming.provider_status, incoming.text) == ("INCOMING", "Yes")
+    works.delete(incoming.provider_message_id)
+    assert works.inbound() == []
+    with pytest.raises(Exception, match="did not delete"):
+        works.delete(incoming.provider_message_id)
+    with pytest.raises(Exception, match="has no message"):
+        works.lookup("no-such-id")
+
+
+def test_the_rate_limit_reserves_slots_one_period_apart() -> None:
+    limiter = RateLimiter(2, 60.0)
+    waits = [limiter.reserve() for _ in range(5)]
+    assert waits[0] == waits[1] == 0
+    assert 59 < waits[2] <= 60 and 59 < waits[3] <= 60
+    assert 119 < waits[4] <= 120
+
+
+# -- the emulator, as any client sees it -------------------------------------------------------
+
+
+def test_every_header_form_of_the_token_is_accepted(sandbox: BackgroundSandbox) -> None:
+    token = sandbox.state.smsworks_customers.demo_token()
+    bare = token.removeprefix("JWT ")
+    for header in (token, bare, f"Bearer {bare}"):
+        answer = httpx.get(f"{sandbox.url}/v1/credits/balance", headers={"Authorization": header})
+        assert answer.status_code == 200, header
+    refused = httpx.get(f"{sandbox.url}/v1/credits/balance", headers={"Authorization": "JWT a.b.c"})
+    assert (refused.status_code, refused.json()) == (401, {"message": "Unauthorized"})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"destination": "447911123456", "content": "Hi"}, "'sender' is required"),
+        ({"sender": "A B", "destination": "447911123456", "content": "Hi"}, "'sender' must"),
+        ({"sender": "ACME", "destination": "12", "content": "Hi"}, "'destination'"),
+        ({"sender": "ACME", "destination": "447911123456", "content": "x" * 1281}, "1280"),
+        (
+            {"sender": "ACME", "destination": "447911123456", "content": "Hi", "validity": 0},
+            "validity",
+        ),
+    ],
+)
+def test_invalid_messages_are_400_extended_errors(
+    sandbox: BackgroundSandbox, body: dict[str, Any], message: str
+) -> None:
+    headers = {"Authorization": sandbox.state.smsworks_customers.demo_token()}
+    answer = httpx.post(f"{sandbox.url}/v1/message/send", json=body, headers=headers)
+    assert answer.status_code == 400
+    error = answer.json()
+    assert message in error["message"]
+    assert (error["errorCode"], error["status"], error["permanent"]) == (400, "REJECTED", True)
+
+
+def test_batch_any_sends_each_its_own_text(sandbox: BackgroundSandbox) -> None:
+    headers = {"Authorization": sandbox.state.smsworks_customers.demo_token()}
+    messages = [
+        {"sender": "ACME", "destination": "07911123456", "content": "Hi Ann"},
+        {"sender": "ACME", "destination": "447911123457", "content": "Hi Bob"},
+    ]
+    answer = httpx.post(f"{sandbox.url}/v1/batch/any", json=messages, headers=headers)
+    assert answer.status_code == 201 and answer.json()["status"] == "SCHEDULED"
+    batch = httpx.get(f"{sandbox.url}/v1/batch/{answer.json()['batchid']}", headers=headers)
+    assert sorted(m["content"] for m in batch.json()) == ["Hi Ann", "Hi Bob"]
+    assert {m["destination"] for m in batch.json()} == {447911123456, 447911123457}
+    sample = httpx.get(f"{sandbox.url}/v1/utils/errors/402").json()
+    assert sample["errorCode"] == 402 and sample["permanent"] is False
+
+
+def test_every_status_is_mapped() -> None:
+    named = {"SENT", "DELIVERED", "EXPIRED", "UNDELIVERABLE", "REJECTED", "INCOMING", "SCHEDULED"}
+    assert named | {"CANCELLED", "DELETED", "PROCESSED"} <= set(RECEIPT_STATUSES)
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
+def test_javascript_dates_round_trip(moment: datetime) -> None:
+    aware = moment.replace(microsecond=0, tzinfo=UTC)
+    assert _parse_date(_js_date(aware)) == aware
+    assert _parse_date("Wed Jul 19 2017 20:53:46 GMT+0100 (BST)") == datetime(
+        2017, 7, 19, 19, 53, 46, tzinfo=UTC
+    )
+
+
+# -- delivery reports, into the store through the service --------------------------------------
+
+
+@pytest.mark.parametrize("numbers", [[UK], [UK, "+44 7911 129991"]])
+def test_delivery_reports_reach_the_store(
+    store: Store, sandbox: BackgroundSandbox, numbers: list[str]
+) -> None:
+    sandbox.state.smsworks_messages.settings.receipt_delay = 0.05
+    secret = "hook-secret"
+    apps: list[ASGIApp] = []
+
+    async def service_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await apps[0](scope, receive, send)
+
+    service = BackgroundApp(service_app)
+    report_url = f"{service.url}/webhooks/smsworks/{secret}"
+    dsn = sandbox.smsworks_dsn(deliveryreporturl=report_url)
+    gateway = Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}, recorder=store)
+    apps.append(create_app(gateway, store, ServiceConfig(("key",), (secret,))))
+    expected = ["delivered", "rejected"][: len(numbers)]
+    with service:
+        api = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+        sent = api.post("/v1/messages", json={"to": numbers, "text": "Hi", "sender": "ACME"})
+        assert sent.status_code == 201, sent.text
+        ids = [r["id"] for r in sent.json()["recipients"]]
+        deadline = time.monotonic() + 10
+        while [api.get(f"/v1/messages/{i}").json()["status"] for i in ids] != expected:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    gateway.close()
