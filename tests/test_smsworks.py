@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from smsgate.cli import main
 from smsgate.core.errors import InvalidSender
 from smsgate.core.remote import MessageQuery
 from smsgate.core.report import RecipientStatus, SendStatus
@@ -240,3 +243,47 @@ def test_delivery_reports_reach_the_store(
             assert time.monotonic() < deadline
             time.sleep(0.05)
     gateway.close()
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_every_connector_action_from_the_cli(
+    sandbox: BackgroundSandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMSGATE_DATA_DIR", str(tmp_path))
+    sandbox.state.smsworks_messages.settings.receipt_delay = 0.05
+    dsn = sandbox.smsworks_dsn()
+    code, out, _ = cli(capsys, "send", "--dsn", dsn, "--to", UK, "--from", "ACME", "--json", "Hi")
+    assert code == 0
+    provider_id = json.loads(out)["recipients"][0]["provider_message_id"]
+    code, out, _ = cli(
+        capsys, "send", "--dsn", dsn, "--to", UK2, "--from", "ACME", "--flash", "Now"
+    )
+    assert code == 0 and inbox(sandbox)[-1]["flash"] is True
+    code, out, _ = cli(capsys, "lookup", provider_id, "--dsn", dsn, "--json")
+    assert code == 0 and json.loads(out)["provider_message_id"] == provider_id
+    code, out, _ = cli(capsys, "search", "--dsn", dsn, "--to", "447911123456", "--json")
+    assert [m["provider_message_id"] for m in json.loads(out)["items"]] == [provider_id]
+    code, out, _ = cli(capsys, "search", "--dsn", dsn, "--failed")
+    assert (code, out) == (0, "")
+    httpx.post(f"{sandbox.url}/sandbox/smsworks/incoming", json={"from": UK, "content": "Yes"})
+    code, out, _ = cli(capsys, "inbox", "--dsn", dsn)
+    assert code == 0 and "Yes" in out
+    code, out, _ = cli(capsys, "customer-id", "--dsn", dsn)
+    assert out.strip() == next(iter(sandbox.state.smsworks_customers.by_id))
+    code, out, _ = cli(capsys, "info", "--dsn", dsn, "--json")
+    assert json.loads(out)["credits"] == 998
+    code, out, _ = cli(capsys, "delete", provider_id, "--dsn", dsn)
+    assert code == 0
+    code, _, err = cli(capsys, "inbox", "--dsn", sandbox.dsn())
+    assert code == 2 and "allmysms cannot list unread incoming messages; smsworks can" in err

@@ -21,12 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from smsgate.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InvalidInput, SmsgateError
+from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.core.schedule import parse_send_time
 from smsgate.core.text import segment
 from smsgate.gateway import Gateway
 from smsgate.gateway.endpoint import DSN_VARIABLE
-from smsgate.service.schemas import EventOut, MessageOut, ReplyOut
+from smsgate.service.schemas import EventOut, MessageOut, ProviderMessageOut, ReplyOut
 from smsgate.store import Store
 from smsgate.store.actions import cancel_message, stored_message
 from smsgate.store.schema import MessageRow
@@ -104,8 +105,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _parse_when(value: str | None) -> datetime | None:
-    return parse_send_time(value, "--at") if value else None
+def _parse_when(value: str | None, option: str = "--at") -> datetime | None:
+    return parse_send_time(value, option) if value else None
 
 
 def _count_entries(chunks: list[str]) -> int:
@@ -125,7 +126,11 @@ def send(
     ],
     sender: Annotated[
         str | None,
-        typer.Option("--from", help="Sender name: 3-11 letters/digits, starting with a letter."),
+        typer.Option(
+            "--from",
+            help="Sender: AllMySMS 3-11 letters/digits starting with a letter; Messangi and "
+            "The SMS Works a name or a short/long code (required there).",
+        ),
     ] = None,
     dsn: DsnOption = None,
     region: Annotated[
@@ -154,6 +159,9 @@ def send(
     tag: Annotated[
         str | None, typer.Option("--tag", help="A campaign name kept with every message.")
     ] = None,
+    flash: Annotated[
+        bool, typer.Option("--flash", help="A flash SMS: shown at once, not stored.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Send one text to one or many recipients; every message is recorded in the store."""
@@ -174,6 +182,7 @@ def send(
             truncate=not no_truncate,
             scheduled_at=scheduled_at,
             campaign_name=tag,
+            flash=flash,
             progress=progress,
         )
     store.close()
@@ -214,6 +223,108 @@ def info(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
         _print_json(account.to_dict())
     else:
         _print_account(account)
+
+
+@app.command()
+def lookup(provider_message_id: str, dsn: DsnOption = None, as_json: JsonOption = False) -> None:
+    """One message's status at the provider now (by the provider's message id)."""
+    with Gateway.from_dsn(dsn) as gateway:
+        receipt = gateway.lookup(provider_message_id)
+    if as_json:
+        _print_json(
+            {
+                "provider_message_id": receipt.provider_message_id or provider_message_id,
+                "status": receipt.status.value,
+                "provider_status": receipt.provider_status,
+                "final": receipt.permanent,
+                "recipient": receipt.recipient,
+                "occurred_at": receipt.occurred_at.isoformat() if receipt.occurred_at else None,
+                "detail": receipt.detail,
+            }
+        )
+        return
+    out.print(
+        f"{provider_message_id}: {receipt.status.value} ({receipt.provider_status})"
+        + (f" {receipt.detail}" if receipt.detail else ""),
+        markup=False,
+    )
+
+
+@app.command()
+def search(
+    status: Annotated[str | None, typer.Option(help="The provider's status word.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Recipient number.")] = None,
+    sender: Annotated[str | None, typer.Option("--from", help="Sender.")] = None,
+    keyword: Annotated[str | None, typer.Option(help="Inbound keyword.")] = None,
+    since: Annotated[str | None, typer.Option(help="Created at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Created at or before (ISO 8601).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    skip: Annotated[int, typer.Option(min=0)] = 0,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed messages.")] = False,
+    dsn: DsnOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the messages the provider holds (The SMS Works)."""
+    query = MessageQuery(
+        status,
+        to,
+        sender,
+        keyword,
+        _parse_when(since, "--since"),
+        _parse_when(until, "--until"),
+        limit,
+        skip,
+    )
+    with Gateway.from_dsn(dsn) as gateway:
+        found = gateway.search(query, failed=failed)
+    _print_provider_messages(found, as_json)
+
+
+@app.command()
+def inbox(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    dsn: DsnOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Unread incoming messages at the provider (The SMS Works)."""
+    with Gateway.from_dsn(dsn) as gateway:
+        found = gateway.inbound(MessageQuery(limit=limit))
+    _print_provider_messages(found, as_json)
+
+
+@app.command()
+def delete(provider_message_id: str, dsn: DsnOption = None) -> None:
+    """Delete a message at the provider (by the provider's message id)."""
+    with Gateway.from_dsn(dsn) as gateway:
+        gateway.delete(provider_message_id)
+    out.print(f"deleted {provider_message_id}", markup=False)
+
+
+@app.command(name="customer-id")
+def customer_id(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
+    """The provider account's customer id."""
+    with Gateway.from_dsn(dsn) as gateway:
+        found = gateway.customer_id()
+    if as_json:
+        _print_json({"customer_id": found})
+    else:
+        out.print(found, markup=False)
+
+
+def _print_provider_messages(found: list[ProviderMessage], as_json: bool) -> None:
+    if as_json:
+        items = [
+            ProviderMessageOut.model_validate(m.to_dict()).model_dump(mode="json") for m in found
+        ]
+        _print_json({"items": items})
+        return
+    for m in found:
+        when = f"{m.created_at:%Y-%m-%d %H:%M}" if m.created_at else "-"
+        out.print(
+            f"{when} {m.provider_message_id} {m.provider_status:<13} {m.sender or '-'} -> "
+            f"{m.to or '-'}: {m.text or ''}",
+            markup=False,
+        )
 
 
 @app.command()

@@ -14,22 +14,26 @@ from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
 from smsgate.core.receipts import Reply
+from smsgate.core.remote import MessageQuery
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
 from smsgate.service.auth import matches_any, split_list
 from smsgate.service.ingest import ReceiptWriter
 from smsgate.service.schemas import (
     AccountOut,
+    CustomerOut,
     ErrorOut,
     EventOut,
     MessageOut,
     MessagePageOut,
+    ProviderMessageOut,
+    ProviderStatusOut,
     ReplyOut,
     SendReportOut,
     SendRequest,
@@ -139,6 +143,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
             truncate=body.truncate,
             scheduled_at=body.scheduled_at,
             campaign_name=body.tag,
+            flash=body.flash,
         )
         return report_out(report.to_dict())
 
@@ -267,6 +272,123 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
             return 200, {"kind": "reply", "outcome": "new" if new else "duplicate"}
         outcome = await writer.submit(event)
         return 200, {"kind": "receipt", "outcome": outcome.value}
+
+    at_provider = {
+        **_ERRORS,
+        502: {"model": ErrorOut, "description": "The provider refused or failed"},
+    }
+
+    def _query(
+        status: str | None,
+        to: str | None,
+        sender: str | None,
+        keyword: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        skip: int,
+    ) -> MessageQuery:
+        return MessageQuery(status, to, sender, keyword, _aware(since), _aware(until), limit, skip)
+
+    Status = Annotated[str | None, Query(description="The provider's status word", max_length=32)]
+    Number = Annotated[str | None, Query(description="Recipient number", max_length=20)]
+    Sender = Annotated[str | None, Query(description="Sender", max_length=15)]
+    Keyword = Annotated[str | None, Query(description="Inbound keyword", max_length=50)]
+    Since = Annotated[datetime | None, Query(description="Created at or after")]
+    Until = Annotated[datetime | None, Query(description="Created at or before")]
+    Limit = Annotated[int, Query(ge=1, le=1000)]
+    Skip = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+    @app.get(
+        "/v1/provider/messages",
+        operation_id="SearchProviderMessages",
+        summary="Search the messages the provider holds (The SMS Works)",
+        response_model=list[ProviderMessageOut],
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def search_provider(
+        status: Status = None,
+        to: Number = None,
+        sender: Sender = None,
+        keyword: Keyword = None,
+        since: Since = None,
+        until: Until = None,
+        limit: Limit = 100,
+        skip: Skip = 0,
+    ) -> list[ProviderMessageOut]:
+        query = _query(status, to, sender, keyword, since, until, limit, skip)
+        found = gateway.search(query)
+        return [ProviderMessageOut.model_validate(m.to_dict()) for m in found]
+
+    @app.get(
+        "/v1/provider/messages/failed",
+        operation_id="ListFailedMessages",
+        summary="Messages the provider could not deliver",
+        response_model=list[ProviderMessageOut],
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def failed_provider(limit: Limit = 100, skip: Skip = 0) -> list[ProviderMessageOut]:
+        found = gateway.search(MessageQuery(limit=limit, skip=skip), failed=True)
+        return [ProviderMessageOut.model_validate(m.to_dict()) for m in found]
+
+    @app.get(
+        "/v1/provider/inbox",
+        operation_id="ListUnreadInbound",
+        summary="Unread incoming messages at the provider",
+        response_model=list[ProviderMessageOut],
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def inbox_provider(limit: Limit = 100, skip: Skip = 0) -> list[ProviderMessageOut]:
+        found = gateway.inbound(MessageQuery(limit=limit, skip=skip))
+        return [ProviderMessageOut.model_validate(m.to_dict()) for m in found]
+
+    ProviderId = Annotated[str, Path(description="The provider's message id", max_length=64)]
+
+    @app.get(
+        "/v1/provider/messages/{provider_message_id}",
+        operation_id="GetProviderMessage",
+        summary="One message's status at the provider now",
+        response_model=ProviderStatusOut,
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def lookup_provider(provider_message_id: ProviderId) -> ProviderStatusOut:
+        receipt = gateway.lookup(provider_message_id)
+        return ProviderStatusOut(
+            provider_message_id=receipt.provider_message_id or provider_message_id,
+            status=receipt.status.value,
+            provider_status=receipt.provider_status,
+            final=receipt.permanent,
+            recipient=receipt.recipient,
+            occurred_at=receipt.occurred_at,
+            detail=receipt.detail,
+        )
+
+    @app.delete(
+        "/v1/provider/messages/{provider_message_id}",
+        operation_id="DeleteProviderMessage",
+        summary="Delete a message at the provider",
+        status_code=204,
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def delete_provider(provider_message_id: ProviderId) -> Response:
+        gateway.delete(provider_message_id)
+        return Response(status_code=204)
+
+    @app.get(
+        "/v1/account/customer-id",
+        operation_id="GetCustomerId",
+        summary="The provider account's customer id",
+        response_model=CustomerOut,
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def customer_id() -> CustomerOut:
+        return CustomerOut(customer_id=gateway.customer_id())
 
     @app.get("/openapi-v2.json", include_in_schema=False)
     def openapi_v2(request: Request) -> dict[str, Any]:

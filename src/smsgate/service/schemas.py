@@ -30,8 +30,9 @@ class SendRequest(BaseModel):
     text: str = Field(min_length=1, pattern=r"\S", description="The message text")
     sender: str | None = Field(
         None,
-        pattern=r"^[A-Za-z][A-Za-z0-9]{2,10}$",
-        description="3-11 letters/digits starting with a letter",
+        pattern=r"^[A-Za-z0-9]{1,15}$",
+        description="A name or number the provider allows (AllMySMS: 3-11 letters/digits "
+        "starting with a letter; Messangi and The SMS Works: a name or a short/long code)",
     )
     region: str | None = Field(
         None, pattern=r"^[A-Za-z]{2}$", description="Country of national numbers (default FR)"
@@ -41,6 +42,7 @@ class SendRequest(BaseModel):
     truncate: bool = Field(True, description="Cut an over-long text (true) or refuse it")
     scheduled_at: datetime | None = Field(None, description="Send later (ISO 8601 with zone)")
     tag: str | None = Field(None, max_length=100, description="Campaign name kept with each SMS")
+    flash: bool = Field(False, description="A flash SMS: shown at once, not stored")
 
 
 class RecipientOut(BaseModel):
@@ -188,3 +190,36 @@ class ErrorOut(BaseModel):
 
 def report_out(data: dict[str, Any]) -> SendReportOut:
     return SendReportOut.model_validate(data)
+
+
+class ProviderMessageOut(BaseModel):
+    """A message as the provider lists it (search, failed, inbound)."""
+
+    provider: str
+    provider_message_id: str
+    status: str = Field(description="smsgate's status")
+    provider_status: str = Field(description="The provider's own status")
+    to: str | None = None
+    sender: str | None = None
+    text: str | None = None
+    batch_id: str | None = None
+    tag: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    failure: str | None = None
+
+
+class ProviderStatusOut(BaseModel):
+    """One message's status at the provider now."""
+
+    provider_message_id: str | None
+    status: str
+    provider_status: str
+    final: bool
+    recipient: str | None = None
+    occurred_at: datetime | None = None
+    detail: str = ""
+
+
+class CustomerOut(BaseModel):
+    customer_id: str
