@@ -7,6 +7,7 @@ line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -21,11 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from smsgate.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InvalidInput, SmsgateError
+from smsgate.core.personalise import Template
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.core.schedule import parse_send_time
 from smsgate.core.text import segment
-from smsgate.gateway import Gateway
+from smsgate.gateway import Gateway, SendOptions
 from smsgate.gateway.endpoint import DSN_VARIABLE
 from smsgate.service.schemas import EventOut, MessageOut, ProviderMessageOut, ReplyOut
 from smsgate.store import Store
@@ -109,6 +111,23 @@ def _parse_when(value: str | None, option: str = "--at") -> datetime | None:
     return parse_send_time(value, option) if value else None
 
 
+def _read_csv(path: Path, template: str) -> list[dict[str, str]]:
+    """The CSV's rows; its header must have 'to' and every column the template names."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+            header = [name.strip() for name in reader.fieldnames or []]
+    except OSError as error:
+        raise InvalidInput(f"cannot read {path} ({error.strerror}): check the path") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InvalidInput(
+            f"{path} is not a UTF-8 CSV file ({error}): save it as CSV UTF-8"
+        ) from None
+    Template.parse(template).check_columns(header)
+    return rows
+
+
 def _count_entries(chunks: list[str]) -> int:
     return sum(chunk.count(",") + chunk.count(";") + chunk.count("\n") + 1 for chunk in chunks)
 
@@ -117,13 +136,13 @@ def _count_entries(chunks: list[str]) -> int:
 def send(
     text: Annotated[str, typer.Argument(help="The message; '-' reads it from stdin.")],
     to: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--to",
             help="Numbers separated by , ; or line breaks; @FILE reads them from a file. "
             "May be repeated.",
         ),
-    ],
+    ] = None,
     sender: Annotated[
         str | None,
         typer.Option(
@@ -162,29 +181,43 @@ def send(
     flash: Annotated[
         bool, typer.Option("--flash", help="A flash SMS: shown at once, not stored.")
     ] = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Personalised texts: a CSV with a 'to' column and a column per {placeholder} "
+            "of the text, e.g. 'Hi {name}'.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send one text to one or many recipients; every message is recorded in the store."""
-    chunks = _read_numbers(to)
+    if not to and csv_file is None:
+        raise InvalidInput("no recipient given: pass --to NUMBERS or --csv FILE")
+    if to and csv_file is not None:
+        raise InvalidInput("--to and --csv both give recipients: use one of them")
     message = _read_text(text)
-    scheduled_at = _parse_when(at)
+    rows = _read_csv(csv_file, message) if csv_file is not None else None
+    chunks = _read_numbers(to or [])
+    options = SendOptions(
+        sender=sender,
+        strict=strict,
+        max_parts=max_parts,
+        truncate=not no_truncate,
+        scheduled_at=_parse_when(at),
+        campaign_name=tag,
+        flash=flash,
+    )
+    count = len(rows) if rows is not None else _count_entries(chunks)
     store = Store()
     with (
         Gateway.from_dsn(dsn, region=region, recorder=store) as gateway,
-        _progress(_count_entries(chunks) > PROGRESS_THRESHOLD) as progress,
+        _progress(count > PROGRESS_THRESHOLD) as progress,
     ):
-        report = gateway.send(
-            chunks,
-            message,
-            sender=sender,
-            strict=strict,
-            max_parts=max_parts,
-            truncate=not no_truncate,
-            scheduled_at=scheduled_at,
-            campaign_name=tag,
-            flash=flash,
-            progress=progress,
-        )
+        if rows is not None:
+            report = gateway.send_personalised(rows, message, progress=progress, **options)
+        else:
+            report = gateway.send(chunks, message, progress=progress, **options)
     store.close()
     for warning in report.warnings:
         err.print(f"warning: {warning}", markup=False)

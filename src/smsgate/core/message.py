@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from smsgate.core.errors import InvalidText
+from smsgate.core.personalise import Template
 from smsgate.core.sender import ALPHANUMERIC_NAME, SenderRule, check_sender
 from smsgate.core.text import EMPTY_TEXT, FittedText, fit_text
 from smsgate.core.trial import trial_text
@@ -20,6 +21,8 @@ class Message:
     campaign_name: str | None = None
     flash: bool = False
     """Shown at once on the handset and not stored there."""
+    template: Template | None = None
+    """Personalised sends: the text with a placeholder per column (trial prefix included)."""
 
     @property
     def text(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
@@ -110,6 +110,31 @@ class Gateway(_Base):
             recorder=self.recorder,
             **options,
         )
+        return self._execute(run)
+
+    def send_personalised(
+        self,
+        rows: Sequence[Mapping[str, str]],
+        template: str,
+        *,
+        progress: Progress | None = None,
+        **options: Unpack[SendOptions],
+    ) -> SendReport:
+        """A text per recipient: ``rows`` have a ``to`` and a value for each ``{column}`` of
+        the template. A recipient whose text does not fit is skipped; the others go."""
+        run = start_send(
+            self.endpoint,
+            (),
+            template,
+            gateway_region=self.region,
+            progress=progress,
+            recorder=self.recorder,
+            rows=rows,
+            **options,
+        )
+        return self._execute(run)
+
+    def _execute(self, run: SendRun) -> SendReport:
         if self.endpoint.provider.capabilities.concurrency <= 1:
             for batch in run:
                 run.record(batch, self._send_batch(batch))
@@ -237,6 +262,26 @@ class AsyncGateway(_Base):
             gateway_region=self.region,
             progress=progress,
             recorder=self.recorder,
+            **options,
+        )
+        return await _pipeline(run, self._send_batch, self.endpoint)
+
+    async def send_personalised(
+        self,
+        rows: Sequence[Mapping[str, str]],
+        template: str,
+        *,
+        progress: Progress | None = None,
+        **options: Unpack[SendOptions],
+    ) -> SendReport:
+        run = start_send(
+            self.endpoint,
+            (),
+            template,
+            gateway_region=self.region,
+            progress=progress,
+            recorder=self.recorder,
+            rows=rows,
             **options,
         )
         return await _pipeline(run, self._send_batch, self.endpoint)

@@ -5,17 +5,19 @@ Pure: the sync and async gateways share it and differ only in how they wait for 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final, Protocol, TypedDict, Unpack
 
-from smsgate.core.errors import NoRecipients
+from smsgate.core.errors import InvalidText, NoRecipients
 from smsgate.core.ids import new_id
 from smsgate.core.message import compose_message
-from smsgate.core.recipients import RecipientList, prepare_recipients
+from smsgate.core.personalise import TO_COLUMN, Template
+from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
-from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS
+from smsgate.core.text import fit_text, segment
+from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS, TRIAL_PREFIX
 from smsgate.gateway.abilities import require
 from smsgate.gateway.endpoint import Endpoint, default_region
 from smsgate.gateway.transport import MaybeSent, NotSent
@@ -80,6 +82,7 @@ class SendRun:
         progress: Progress | None,
         options: SendOptions,
         recorder: SendRecorder | None = None,
+        rows: Sequence[Mapping[str, str]] | None = None,
     ) -> None:
         """Everything that can be refused is refused here, before the first request."""
         provider = endpoint.provider
@@ -87,13 +90,19 @@ class SendRun:
             require(provider, "schedule", "schedule a send")
         if options.get("flash"):
             require(provider, "flash", "send a flash SMS")
+        template = Template.parse(text) if rows is not None else None
+        personal = template is not None and template.personal
+        if personal:
+            require(provider, "personalised", "send a personalised text per recipient")
+            if options.get("scheduled_at") and not provider.capabilities.personalised_schedule:
+                require(provider, "personalised_schedule", "schedule personalised texts")
         message = compose_message(
             text,
             sender=options.get("sender"),
             trial=endpoint.trial,
-            max_parts=options.get("max_parts", 1),
-            max_chars=provider.capabilities.max_text_chars,
-            truncate=options.get("truncate", True),
+            max_parts=options.get("max_parts", 1) if not personal else 255,
+            max_chars=provider.capabilities.max_text_chars if not personal else None,
+            truncate=options.get("truncate", True) if not personal else False,
             scheduled_at=options.get("scheduled_at"),
             campaign_name=options.get("campaign_name"),
             sender_rule=provider.capabilities.sender,
@@ -101,7 +110,7 @@ class SendRun:
         )
         region = options.get("region")
         recipients = prepare_recipients(
-            to,
+            [row.get(TO_COLUMN, "") for row in rows] if rows is not None else to,
             region=default_region(region) if region else gateway_region,
             strict=options.get("strict", False),
         )
@@ -110,17 +119,37 @@ class SendRun:
         if endpoint.trial:
             recipients.limit(TRIAL_MAX_RECIPIENTS, TRIAL_LIMIT_REASON)
         caps = provider.capabilities
-        flash_alone = message.flash and not caps.flash_batch
-        size = 1 if flash_alone else caps.max_recipients_per_request
         people = recipients.recipients
+        params: list[tuple[str, ...]] = []
+        texts: list[str] = []
+        if template is not None and rows is not None and personal:
+            template = template.prefixed(TRIAL_PREFIX) if endpoint.trial else template
+            message = replace(message, template=template)
+            people, params, texts = _personalise(
+                template, rows, people, recipients, options, caps.max_text_chars
+            )
+            if not people:
+                raise NoRecipients(_no_recipient_message(recipients))
+        flash_alone = message.flash and not caps.flash_batch
+        size = caps.personalised if personal else caps.max_recipients_per_request
+        size = 1 if flash_alone else size
         ids = [new_id("msg") for _ in people]
         self.batches = [
-            Batch(message, people[i : i + size], new_id("req"), ids[i : i + size])
+            Batch(
+                message,
+                people[i : i + size],
+                new_id("req"),
+                ids[i : i + size],
+                params[i : i + size],
+                texts[i : i + size],
+            )
             for i in range(0, len(people), size)
         ]
         self.total = len(people)
         self.progress = progress
-        seg = message.fitted.segmentation
+        seg = max(
+            (segment(t) for t in texts), key=lambda s: s.count, default=message.fitted.segmentation
+        )
         self.report = SendReport(
             provider=provider.name,
             sandbox=endpoint.sandbox,
@@ -229,6 +258,38 @@ def record_not_attempted(report: SendReport, batches: Iterable[Batch], reason: s
         )
 
 
+def _personalise(
+    template: Template,
+    rows: Sequence[Mapping[str, str]],
+    people: list[Recipient],
+    recipients: RecipientList,
+    options: SendOptions,
+    max_chars: int | None,
+) -> tuple[list[Recipient], list[tuple[str, ...]], list[str]]:
+    """Each recipient's values and text; a text too long for the parts allowed is that
+    recipient's alone to miss (skipped with the reason), never truncated."""
+    values_by_input: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        values_by_input.setdefault(row.get(TO_COLUMN, "").strip(), template.values_of(row))
+    kept: list[Recipient] = []
+    params: list[tuple[str, ...]] = []
+    texts: list[str] = []
+    for person in people:
+        values = values_by_input.get(person.input.strip(), template.values_of({}))
+        text = template.render(values)
+        try:
+            fit_text(
+                text, max_parts=options.get("max_parts", 1), max_chars=max_chars, truncate=False
+            )
+        except InvalidText as error:
+            recipients.skipped.append(Skipped(person.input, f"its text: {error}"))
+            continue
+        kept.append(person)
+        params.append(values)
+        texts.append(text)
+    return kept, params, texts
+
+
 def start_send(
     endpoint: Endpoint,
     to: str | Iterable[str],
@@ -237,6 +298,7 @@ def start_send(
     gateway_region: str,
     progress: Progress | None = None,
     recorder: SendRecorder | None = None,
+    rows: Sequence[Mapping[str, str]] | None = None,
     **options: Unpack[SendOptions],
 ) -> SendRun:
-    return SendRun(endpoint, to, text, gateway_region, progress, options, recorder)
+    return SendRun(endpoint, to, text, gateway_region, progress, options, recorder, rows)

@@ -58,6 +58,8 @@ CAPABILITIES: Final = Capabilities(
     receipts_pull=True,
     replies_pull=True,
     flash=True,
+    personalised=MAX_RECIPIENTS_PER_REQUEST,
+    personalised_schedule=True,
 )
 
 SENT: Final = 100
@@ -169,7 +171,17 @@ class AllMySms(OptionalOperations):
             data["FLASH"] = "1"
         if batch.reference:
             data["CLIMSGID"] = batch.reference
-        data["SMS"] = [{"MOBILEPHONE": r.number} for r in batch.recipients]
+        template = message.template
+        if template is None or not batch.params:
+            data["SMS"] = [{"MOBILEPHONE": r.number} for r in batch.recipients]
+            return {"DATA": data}
+        # #param_N# (1-based) in MESSAGE, PARAM_N per SMS; DYNAMIC counts them (spec §3).
+        data["MESSAGE"] = template.written(lambda i: f"#param_{i + 1}#")
+        data["DYNAMIC"] = str(len(template.columns))
+        data["SMS"] = [
+            {"MOBILEPHONE": r.number} | {f"PARAM_{i + 1}": v for i, v in enumerate(values)}
+            for r, values in zip(batch.recipients, batch.params, strict=True)
+        ]
         return {"DATA": data}
 
     def send(self, batch: Batch) -> Exchange[BatchOutcome]:

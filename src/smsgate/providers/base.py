@@ -52,6 +52,9 @@ class Capabilities:
     """Read the unread incoming messages."""
     delete: bool = False
     customer_id: bool = False
+    personalised: int = 0
+    """Recipients per request of a personalised send (a text per recipient); 0: none."""
+    personalised_schedule: bool = False
     rate_limit: tuple[int, float] | None = None
     """At most this many calls per so many seconds, for every worker of one process."""
 
@@ -66,6 +69,13 @@ class Batch:
     """Our reference for this request, sent where the API takes one (AllMySMS CLIMSGID)."""
     message_ids: Sequence[str] = ()
     """Our id of each recipient's message, in the order of ``recipients``."""
+    params: Sequence[tuple[str, ...]] = ()
+    """Personalised sends: each recipient's values for ``message.template``'s columns."""
+    texts: Sequence[str] = ()
+    """Personalised sends: each recipient's text, written out."""
+
+    def text_of(self, index: int) -> str:
+        return self.texts[index] if self.texts else self.message.text
 
 
 @dataclass

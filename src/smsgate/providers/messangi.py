@@ -44,6 +44,7 @@ CAPABILITIES: Final = Capabilities(
     sender=CODE_OR_NAME,
     concurrency=PIPELINE,
     lookup=True,
+    personalised=MAX_BATCH,
 )
 
 # Every status of spec §6 -> (our status, final). ENROUTE and ACCEPTD are in transit: a
@@ -147,6 +148,19 @@ class Messangi(OptionalOperations):
         return body
 
     def send(self, batch: Batch) -> Exchange[BatchOutcome]:
+        template = batch.message.template
+        if template is not None and batch.params:
+            # {0}, {1}... in the text, each recipient's params in order (spec §4).
+            body = self._common(batch)
+            body["text"] = template.written(lambda i: "{" + str(i) + "}")
+            body["to"] = [
+                {"to": "+" + r.number, "params": list(values)}
+                for r, values in zip(batch.recipients, batch.params, strict=True)
+            ]
+            if batch.reference:
+                body["externalId"] = batch.reference
+            response = yield self._request("POST", self._urls[BATCH_PATH], body)
+            return _read_batch(batch, response)
         if len(batch.recipients) == 1:
             body = self._common(batch)
             body["to"] = "+" + batch.recipients[0].number

@@ -49,6 +49,7 @@ CAPABILITIES: Final = Capabilities(
     inbound=True,
     delete=True,
     customer_id=True,
+    personalised=MAX_BATCH,
     rate_limit=RATE_LIMIT,
 )
 
@@ -151,6 +152,13 @@ class SmsWorks(OptionalOperations):
     def send(self, batch: Batch) -> Exchange[BatchOutcome]:
         message = batch.message
         body = self._message(message)
+        if batch.texts:  # a text per recipient: /batch/any, every message written out
+            messages = [
+                {**body, "destination": r.number, "content": text}
+                for r, text in zip(batch.recipients, batch.texts, strict=True)
+            ]
+            response = yield self._request("POST", "/batch/any", messages)
+            return _read_batch(batch, response)
         if len(batch.recipients) == 1 or message.flash:
             if len(batch.recipients) != 1:
                 raise ProviderError("The SMS Works sends a flash SMS to one number at a time")

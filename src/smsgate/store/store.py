@@ -39,6 +39,7 @@ from smsgate.core.errors import ConfigurationError
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import RecipientStatus
 from smsgate.core.status import MessageStatus, advances, is_final
+from smsgate.core.text import segment
 from smsgate.gateway.plan import SentBatch
 from smsgate.store.schema import EventRow, MessageRow, ReplyRow, utcnow
 
@@ -394,9 +395,12 @@ class Store:
         seg = message.fitted.segmentation
         with self._session() as session:
             rows = []
-            for result in sent.results:
+            for index, result in enumerate(sent.results):
                 assert result.id is not None
                 status = _SEND_STATUS[result.status]
+                text = sent.batch.text_of(index)
+                if sent.batch.texts:
+                    seg = segment(text)
                 rows.append(
                     MessageRow(
                         id=result.id,
@@ -407,7 +411,7 @@ class Store:
                         client_reference=sent.batch.reference,
                         recipient=result.to,
                         sender=message.sender,
-                        text=message.text,
+                        text=text,
                         encoding=seg.encoding.value,
                         parts=seg.count,
                         cost=cost if result.status.accepted else None,

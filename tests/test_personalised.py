@@ -1,0 +1,110 @@
+"""A text per recipient, through each provider's own form, from the library and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsgate.cli import main
+from smsgate.core.errors import InvalidText
+from smsgate.core.personalise import Template
+from smsgate.core.report import SendStatus
+from smsgate.gateway import Gateway
+from smsgate.sandbox.server import BackgroundSandbox
+from tests.conftest import FAST_RETRY, inbox
+
+ROWS = [
+    {"to": "+33612345678", "name": "Ann", "code": "4821"},
+    {"to": "+33612345679", "name": "Bob", "code": "1234"},
+    {"to": "not-a-number", "name": "Eve", "code": "1"},
+    {"to": "+33612345670", "name": "Zoé" + "x" * 200, "code": "9"},
+]
+TEMPLATE = "Hi {name}, your code is {code}. {{braces}} stay"
+
+DSNS: dict[str, Callable[[BackgroundSandbox], str]] = {
+    "allmysms": lambda sandbox: sandbox.dsn(),
+    "messangi": lambda sandbox: sandbox.messangi_dsn(),
+    "smsworks": lambda sandbox: sandbox.smsworks_dsn(),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(DSNS))
+def test_each_recipient_gets_its_text_in_one_request(
+    sandbox: BackgroundSandbox, provider: str
+) -> None:
+    with Gateway.from_dsn(DSNS[provider](sandbox), retry=FAST_RETRY, env={}) as gateway:
+        report = gateway.send_personalised(ROWS, TEMPLATE, sender="ACME")
+    assert report.status is SendStatus.PARTIAL  # some rows could not go
+    assert len(report.requests) == 1
+    assert [r.to for r in report.recipients] == ["33612345678", "33612345679"]
+    reasons = {s.input: s.reason for s in report.skipped}
+    assert "not a phone number" in reasons["not-a-number"]
+    assert "too long" in reasons["+33612345670"]  # never truncated: that one alone is skipped
+    texts = {str(m["to"]): m["text"] for m in inbox(sandbox)}
+    assert texts == {
+        "33612345678": "Hi Ann, your code is 4821. {braces} stay",
+        "33612345679": "Hi Bob, your code is 1234. {braces} stay",
+    }
+
+
+def test_a_template_without_placeholders_is_one_text_for_all(sandbox: BackgroundSandbox) -> None:
+    with Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}) as gateway:
+        report = gateway.send_personalised(ROWS[:2], "Same for all")
+    assert report.status is SendStatus.SENT
+    assert {m["text"] for m in inbox(sandbox)} == {"Same for all"}
+
+
+def test_the_csv_from_the_cli_and_its_errors(
+    sandbox: BackgroundSandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SMSGATE_DATA_DIR", str(tmp_path))
+    people = tmp_path / "people.csv"
+    people.write_text("to,name\n+33612345678,Ann\n+33612345679,Bob\n", encoding="utf-8")
+    dsn = sandbox.messangi_dsn()
+    args = ["send", "--dsn", dsn, "--csv", str(people), "--from", "ACME"]
+    assert main([*args, "--json", "Hello {name}"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "sent" and len(report["requests"]) == 1
+    assert sorted(str(m["text"]) for m in inbox(sandbox)) == ["Hello Ann", "Hello Bob"]
+    assert main(["messages", "--json", "--limit", "2"]) == 0
+    stored = json.loads(capsys.readouterr().out)["items"]
+    assert sorted(m["text"] for m in stored) == ["Hello Ann", "Hello Bob"]  # each its own
+
+    assert main([*args, "Hello {surname}"]) == 2
+    assert "names 'surname', which the CSV does not have" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("phone,name\n+33612345678,Ann\n", encoding="utf-8")
+    assert main(["send", "--dsn", dsn, "--csv", str(bad), "--from", "ACME", "Hi {name}"]) == 2
+    assert "no 'to' column" in capsys.readouterr().err
+    assert main(["send", "--dsn", dsn, "--from", "ACME", "Hi"]) == 2
+    assert "pass --to NUMBERS or --csv FILE" in capsys.readouterr().err
+
+
+def test_lone_braces_are_refused() -> None:
+    for text in ("Hi {name", "Hi name}", "Hi {}"):
+        with pytest.raises(InvalidText, match="brace"):
+            Template.parse(text)
+
+
+literals = st.text(alphabet=st.characters(blacklist_characters="{}"), max_size=12)
+names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@given(st.lists(st.tuples(literals, names), max_size=5), literals, st.data())
+def test_templates_render_what_they_say(
+    parts: list[tuple[str, str]], tail: str, data: st.DataObject
+) -> None:
+    text = "".join(f"{literal}{{{name}}}" for literal, name in parts) + tail + "{{x}}"
+    template = Template.parse(text)
+    assert list(template.columns) == list(dict.fromkeys(name for _, name in parts))
+    values = {name: data.draw(literals) for name in template.columns}
+    expected = "".join(f"{literal}{values[name]}" for literal, name in parts) + tail + "{x}"
+    assert template.render(template.values_of(values)) == expected
