@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +16,9 @@ from smsgate.core.errors import InvalidText
 from smsgate.core.personalise import Template
 from smsgate.core.report import SendStatus
 from smsgate.gateway import Gateway
-from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from smsgate.service.app import ServiceConfig, create_app
+from smsgate.store import Store
 from tests.conftest import FAST_RETRY, inbox
 
 ROWS = [
@@ -108,3 +111,22 @@ def test_templates_render_what_they_say(
     values = {name: data.draw(literals) for name in template.columns}
     expected = "".join(f"{literal}{values[name]}" for literal, name in parts) + tail + "{x}"
     assert template.render(template.values_of(values)) == expected
+
+
+def test_the_http_service_takes_rows(sandbox: BackgroundSandbox, tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}")
+    gateway = Gateway.from_dsn(sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}, recorder=store)
+    app = create_app(gateway, store, ServiceConfig(("key",), ()))
+    with BackgroundApp(app) as service:
+        api = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+        body = {"text": "Hi {name}", "sender": "ACME", "rows": ROWS[:2]}
+        sent = api.post("/v1/messages", json=body)
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["status"] == "sent"
+        both = api.post("/v1/messages", json={**body, "to": "+33612345678"})
+        assert both.status_code == 422 and "either as 'to' or as 'rows'" in both.json()["error"]
+        missing = api.post("/v1/messages", json={**body, "text": "Hi {surname}"})
+        assert missing.status_code == 422 and "surname" in missing.json()["error"]
+    gateway.close()
+    store.close()
+    assert sorted(str(m["text"]) for m in inbox(sandbox)) == ["Hi Ann", "Hi Bob"]

@@ -19,10 +19,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
+from smsgate.core.personalise import Template
 from smsgate.core.receipts import Reply
 from smsgate.core.remote import MessageQuery
 from smsgate.core.status import MessageStatus
-from smsgate.gateway import Gateway
+from smsgate.gateway import Gateway, SendOptions
 from smsgate.service.auth import matches_any, split_list
 from smsgate.service.ingest import ReceiptWriter
 from smsgate.service.schemas import (
@@ -133,9 +134,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
         responses=_ERRORS,
     )
     def send_messages(body: SendRequest) -> SendReportOut:
-        report = gateway.send(
-            body.to,
-            body.text,
+        options = SendOptions(
             sender=body.sender,
             region=body.region,
             strict=body.strict,
@@ -145,6 +144,11 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
             campaign_name=body.tag,
             flash=body.flash,
         )
+        if body.rows is not None:
+            Template.parse(body.text).check_columns(sorted({k for row in body.rows for k in row}))
+            report = gateway.send_personalised(body.rows, body.text, **options)
+        else:
+            report = gateway.send(body.to or [], body.text, **options)
         return report_out(report.to_dict())
 
     @app.get(

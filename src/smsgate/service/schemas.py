@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class SendRequest(BaseModel):
@@ -24,8 +24,15 @@ class SendRequest(BaseModel):
         }
     )
 
-    to: list[Annotated[str, Field(min_length=1)]] | Annotated[str, Field(min_length=1)] = Field(
-        description="Numbers, or one string separated by , ; or lines", min_length=1
+    to: list[Annotated[str, Field(min_length=1)]] | Annotated[str, Field(min_length=1)] | None = (
+        Field(None, description="Numbers, or one string separated by , ; or lines", min_length=1)
+    )
+    rows: list[dict[str, str]] | None = Field(
+        None,
+        min_length=1,
+        description="Personalised texts, instead of 'to': one object per recipient with 'to' "
+        'and a value for each {column} of the text (e.g. {"to": "+33612345678", '
+        '"name": "Ann"} for \'Hi {name}\')',
     )
     text: str = Field(min_length=1, pattern=r"\S", description="The message text")
     sender: str | None = Field(
@@ -43,6 +50,12 @@ class SendRequest(BaseModel):
     scheduled_at: datetime | None = Field(None, description="Send later (ISO 8601 with zone)")
     tag: str | None = Field(None, max_length=100, description="Campaign name kept with each SMS")
     flash: bool = Field(False, description="A flash SMS: shown at once, not stored")
+
+    @model_validator(mode="after")
+    def one_way_to_name_recipients(self) -> SendRequest:
+        if (self.to is None) == (self.rows is None):
+            raise ValueError("give the recipients either as 'to' or as 'rows'")
+        return self
 
 
 class RecipientOut(BaseModel):
