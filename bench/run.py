@@ -137,7 +137,9 @@ def bench_providers(count: int = 10_000) -> None:
             ("AllMySMS", sandbox.dsn("bench", "bench"), None),
             ("Messangi (single sends, pipelined)", sandbox.messangi_dsn(), 1000),
             ("Messangi (batch endpoint)", sandbox.messangi_dsn(batch_size="1000"), None),
+            ("The SMS Works (batches of 5000)", sandbox.smsworks_dsn(), None),
         ]
+        httpx.post(f"{sandbox.url}/sandbox/smsworks/settings", json={"credits": 4 * count})
         for name, dsn, target in cases:
             with Gateway.from_dsn(dsn, env={}) as gateway:
                 cpu, wall = time.process_time(), time.perf_counter()

@@ -25,6 +25,7 @@ from smsgate.providers.smsworks import RECEIPT_STATUSES, _js_date, _parse_date
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
+from smsgate.store.sync import sync
 from tests.conftest import FAST_RETRY, inbox, inject
 
 UK = "+44 7911 123456"
@@ -287,3 +288,17 @@ def test_every_connector_action_from_the_cli(
     assert code == 0
     code, _, err = cli(capsys, "inbox", "--dsn", sandbox.dsn())
     assert code == 2 and "allmysms cannot list unread incoming messages; smsworks can" in err
+
+
+def test_sync_pulls_batch_and_message_statuses(store: Store, sandbox: BackgroundSandbox) -> None:
+    sandbox.state.smsworks_messages.settings.receipt_delay = 0.01
+    with Gateway.from_dsn(sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}, recorder=store) as gw:
+        batch = gw.send([UK, "+44 7911 129992"], "Hi", sender="ACME")
+        later = gw.send(UK2, "Later", sender="ACME", scheduled_at=datetime.now(UTC) + timedelta(1))
+        gw.cancel(later.requests[0].campaign_id or "")
+        time.sleep(0.2)
+        result = sync(gw, store)
+    assert result.campaigns == 2
+    statuses = {store.message(r.id or "").status for r in batch.recipients}  # type: ignore[union-attr]
+    assert statuses == {"delivered", "expired"}
+    assert store.message(later.recipients[0].id or "").status == "cancelled"  # type: ignore[union-attr]

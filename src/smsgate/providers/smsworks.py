@@ -42,6 +42,7 @@ CAPABILITIES: Final = Capabilities(
     schedule=True,
     cancel=True,
     credits=True,
+    receipts_pull=True,
     lookup=True,
     flash=True,
     flash_batch=False,
@@ -228,8 +229,13 @@ class SmsWorks(OptionalOperations):
             )
 
     def receipts(self, campaign_id: str) -> Exchange[list[Receipt]]:
+        """A batch's messages (GET /batch/{id}); a scheduled single message is its own
+        campaign, read with GET /messages/{id} when no batch has that id."""
         response = yield self._request("GET", f"/batch/{campaign_id}")
         body = _json_any(response)
+        if response.status_code == 404:
+            response = yield self._request("GET", f"/messages/{campaign_id}")
+            body = [_json(response)] if response.status_code == 200 else None
         if response.status_code != 200 or not isinstance(body, list):
             raise ProviderError(
                 f"The SMS Works has no batch {campaign_id}: {_refusal(response)[0]}"
