@@ -302,3 +302,19 @@ def test_sync_pulls_batch_and_message_statuses(store: Store, sandbox: Background
     statuses = {store.message(r.id or "").status for r in batch.recipients}  # type: ignore[union-attr]
     assert statuses == {"delivered", "expired"}
     assert store.message(later.recipients[0].id or "").status == "cancelled"  # type: ignore[union-attr]
+
+
+def test_scheduled_and_batch_listings(works: Gateway, capsys: pytest.CaptureFixture[str]) -> None:
+    later = datetime.now(UTC) + timedelta(days=1)
+    one = works.send(UK, "Later", sender="ACME", scheduled_at=later)
+    many = works.send([UK, UK2], "Later too", sender="ACME", scheduled_at=later)
+    listed = {m.provider_message_id: m for m in works.scheduled()}
+    single_id = one.recipients[0].provider_message_id or ""
+    batch_id = many.requests[0].campaign_id or ""
+    assert listed[single_id].to == "447911123456" and listed[single_id].batch_id is None
+    assert listed[batch_id].batch_id == batch_id and listed[batch_id].to is not None
+    assert listed[batch_id].provider_status == "SCHEDULED"
+    in_batch = works.batch_messages(batch_id)
+    assert sorted(m.to or "" for m in in_batch) == ["447911123456", "447911123457"]
+    with pytest.raises(Exception, match="Batch not found"):
+        works.batch_messages("999")

@@ -327,6 +327,22 @@ def inbox(
 
 
 @app.command()
+def scheduled(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
+    """Messages and batches scheduled at the provider (The SMS Works)."""
+    with Gateway.from_dsn(dsn) as gateway:
+        found = gateway.scheduled()
+    _print_provider_messages(found, as_json)
+
+
+@app.command()
+def batch(batch_id: str, dsn: DsnOption = None, as_json: JsonOption = False) -> None:
+    """Every message of one batch at the provider (The SMS Works)."""
+    with Gateway.from_dsn(dsn) as gateway:
+        found = gateway.batch_messages(batch_id)
+    _print_provider_messages(found, as_json)
+
+
+@app.command()
 def delete(provider_message_id: str, dsn: DsnOption = None) -> None:
     """Delete a message at the provider (by the provider's message id)."""
     with Gateway.from_dsn(dsn) as gateway:

@@ -200,6 +200,16 @@ class Gateway(_Base):
         require(self.endpoint.provider, "inbound", "list unread incoming messages")
         return self._drive(self.endpoint.provider.inbound(query or MessageQuery()))
 
+    def scheduled(self) -> list[ProviderMessage]:
+        """Messages and batches scheduled at the provider (lately, and still to come)."""
+        require(self.endpoint.provider, "search", "list scheduled messages")
+        return self._drive(self.endpoint.provider.scheduled())
+
+    def batch_messages(self, batch_id: str) -> list[ProviderMessage]:
+        """Every message of one batch, as the provider has them."""
+        require(self.endpoint.provider, "search", "list a batch's messages")
+        return self._drive(self.endpoint.provider.batch_messages(batch_id))
+
     def delete(self, provider_message_id: str) -> None:
         require(self.endpoint.provider, "delete", "delete a message")
         self._drive(self.endpoint.provider.delete(provider_message_id))
@@ -327,6 +337,14 @@ class AsyncGateway(_Base):
     async def inbound(self, query: MessageQuery | None = None) -> list[ProviderMessage]:
         require(self.endpoint.provider, "inbound", "list unread incoming messages")
         return await self._drive(self.endpoint.provider.inbound(query or MessageQuery()))
+
+    async def scheduled(self) -> list[ProviderMessage]:
+        require(self.endpoint.provider, "search", "list scheduled messages")
+        return await self._drive(self.endpoint.provider.scheduled())
+
+    async def batch_messages(self, batch_id: str) -> list[ProviderMessage]:
+        require(self.endpoint.provider, "search", "list a batch's messages")
+        return await self._drive(self.endpoint.provider.batch_messages(batch_id))
 
     async def delete(self, provider_message_id: str) -> None:
         require(self.endpoint.provider, "delete", "delete a message")

@@ -110,6 +110,12 @@ class OptionalOperations:
     def inbound(self, query: MessageQuery) -> Exchange[list[ProviderMessage]]:
         return _refused("read incoming messages")
 
+    def scheduled(self) -> Exchange[list[ProviderMessage]]:
+        return _refused("list scheduled messages")
+
+    def batch_messages(self, batch_id: str) -> Exchange[list[ProviderMessage]]:
+        return _refused("list a batch's messages")
+
     def delete(self, provider_message_id: str) -> Exchange[None]:
         return _refused("delete a message")
 
@@ -159,6 +165,12 @@ class Provider(Protocol):
     def inbound(self, query: MessageQuery) -> Exchange[list[ProviderMessage]]:
         """Unread incoming messages."""
         ...
+
+    def scheduled(self) -> Exchange[list[ProviderMessage]]:
+        """Messages and batches scheduled (or sent from a schedule) lately."""
+        ...
+
+    def batch_messages(self, batch_id: str) -> Exchange[list[ProviderMessage]]: ...
 
     def delete(self, provider_message_id: str) -> Exchange[None]: ...
 

@@ -221,6 +221,39 @@ class SmsWorks(OptionalOperations):
         response = yield self._request("POST", "/messages/inbox", _query(query))
         return _messages(response)
 
+    def scheduled(self) -> Exchange[list[ProviderMessage]]:
+        """GET /messages/schedule: an array, or one object as the spec's schema says (§3)."""
+        response = yield self._request("GET", "/messages/schedule")
+        body = _json_any(response)
+        if response.status_code != 200 or not isinstance(body, list | dict):
+            raise ProviderError(_refusal(response)[0])
+        found = []
+        for item in body if isinstance(body, list) else [body]:
+            if not isinstance(item, dict):
+                continue
+            raw = item.get("message")
+            message: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            destinations = message.get("destinations") or [message.get("destination")]
+            code = str(item.get("status", ""))
+            found.append(
+                ProviderMessage(
+                    provider=NAME,
+                    provider_message_id=str(item.get("id", "")),
+                    status=RECEIPT_STATUSES.get(code, (MessageStatus.UNKNOWN, False))[0],
+                    provider_status=code,
+                    to=",".join(str(d) for d in destinations if d) or None,
+                    sender=message.get("sender"),
+                    text=message.get("content"),
+                    batch_id=str(item.get("id")) if item.get("batch") else None,
+                    created_at=_parse_date(message.get("schedule")),
+                )
+            )
+        return found
+
+    def batch_messages(self, batch_id: str) -> Exchange[list[ProviderMessage]]:
+        response = yield self._request("GET", f"/batch/{batch_id}")
+        return _messages(response)
+
     def delete(self, provider_message_id: str) -> Exchange[None]:
         response = yield self._request("DELETE", f"/messages/{provider_message_id}")
         if response.status_code != 200:

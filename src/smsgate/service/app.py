@@ -349,6 +349,31 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
         found = gateway.inbound(MessageQuery(limit=limit, skip=skip))
         return [ProviderMessageOut.model_validate(m.to_dict()) for m in found]
 
+    @app.get(
+        "/v1/provider/scheduled",
+        operation_id="ListScheduledMessages",
+        summary="Messages and batches scheduled at the provider",
+        response_model=list[ProviderMessageOut],
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def scheduled_provider() -> list[ProviderMessageOut]:
+        return [ProviderMessageOut.model_validate(m.to_dict()) for m in gateway.scheduled()]
+
+    @app.get(
+        "/v1/provider/batches/{batch_id}",
+        operation_id="GetBatchMessages",
+        summary="Every message of one batch at the provider",
+        response_model=list[ProviderMessageOut],
+        dependencies=authed,
+        responses=at_provider,
+    )
+    def batch_provider(
+        batch_id: Annotated[str, Path(description="The provider's batch id", max_length=64)],
+    ) -> list[ProviderMessageOut]:
+        found = gateway.batch_messages(batch_id)
+        return [ProviderMessageOut.model_validate(m.to_dict()) for m in found]
+
     ProviderId = Annotated[str, Path(description="The provider's message id", max_length=64)]
 
     @app.get(
