@@ -90,7 +90,7 @@ def test_truncation_warns_on_stderr(sandbox: BackgroundSandbox) -> None:
         (["send", "--to", "@/nonexistent/file", "Hi"], "cannot read the numbers file"),
         (["send", "--to", "0612345678", "--region", "XX", "Hi"], "unknown default region"),
         (["send", "--to", "0612345678", "--dsn", "nope://a:b@c", "Hi"], "unknown provider"),
-        (["send", "Hi"], "Missing option '--to'"),
+        (["send", "Hi"], "pass --to NUMBERS or --csv FILE"),
         (["send", "--to", "0612345678", "--max-parts", "0", "Hi"], "--max-parts"),
     ],
 )
