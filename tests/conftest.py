@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate.gateway import Gateway
 from smsgate.gateway.transport import RetryPolicy
 from smsgate.sandbox.allmysms.accounts import Account
-from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -91,3 +94,28 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             )
     yield opened
     opened.close()
+
+
+WEBHOOK_SECRET = "hook-secret"
+
+
+@contextmanager
+def service_with_webhooks(store: Store, dsn_for: Callable[[str], str]) -> Iterator[httpx.Client]:
+    """The HTTP service on a loopback port, its gateway's DSN made knowing that port:
+    ``dsn_for(webhook_base)`` gets ``http://127.0.0.1:PORT/webhooks`` to name callbacks."""
+    apps: list[ASGIApp] = []
+
+    async def late(scope: Scope, receive: Receive, send: Send) -> None:
+        await apps[0](scope, receive, send)
+
+    service = BackgroundApp(late)  # its port is known now, its app comes next
+    gateway = Gateway.from_dsn(
+        dsn_for(f"{service.url}/webhooks"), retry=FAST_RETRY, env={}, recorder=store
+    )
+    apps.append(create_app(gateway, store, ServiceConfig(("key",), (WEBHOOK_SECRET,))))
+    with (
+        service,
+        httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"}) as api,
+    ):
+        yield api
+    gateway.close()

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate.core.errors import InvalidSender, Unsupported
 from smsgate.core.report import RecipientStatus, SendStatus
@@ -19,10 +18,9 @@ from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
 from smsgate.providers.messangi import RECEIPT_STATUSES, _utc_time
 from smsgate.sandbox.messangi.accounts import DEMO_KEY
-from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
-from smsgate.service.app import ServiceConfig, create_app
+from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
-from tests.conftest import FAST_RETRY, inbox, inject
+from tests.conftest import FAST_RETRY, WEBHOOK_SECRET, inbox, inject, service_with_webhooks
 
 AUTH = {"Authorization": f"Bearer {DEMO_KEY}"}
 
@@ -254,20 +252,11 @@ def test_callbacks_bring_receipts_into_the_store(
     store: Store, sandbox: BackgroundSandbox, number: str, status: str
 ) -> None:
     sandbox.state.messangi_events.settings.receipt_delay = 0.05
-    secret = "hook-secret"
-    apps: list[ASGIApp] = []
 
-    async def service_app(scope: Scope, receive: Receive, send: Send) -> None:
-        await apps[0](scope, receive, send)
+    def dsn(webhooks: str) -> str:
+        return sandbox.messangi_dsn(callbacks=f"{webhooks}/messangi/{WEBHOOK_SECRET}")
 
-    service = BackgroundApp(service_app)  # its port is known now, its app comes next
-    callbacks = f"{service.url}/webhooks/messangi/{secret}"
-    gateway = Gateway.from_dsn(
-        sandbox.messangi_dsn(callbacks=callbacks), retry=FAST_RETRY, env={}, recorder=store
-    )
-    apps.append(create_app(gateway, store, ServiceConfig(("key",), (secret,))))
-    with service:
-        api = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+    with service_with_webhooks(store, dsn) as api:
         report = api.post("/v1/messages", json={"to": number, "text": "Hi", "sender": "ACME"})
         assert report.status_code == 201, report.text
         message_id = report.json()["recipients"][0]["id"]
@@ -276,7 +265,6 @@ def test_callbacks_bring_receipts_into_the_store(
             assert time.monotonic() < deadline, found
             time.sleep(0.05)
         events = api.get(f"/v1/messages/{message_id}/events").json()
-    gateway.close()
     assert [e["provider_status"] for e in events if e["source"] == "webhook"][-1] in (
         "DELIVRD",
         "REJECTD",

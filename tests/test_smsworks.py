@@ -13,7 +13,6 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate.cli import main
 from smsgate.core.errors import InvalidSender
@@ -22,11 +21,10 @@ from smsgate.core.report import RecipientStatus, SendStatus
 from smsgate.gateway import Gateway
 from smsgate.gateway.ratelimit import RateLimiter
 from smsgate.providers.smsworks import RECEIPT_STATUSES, _js_date, _parse_date
-from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
-from smsgate.service.app import ServiceConfig, create_app
+from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
 from smsgate.store.sync import sync
-from tests.conftest import FAST_RETRY, inbox, inject
+from tests.conftest import FAST_RETRY, WEBHOOK_SECRET, inbox, inject, service_with_webhooks
 
 UK = "+44 7911 123456"
 UK2 = "+44 7911 123457"
@@ -222,20 +220,12 @@ def test_delivery_reports_reach_the_store(
     store: Store, sandbox: BackgroundSandbox, numbers: list[str]
 ) -> None:
     sandbox.state.smsworks_messages.settings.receipt_delay = 0.05
-    secret = "hook-secret"
-    apps: list[ASGIApp] = []
-
-    async def service_app(scope: Scope, receive: Receive, send: Send) -> None:
-        await apps[0](scope, receive, send)
-
-    service = BackgroundApp(service_app)
-    report_url = f"{service.url}/webhooks/smsworks/{secret}"
-    dsn = sandbox.smsworks_dsn(deliveryreporturl=report_url)
-    gateway = Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}, recorder=store)
-    apps.append(create_app(gateway, store, ServiceConfig(("key",), (secret,))))
     expected = ["delivered", "rejected"][: len(numbers)]
-    with service:
-        api = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+
+    def dsn(webhooks: str) -> str:
+        return sandbox.smsworks_dsn(deliveryreporturl=f"{webhooks}/smsworks/{WEBHOOK_SECRET}")
+
+    with service_with_webhooks(store, dsn) as api:
         sent = api.post("/v1/messages", json={"to": numbers, "text": "Hi", "sender": "ACME"})
         assert sent.status_code == 201, sent.text
         ids = [r["id"] for r in sent.json()["recipients"]]
@@ -243,7 +233,6 @@ def test_delivery_reports_reach_the_store(
         while [api.get(f"/v1/messages/{i}").json()["status"] for i in ids] != expected:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    gateway.close()
 
 
 # -- the CLI ---------------------------------------------------------------------------------

@@ -49,6 +49,37 @@ class Dsn:
             options=dict(parse_qsl(parts.query)),
         )
 
+    def origin(self, default: str) -> str:
+        """Where the provider is: ``default`` for @default, else HTTPS (or HTTP with
+        ``+http``) to the host and port the DSN names."""
+        if self.transport not in (None, "http", "https"):
+            raise ConfigurationError(
+                f"unknown transport {self.transport!r} in {self.masked()}: use {self.scheme}:// "
+                f"or {self.scheme}+http://"
+            )
+        if not self.host:
+            raise ConfigurationError(f"the DSN {self.masked()} has no host: use @default")
+        if self.host == "default":
+            return default
+        port = f":{self.port}" if self.port else ""
+        return f"{self.transport or 'https'}://{self.host}{port}"
+
+    def credential(self, what: str, placeholder: str) -> str:
+        """The one secret of a provider that takes one (an API key, a token)."""
+        value = self.user or self.password.reveal()
+        if not value:
+            raise ConfigurationError(
+                f"the DSN {self.masked()} has no {what}: write {self.scheme}://{placeholder}@default"
+            )
+        return value
+
+    def int_option(self, name: str, default: int, highest: int | None = None) -> int:
+        raw = self.options.get(name, str(default))
+        if not raw.isdigit() or int(raw) < 1 or (highest is not None and int(raw) > highest):
+            limit = f"1 to {highest}" if highest is not None else "a positive number"
+            raise ConfigurationError(f"{name}={raw!r} in the DSN must be {limit}")
+        return int(raw)
+
     def masked(self) -> str:
         """The DSN as it may be shown: the password replaced by a mask."""
         scheme = self.scheme + (f"+{self.transport}" if self.transport else "")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from smsgate.core.dsn import Dsn
-from smsgate.core.errors import ConfigurationError, ProviderError
+from smsgate.core.errors import ProviderError
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
@@ -119,19 +119,9 @@ class AllMySms(OptionalOperations):
     @classmethod
     def from_dsn(cls, dsn: Dsn) -> AllMySms:
         """``allmysms://LOGIN:APIKEY@default`` (or @HOST[:PORT]); ``allmysms+http://`` for HTTP."""
-        if dsn.transport not in (None, "http", "https"):
-            raise ConfigurationError(
-                f"unknown transport {dsn.transport!r} in {dsn.masked()}: use allmysms:// "
-                "or allmysms+http://"
-            )
-        if not dsn.host:
-            raise ConfigurationError(f"the DSN {dsn.masked()} has no host: use @default")
-        if dsn.host == "default":
-            origin = DEFAULT_ORIGIN
-        else:
-            scheme = dsn.transport or "https"
-            origin = f"{scheme}://{dsn.host}" + (f":{dsn.port}" if dsn.port else "")
-        return cls(dsn.user, dsn.password, origin=origin, batch_size=_batch_size(dsn))
+        origin = dsn.origin(DEFAULT_ORIGIN)
+        batch_size = dsn.int_option("batch_size", MAX_RECIPIENTS_PER_REQUEST)
+        return cls(dsn.user, dsn.password, origin=origin, batch_size=batch_size)
 
     @property
     def trial(self) -> bool:
@@ -392,13 +382,6 @@ def _paris_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=PARIS) if moment.tzinfo is None else None
-
-
-def _batch_size(dsn: Dsn) -> int:
-    raw = dsn.options.get("batch_size", str(MAX_RECIPIENTS_PER_REQUEST))
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"batch_size={raw!r} in the DSN must be a positive number")
-    return int(raw)
 
 
 def _everyone(

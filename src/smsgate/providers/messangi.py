@@ -16,7 +16,7 @@ from typing import Any, Final
 import httpx
 
 from smsgate.core.dsn import Dsn
-from smsgate.core.errors import ConfigurationError, ProviderError
+from smsgate.core.errors import ProviderError
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
@@ -98,27 +98,11 @@ class Messangi(OptionalOperations):
 
     @classmethod
     def from_dsn(cls, dsn: Dsn) -> Messangi:
-        if dsn.transport not in (None, "http", "https"):
-            raise ConfigurationError(
-                f"unknown transport {dsn.transport!r} in {dsn.masked()}: use messangi:// "
-                "or messangi+http://"
-            )
-        key = dsn.user or dsn.password.reveal()
-        if not key:
-            raise ConfigurationError(
-                f"the DSN {dsn.masked()} has no API key: write messangi://APIKEY@default"
-            )
-        if not dsn.host:
-            raise ConfigurationError(f"the DSN {dsn.masked()} has no host: use @default")
-        origin = DEFAULT_ORIGIN
-        if dsn.host != "default":
-            port = f":{dsn.port}" if dsn.port else ""
-            origin = f"{dsn.transport or 'https'}://{dsn.host}{port}"
-        raw = dsn.options.get("batch_size", "1")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_BATCH:
-            raise ConfigurationError(f"batch_size={raw!r} in the DSN must be 1 to {MAX_BATCH}")
+        key = dsn.credential("API key", "APIKEY")
+        origin = dsn.origin(DEFAULT_ORIGIN)
+        batch_size = dsn.int_option("batch_size", 1, MAX_BATCH)
         callbacks = dsn.options.get("callbacks") or None
-        return cls(Secret(key), origin=origin, batch_size=int(raw), callbacks=callbacks)
+        return cls(Secret(key), origin=origin, batch_size=batch_size, callbacks=callbacks)
 
     @property
     def trial(self) -> bool:

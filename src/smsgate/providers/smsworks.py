@@ -16,7 +16,7 @@ from typing import Any, Final
 import httpx
 
 from smsgate.core.dsn import Dsn
-from smsgate.core.errors import ConfigurationError, ProviderError
+from smsgate.core.errors import ProviderError
 from smsgate.core.message import Message
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
@@ -90,28 +90,13 @@ class SmsWorks(OptionalOperations):
 
     @classmethod
     def from_dsn(cls, dsn: Dsn) -> SmsWorks:
-        if dsn.transport not in (None, "http", "https"):
-            raise ConfigurationError(
-                f"unknown transport {dsn.transport!r} in {dsn.masked()}: use smsworks:// "
-                "or smsworks+http://"
-            )
-        token = dsn.user or dsn.password.reveal()
-        if not token:
-            raise ConfigurationError(
-                f"the DSN {dsn.masked()} has no token: write smsworks://JWT@default"
-            )
-        if not dsn.host:
-            raise ConfigurationError(f"the DSN {dsn.masked()} has no host: use @default")
-        base = DEFAULT_BASE
-        if dsn.host != "default":
-            port = f":{dsn.port}" if dsn.port else ""
-            base = f"{dsn.transport or 'https'}://{dsn.host}{port}{API_PATH}"
-        raw = dsn.options.get("batch_size", str(MAX_BATCH))
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_BATCH:
-            raise ConfigurationError(f"batch_size={raw!r} in the DSN must be 1 to {MAX_BATCH}")
+        token = dsn.credential("token", "JWT")
+        origin = dsn.origin("")
+        base = origin + API_PATH if origin else DEFAULT_BASE
+        batch_size = dsn.int_option("batch_size", MAX_BATCH, MAX_BATCH)
         report_url = dsn.options.get("deliveryreporturl") or None
         return cls(
-            Secret(token), base_url=base, batch_size=int(raw), delivery_report_url=report_url
+            Secret(token), base_url=base, batch_size=batch_size, delivery_report_url=report_url
         )
 
     @property

@@ -8,9 +8,13 @@ seconds, the cases where a client cannot know whether its SMS went out.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from starlette.responses import Response
 
 
 @dataclass
@@ -65,3 +69,23 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+
+
+async def around(
+    faults: Faults,
+    method: str,
+    handle: Callable[[], Awaitable[Response]],
+    refuse: Callable[[int, str | None], Response],
+) -> Response:
+    """Run one API call between its injected faults: ``before`` answers ``refuse(status)``
+    without running it; ``after`` runs it, then stalls and/or answers ``refuse(status)``."""
+    fault = faults.take(method, "before")
+    if fault and fault.status:
+        return refuse(fault.status, fault.retry_after)
+    response = await handle()
+    fault = faults.take(method, "after")
+    if fault:
+        await asyncio.sleep(fault.delay)
+        if fault.status:
+            return refuse(fault.status, fault.retry_after)
+    return response

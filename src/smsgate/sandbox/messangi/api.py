@@ -6,7 +6,6 @@ and ``messangi.lookup``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
@@ -20,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smsgate.core.text import segment
+from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.messangi.events import Stored, messangi_time
 from smsgate.sandbox.state import SandboxState
@@ -94,19 +94,14 @@ def routes(state: SandboxState) -> list[Route]:
             owner = users.owner(request.headers.get("authorization"))
             if owner is None:
                 return error(401, "a valid API key is required: Authorization: Bearer <key>")
-            fault = state.faults.take(method, "before")
-            if fault and fault.status:
-                return _fault(fault.status, fault.retry_after)
-            try:
-                response = await handler(request, owner)
-            except Invalid as invalid:
-                return error(400, str(invalid))
-            fault = state.faults.take(method, "after")
-            if fault:
-                await asyncio.sleep(fault.delay)
-                if fault.status:
-                    return _fault(fault.status, fault.retry_after)
-            return response
+
+            async def handle() -> Response:
+                try:
+                    return await handler(request, owner)
+                except Invalid as invalid:
+                    return error(400, str(invalid))
+
+            return await around(state.faults, method, handle, _fault)
 
         return endpoint
 

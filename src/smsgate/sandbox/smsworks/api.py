@@ -8,7 +8,6 @@ Faults a test injects name the operation: ``smsworks.send``, ``.flash``, ``.sche
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smsgate.core.text import segment
+from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.smsworks.accounts import Customer
 from smsgate.sandbox.smsworks.messages import FAILED, Stored, js_date
@@ -118,19 +118,14 @@ def routes(state: SandboxState) -> list[Route]:
                 busy = plain(429, "Too many requests: 100 calls per 60 seconds")
                 busy.headers["Retry-After"] = str(wait)
                 return busy
-            fault = state.faults.take(f"smsworks.{name}", "before")
-            if fault and fault.status:
-                return _fault(fault.status, fault.retry_after)
-            try:
-                response = await handler(request, customer)
-            except Invalid as invalid:
-                return extended(400, str(invalid))
-            fault = state.faults.take(f"smsworks.{name}", "after")
-            if fault:
-                await asyncio.sleep(fault.delay)
-                if fault.status:
-                    return _fault(fault.status, fault.retry_after)
-            return response
+
+            async def handle() -> Response:
+                try:
+                    return await handler(request, customer)
+                except Invalid as invalid:
+                    return extended(400, str(invalid))
+
+            return await around(state.faults, f"smsworks.{name}", handle, _fault)
 
         return endpoint
 
