@@ -269,3 +269,26 @@ def test_callbacks_bring_receipts_into_the_store(
         "DELIVRD",
         "REJECTD",
     )
+
+
+def test_a_user_and_password_log_in_once_for_a_key(sandbox: BackgroundSandbox) -> None:
+    users = sandbox.state.messangi_users
+    keys_before = len(users.keys)
+    dsn = f"messangi+http://demo%40example.com:demo@127.0.0.1:{sandbox.port}"
+    with Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}) as gateway:
+        report = gateway.send("0612345678, 0612345679, 0612345670", "Hi", sender="ACME")
+        assert gateway.lookup(report.recipients[0].provider_message_id or "").provider_status
+        assert "api_key=Secret('***')" in repr(gateway.endpoint.provider)
+    assert report.status is SendStatus.SENT
+    assert len(users.keys) == keys_before + 1  # one login served every request
+
+
+def test_a_refused_login_sends_nothing_and_says_why(sandbox: BackgroundSandbox) -> None:
+    dsn = f"messangi+http://demo%40example.com:wrong@127.0.0.1:{sandbox.port}"
+    with Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}) as gateway:
+        report = gateway.send("0612345678, 0612345679", "Hi", sender="ACME")
+    assert report.status is SendStatus.REJECTED
+    assert "refused the login of demo@example.com (HTTP 403)" in (report.recipients[0].error or "")
+    assert len(report.requests) == 1
+    assert "wrong" not in json.dumps(report.to_dict())
+    assert inbox(sandbox) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -18,9 +19,10 @@ from smsgate.cli import main
 from smsgate.core.errors import InvalidSender
 from smsgate.core.remote import MessageQuery
 from smsgate.core.report import RecipientStatus, SendStatus
+from smsgate.core.secret import Secret
 from smsgate.gateway import Gateway
-from smsgate.gateway.ratelimit import RateLimiter
-from smsgate.providers.smsworks import RECEIPT_STATUSES, _js_date, _parse_date
+from smsgate.gateway.ratelimit import RateLimiter, limiter_for
+from smsgate.providers.smsworks import RECEIPT_STATUSES, SmsWorks, _js_date, _parse_date
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
 from smsgate.store.sync import sync
@@ -136,6 +138,28 @@ def test_search_failed_inbox_lookup_delete(works: Gateway, sandbox: BackgroundSa
         works.delete(incoming.provider_message_id)
     with pytest.raises(Exception, match="has no message"):
         works.lookup("no-such-id")
+
+
+def test_every_gateway_of_one_account_shares_one_budget(sandbox: BackgroundSandbox) -> None:
+    dsn = sandbox.smsworks_dsn()
+    with Gateway.from_dsn(dsn, env={}) as one, Gateway.from_dsn(dsn, env={}) as two:
+        first, second = limiter_for(one.endpoint.provider), limiter_for(two.endpoint.provider)
+        assert first is not None and first is second
+        assert (first.calls, first.period) == (100, 60.0)
+    with Gateway.from_dsn(sandbox.messangi_dsn(), env={}) as unlimited:
+        assert limiter_for(unlimited.endpoint.provider) is None
+
+
+def test_the_budget_is_the_customers_whichever_token() -> None:
+    def token(claims: dict[str, object]) -> str:
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        return f"JWT eyJhbGciOiAiSFMyNTYifQ.{body}.c2ln"
+
+    monday = SmsWorks(Secret(token({"customerid": "c-1", "iat": 1})))
+    tuesday = SmsWorks(Secret(token({"customerid": "c-1", "iat": 2})))
+    other = SmsWorks(Secret(token({"customerid": "c-2", "iat": 1})))
+    assert monday.rate_key == tuesday.rate_key != other.rate_key
+    assert SmsWorks(Secret("not-a-jwt")).rate_key.startswith("smsworks:")
 
 
 def test_the_rate_limit_reserves_slots_one_period_apart() -> None:

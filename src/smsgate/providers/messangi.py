@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -34,6 +35,9 @@ NAME: Final = "messangi"
 DEFAULT_ORIGIN: Final = "https://elastic.messangi.me"
 SINGLE_PATH: Final = "/raven/v2/messages"
 BATCH_PATH: Final = "/raven/v3/messages/batch"
+LOGIN_PATH: Final = "/kingslanding/login"
+KEY_LIFETIME: Final = 24 * 3600.0
+KEY_MARGIN: Final = 600.0  # log in again ten minutes before the key would expire
 MAX_TEXT_CHARS: Final = 1600  # "Text exceeds the limit of allowed segments" beyond (spec §8)
 MAX_BATCH: Final = 1000  # [E] the docs state no limit; a request stays a sane size
 PIPELINE: Final = 16  # single sends in flight at once
@@ -74,7 +78,7 @@ ACCEPTED: Final = frozenset({"QUEUE", "ACCEPTED", "DEQUEUED", "SENT", "ENROUTE",
 
 
 class Messangi(OptionalOperations):
-    """Client for one Messangi API key."""
+    """Client for one Messangi API key, or for a user whose key it gets by logging in."""
 
     name = NAME
 
@@ -85,8 +89,11 @@ class Messangi(OptionalOperations):
         origin: str = DEFAULT_ORIGIN,
         batch_size: int = 1,
         callbacks: str | None = None,
+        login: tuple[str, Secret] | None = None,
     ) -> None:
         self.api_key = api_key
+        self.login = login
+        self._key_until = 0.0
         self.origin = origin.rstrip("/")
         self.callbacks = callbacks
         self.capabilities = dataclasses.replace(
@@ -98,10 +105,20 @@ class Messangi(OptionalOperations):
 
     @classmethod
     def from_dsn(cls, dsn: Dsn) -> Messangi:
-        key = dsn.credential("API key", "APIKEY")
+        """``messangi://APIKEY@default``, or ``messangi://USER:PASSWORD@default`` (the e-mail's
+        @ written %40) to log in for a key, and again when it nears its 24 hours."""
         origin = dsn.origin(DEFAULT_ORIGIN)
         batch_size = dsn.int_option("batch_size", 1, MAX_BATCH)
         callbacks = dsn.options.get("callbacks") or None
+        if dsn.user and dsn.password:
+            return cls(
+                Secret(""),
+                origin=origin,
+                batch_size=batch_size,
+                callbacks=callbacks,
+                login=(dsn.user, dsn.password),
+            )
+        key = dsn.credential("API key", "APIKEY")
         return cls(Secret(key), origin=origin, batch_size=batch_size, callbacks=callbacks)
 
     @property
@@ -112,9 +129,28 @@ class Messangi(OptionalOperations):
         return f"Messangi at {self.origin}"
 
     def __repr__(self) -> str:
-        return f"Messangi(api_key={self.api_key!r}, origin={self.origin!r})"
+        who = f"login={self.login[0]!r}, " if self.login else ""
+        return f"Messangi({who}api_key={self.api_key!r}, origin={self.origin!r})"
 
     # -- requests ---------------------------------------------------------------------------
+
+    def _sign_in(self) -> Exchange[str | None]:
+        """With a user and password, a key from POST /kingslanding/login (spec §2), kept
+        until shortly before its 24 hours end. Returns why it failed, or None."""
+        if self.login is None or (self.api_key and time.monotonic() < self._key_until):
+            return None
+        user, password = self.login
+        body = {"username": user, "password": password.reveal()}
+        response = yield httpx.Request("POST", f"{self.origin}{LOGIN_PATH}", json=body)
+        header = response.headers.get("authorization", "")
+        if response.status_code != 200 or not header.lower().startswith("bearer "):
+            return (
+                f"Messangi refused the login of {user} (HTTP {response.status_code}): "
+                "check the user and password in the DSN"
+            )
+        self.api_key = Secret(header[len("bearer ") :].strip())
+        self._key_until = time.monotonic() + KEY_LIFETIME - KEY_MARGIN
+        return None
 
     def _request(self, method: str, url: httpx.URL | str, body: Any = None) -> httpx.Request:
         headers = {"Authorization": f"Bearer {self.api_key.reveal()}"}
@@ -132,6 +168,14 @@ class Messangi(OptionalOperations):
         return body
 
     def send(self, batch: Batch) -> Exchange[BatchOutcome]:
+        refusal = yield from self._sign_in()
+        if refusal is not None:
+            results = [
+                RecipientResult(r.number, RecipientStatus.REJECTED, None, refusal)
+                for r in batch.recipients
+            ]
+            record = RequestRecord(None, None, refusal, len(batch.recipients))
+            return BatchOutcome(results, record, stop=refusal)
         template = batch.message.template
         if template is not None and batch.params:
             # {0}, {1}... in the text, each recipient's params in order (spec §4).
@@ -161,6 +205,9 @@ class Messangi(OptionalOperations):
 
     def lookup(self, provider_message_id: str) -> Exchange[Receipt]:
         """GET /raven/v2/messages/{id} (spec §5, our choice where the docs are silent)."""
+        refusal = yield from self._sign_in()
+        if refusal is not None:
+            raise ProviderError(refusal)
         url = f"{self.origin}{SINGLE_PATH}/{provider_message_id}"
         response = yield self._request("GET", url)
         data = _envelope(response).get("data")
