@@ -378,6 +378,10 @@ async def _pipeline(
     costs one request; after it, the next batch is taken only when a slot frees.
     """
     width = endpoint.provider.capabilities.concurrency
+    if width <= 1:  # one request at a time: no task per batch
+        for batch in run:
+            run.record(batch, await send_batch(batch))
+        return run.report
     window: deque[tuple[Batch, asyncio.Task[Outcome]]] = deque()
     batches = iter(run)
     limit = 1
