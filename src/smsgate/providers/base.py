@@ -8,9 +8,10 @@ so the same provider code serves both and no provider can retry on its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -88,6 +89,18 @@ class BatchOutcome:
     stop: str | None = field(default=None)
     """Set when the refusal applies to every later batch too (credentials, credit, text):
     the gateway then sends no more and says why."""
+
+
+def json_request(
+    method: str, url: httpx.URL | str, authorization: str, body: Any = None
+) -> httpx.Request:
+    """A request to a JSON API (Messangi, The SMS Works): compact UTF-8 JSON, if any body."""
+    headers = {"Authorization": authorization}
+    if body is None:
+        return httpx.Request(method, url, headers=headers)
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers["Content-Type"] = "application/json"
+    return httpx.Request(method, url, headers=headers, content=content)
 
 
 def _refused(what: str) -> Exchange[T]:

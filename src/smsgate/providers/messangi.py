@@ -29,6 +29,7 @@ from smsgate.providers.base import (
     Capabilities,
     Exchange,
     OptionalOperations,
+    json_request,
 )
 
 NAME: Final = "messangi"
@@ -153,12 +154,7 @@ class Messangi(OptionalOperations):
         return None
 
     def _request(self, method: str, url: httpx.URL | str, body: Any = None) -> httpx.Request:
-        headers = {"Authorization": f"Bearer {self.api_key.reveal()}"}
-        if body is None:
-            return httpx.Request(method, url, headers=headers)
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        headers["Content-Type"] = "application/json"
-        return httpx.Request(method, url, headers=headers, content=content)
+        return json_request(method, url, f"Bearer {self.api_key.reveal()}", body)
 
     def _common(self, batch: Batch) -> dict[str, Any]:
         body: dict[str, Any] = {"from": batch.message.sender, "text": batch.message.text}

@@ -26,7 +26,14 @@ from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, R
 from smsgate.core.secret import Secret
 from smsgate.core.sender import NAME_OR_NUMBER
 from smsgate.core.status import MessageStatus
-from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange, OptionalOperations
+from smsgate.providers.base import (
+    Batch,
+    BatchOutcome,
+    Capabilities,
+    Exchange,
+    OptionalOperations,
+    json_request,
+)
 
 NAME: Final = "smsworks"
 DEFAULT_BASE: Final = "https://api.thesmsworks.co.uk/v1"
@@ -120,13 +127,7 @@ class SmsWorks(OptionalOperations):
     # -- requests ---------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, body: Any = None) -> httpx.Request:
-        headers = {"Authorization": self.token.reveal()}
-        url = self.base_url + path
-        if body is None:
-            return httpx.Request(method, url, headers=headers)
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        headers["Content-Type"] = "application/json"
-        return httpx.Request(method, url, headers=headers, content=content)
+        return json_request(method, self.base_url + path, self.token.reveal(), body)
 
     def _message(self, message: Message) -> dict[str, Any]:
         body: dict[str, Any] = {"sender": message.sender, "content": message.text}
