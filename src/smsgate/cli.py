@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
-from urllib.parse import quote
 
 import typer
 from rich.console import Console
@@ -398,28 +397,22 @@ def sandbox(
     ] = None,
 ) -> None:
     """Serve the local provider emulators (AllMySMS, Messangi, The SMS Works) and their inbox."""
-    from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN, parse_account
-    from smsgate.sandbox.messangi.accounts import DEMO_KEY as MESSANGI_DEMO_KEY
-    from smsgate.sandbox.server import serve
+    from smsgate.sandbox.allmysms.accounts import parse_account
+    from smsgate.sandbox.server import demo_dsns, serve
     from smsgate.sandbox.state import SandboxState
 
     state = SandboxState()
+    state.set_receipt_delay(receipt_delay)
     settings = state.allmysms_events.settings
-    settings.receipt_delay, settings.receipts_url = receipt_delay, receipts_url
-    state.messangi_events.settings.receipt_delay = receipt_delay
-    state.smsworks_messages.settings.receipt_delay = receipt_delay
-    settings.replies_url = replies_url
+    settings.receipts_url, settings.replies_url = receipts_url, replies_url
     for spec in account or []:
         try:
             state.allmysms.add(parse_account(spec))
         except ValueError as error:
             raise InvalidInput(f"--account {error}") from None
-    token = quote(state.smsworks_customers.demo_token(), safe="")
+    dsns = "\n  or ".join(f"--dsn {dsn}" for dsn in demo_dsns(state, host, port))
     err.print(
-        f"smsgate sandbox on http://{host}:{port}  (inbox: /sandbox/messages)\n"
-        f"use: --dsn allmysms+http://{DEMO_LOGIN}:{DEMO_API_KEY}@{host}:{port}\n"
-        f"  or --dsn messangi+http://{MESSANGI_DEMO_KEY}@{host}:{port}\n"
-        f"  or --dsn smsworks+http://{token}@{host}:{port}",
+        f"smsgate sandbox on http://{host}:{port}  (inbox: /sandbox/messages)\nuse: {dsns}",
         markup=False,
     )
     serve(state, host, port)

@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN
 from smsgate.sandbox.app import build_app
 from smsgate.sandbox.messangi.accounts import DEMO_KEY
 from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER
@@ -27,6 +28,21 @@ def serve(state: SandboxState, host: str = "127.0.0.1", port: int = 8025) -> Non
     uvicorn.run(build_app(state), host=host, port=port, log_level="warning", access_log=False)
 
 
+def sandbox_dsn(scheme: str, credentials: str, host: str, port: int, **options: str) -> str:
+    """A DSN for one of the emulators at host:port (plain HTTP)."""
+    query = "?" + urlencode(options) if options else ""
+    return f"{scheme}+http://{quote(credentials, safe=':')}@{host}:{port}{query}"
+
+
+def demo_dsns(state: SandboxState, host: str, port: int) -> list[str]:
+    """The demo account of each emulator, as the DSN to use it with."""
+    return [
+        sandbox_dsn("allmysms", f"{DEMO_LOGIN}:{DEMO_API_KEY}", host, port),
+        sandbox_dsn("messangi", DEMO_KEY, host, port),
+        sandbox_dsn("smsworks", state.smsworks_customers.demo_token(), host, port),
+    ]
+
+
 class _Address:
     host: str
     port: int
@@ -35,14 +51,13 @@ class _Address:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def dsn(self, login: str = "demo", api_key: str = "demo") -> str:
+    def dsn(self, login: str = DEMO_LOGIN, api_key: str = DEMO_API_KEY) -> str:
         """The DSN of an AllMySMS account on this sandbox."""
-        return f"allmysms+http://{login}:{api_key}@{self.host}:{self.port}"
+        return sandbox_dsn("allmysms", f"{login}:{api_key}", self.host, self.port)
 
     def messangi_dsn(self, api_key: str = DEMO_KEY, **options: str) -> str:
         """The DSN of a Messangi API key on this sandbox (options: batch_size, callbacks)."""
-        query = "?" + urlencode(options) if options else ""
-        return f"messangi+http://{api_key}@{self.host}:{self.port}{query}"
+        return sandbox_dsn("messangi", api_key, self.host, self.port, **options)
 
     def smsworks_dsn(self, **options: str) -> str:
         """The DSN of the demo SMS Works customer here, with a token the sandbox issues."""
@@ -51,9 +66,7 @@ class _Address:
             json={"customerid": DEMO_CUSTOMER, "key": SMSWORKS_KEY, "secret": SMSWORKS_SECRET},
             timeout=10,
         )
-        token = quote(answer.json()["token"], safe="")
-        query = "?" + urlencode(options) if options else ""
-        return f"smsworks+http://{token}@{self.host}:{self.port}{query}"
+        return sandbox_dsn("smsworks", answer.json()["token"], self.host, self.port, **options)
 
 
 class BackgroundApp(_Address):

@@ -24,3 +24,9 @@ class SandboxState:
     smsworks_messages: Messages = field(default_factory=Messages)
     inbox: Inbox = field(default_factory=Inbox)
     faults: Faults = field(default_factory=Faults)
+
+    def set_receipt_delay(self, seconds: float) -> None:
+        """Seconds between an accepted SMS and its final receipt, in every emulator."""
+        self.allmysms_events.settings.receipt_delay = seconds
+        self.messangi_events.settings.receipt_delay = seconds
+        self.smsworks_messages.settings.receipt_delay = seconds
