@@ -15,6 +15,7 @@ from typing import Any
 import aio_pika
 import pytest
 
+from smsgate.elasticio.actions.send import COMPONENT_RETRY
 from smsgate.elasticio.context import ExecutionContext
 from smsgate.elasticio.platform import fetch_step
 from smsgate.elasticio.sailor import Sailor
@@ -230,8 +231,9 @@ def test_a_busy_provider_rebounds_the_message_unchanged(
 
 
 def test_a_rebound_comes_back_and_is_sent_once(step: Step, sandbox: BackgroundSandbox) -> None:
-    # Two 503s use up the first delivery's tries; the rebound's return finds AllMySMS free.
-    inject(sandbox, method="sendSms", when="before", status=503, retry_after="0", times=2)
+    # 503s use up every try of the first delivery, so only a rebound can bring the data.
+    tries = COMPONENT_RETRY.attempts
+    inject(sandbox, method="sendSms", when="before", status=503, retry_after="0", times=tries)
 
     async def scenario(broker: Broker) -> None:
         message_id = await broker.publish(SEND)

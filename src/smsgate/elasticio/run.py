@@ -39,10 +39,9 @@ async def run(env: Mapping[str, str]) -> int:
     sailor = Sailor(settings, process, StepData())
     await sailor.connect()
     try:
-        sailor.step = await fetch_step(
-            settings.api, settings.identity.flow_id, settings.identity.step_id
+        sailor.use_step(
+            await fetch_step(settings.api, settings.identity.flow_id, settings.identity.step_id)
         )
-        sailor.snapshot = dict(sailor.step.snapshot)
     except PlatformError as error:
         await sailor.publish_startup_error(error)
         await sailor.stop()

@@ -83,11 +83,13 @@ class Sailor:
         self._consumer_tag: str | None = None
 
     def __repr__(self) -> str:
-        return f"Sailor(step={self.settings.identity.step_id!r}, queue={self._queue_name!r})"
+        queue = self.settings.listen_messages_on
+        return f"Sailor(step={self.settings.identity.step_id!r}, queue={queue!r})"
 
-    @property
-    def _queue_name(self) -> str:
-        return self.settings.listen_messages_on
+    def use_step(self, step: StepData) -> None:
+        """The step's configuration and snapshot, as the platform API gave them."""
+        self.step = step
+        self.snapshot = dict(step.snapshot)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -103,12 +105,16 @@ class Sailor:
         self._exchange = await publish_channel.get_exchange(
             self.settings.publish_messages_to, ensure=False
         )
-        self._queue = await consume_channel.get_queue(self._queue_name, ensure=False)
+        self._queue = await consume_channel.get_queue(
+            self.settings.listen_messages_on, ensure=False
+        )
 
     async def start(self) -> None:
         assert self._queue is not None, "connect() first"
         self._consumer_tag = await self._queue.consume(self._on_delivery, no_ack=False)
-        log.info("consuming %s (prefetch %d)", self._queue_name, self.settings.prefetch)
+        log.info(
+            "consuming %s (prefetch %d)", self.settings.listen_messages_on, self.settings.prefetch
+        )
 
     async def stop(self) -> None:
         """Stop consuming, finish every message in hand, then disconnect."""
@@ -262,11 +268,11 @@ class Sailor:
 
     async def publish_startup_error(self, error: BaseException) -> None:
         """A fatal startup error, published before the process exits (§7)."""
-        await self._publish_error(
+        await self.publish_error(
             error_object(error), None, None, base_headers(self.settings, {}, now_ms())
         )
 
-    async def _publish_error(
+    async def publish_error(
         self,
         error: dict[str, str],
         incoming: AbstractIncomingMessage | None,
@@ -353,7 +359,7 @@ class _Run:
         self.errored = True
         error = error_object(payload if isinstance(payload, BaseException) else str(payload))
         log.warning("message %s: %s", self.headers.get("messageId"), error["message"])
-        await self.sailor._publish_error(error, self.message, self.incoming, self.base)
+        await self.sailor.publish_error(error, self.message, self.incoming, self.base)
 
     async def rebound(self, payload: Any) -> None:
         """Republish the incoming bytes to come back later: 2^(n-1) x the first delay (§11)."""
@@ -361,7 +367,7 @@ class _Run:
         iteration = rebound_iteration(self.headers)
         if iteration > self.settings.rebound_limit:
             error = error_object(REBOUND_LIMIT_EXCEEDED)
-            await self.sailor._publish_error(error, self.message, self.incoming, self.base)
+            await self.sailor.publish_error(error, self.message, self.incoming, self.base)
             return
         expiration = self.settings.rebound_initial_expiration_ms * 2 ** (iteration - 1)
         headers = {
