@@ -194,7 +194,7 @@ def _sender_shown(requested: str, number: str, text: str) -> str:
 
 
 def _campaign_id() -> str:
-    return "ap_" + "".join(secrets.choice("0123456789") for _ in range(10))
+    return f"ap_{secrets.randbelow(10**10):010d}"
 
 
 def send_sms(state: SandboxState, call: Call) -> dict[str, Any]:

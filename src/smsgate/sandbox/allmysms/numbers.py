@@ -7,6 +7,7 @@ AllMySMS's own rule is not published. Written independently of smsgate's client 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 import phonenumbers
@@ -15,6 +16,7 @@ _FRENCH_NATIONAL: Final = re.compile(r"0[1-9]\d{8}")
 _DIGITS: Final = re.compile(r"\d{4,15}")
 
 
+@lru_cache(maxsize=65536)  # a pure function of the text; phonenumbers is the costly part
 def international(raw: str) -> str | None:
     """The number as AllMySMS reports it (``33612345678``), or None when it is not valid."""
     number = re.sub(r"\s", "", raw)
