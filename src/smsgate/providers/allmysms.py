@@ -10,6 +10,7 @@ import dataclasses
 import json
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -90,6 +91,7 @@ _REFUSALS: Final[dict[int, str]] = {
 }
 _INVALID_NUMBER: Final = "AllMySMS refused this number (113: invalid or not supported)"
 _NON_STOPPING: Final = frozenset({NO_VALID_NUMBER})
+_FORM_HEADERS: Final = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _refusal(code: int, text: str) -> str:
@@ -114,6 +116,9 @@ class AllMySms(OptionalOperations):
         self.api_key = api_key
         self.base_url = origin.rstrip("/") + API_PATH
         self._urls: dict[str, httpx.URL] = {}
+        self._account_form = Secret(
+            urlencode({"login": login, "apiKey": api_key.reveal(), "returnformat": "json"})
+        )
         self.capabilities = dataclasses.replace(CAPABILITIES, max_recipients_per_request=batch_size)
 
     @classmethod
@@ -136,16 +141,13 @@ class AllMySms(OptionalOperations):
     # -- requests ---------------------------------------------------------------------------
 
     def _post(self, method: str, **fields: str) -> httpx.Request:
-        form = {
-            "login": self.login,
-            "apiKey": self.api_key.reveal(),
-            "returnformat": "json",
-            **fields,
-        }
+        """A form POST: the account's fields first, encoded once per client, then ``fields``
+        (httpx's form encoding took a fifth of a one-SMS request's CPU)."""
         url = self._urls.get(method)
         if url is None:  # parsed once per method: URL parsing is a tenth of a request's CPU
             url = self._urls[method] = httpx.URL(f"{self.base_url}/{method}/")
-        return httpx.Request("POST", url, data=form)
+        body = f"{self._account_form.reveal()}&{urlencode(fields)}".encode()
+        return httpx.Request("POST", url, content=body, headers=_FORM_HEADERS)
 
     def sms_data(self, batch: Batch) -> dict[str, Any]:
         message = batch.message
