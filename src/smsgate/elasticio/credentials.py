@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -37,15 +38,20 @@ def is_trial(cfg: Mapping[str, Any]) -> bool:
 def allmysms_dsn(cfg: Mapping[str, Any], env: Mapping[str, str] | None = None) -> str:
     """The DSN for these credentials; blank ones give a DSN the gateway treats as trial."""
     env = os.environ if env is None else env
-    login = quote(credential(cfg, LOGIN_FIELD), safe="")
-    key = quote(credential(cfg, API_KEY_FIELD, LEGACY_API_KEY_FIELD), safe="")
-    url = env.get(ENDPOINT_VARIABLE, "").strip()
+    login = credential(cfg, LOGIN_FIELD)
+    key = credential(cfg, API_KEY_FIELD, LEGACY_API_KEY_FIELD)
+    return _dsn(login, key, env.get(ENDPOINT_VARIABLE, "").strip())
+
+
+@lru_cache(maxsize=256)  # once per account and endpoint, not once per message
+def _dsn(login: str, key: str, url: str) -> str:
+    user = f"{quote(login, safe='')}:{quote(key, safe='')}"
     if not url:
-        return f"allmysms://{login}:{key}@default"
+        return f"allmysms://{user}@default"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"{ENDPOINT_VARIABLE}={url!r} is not an http(s) URL: write e.g. http://127.0.0.1:8025"
         )
     port = f":{parts.port}" if parts.port else ""
-    return f"allmysms+{parts.scheme}://{login}:{key}@{parts.hostname}{port}"
+    return f"allmysms+{parts.scheme}://{user}@{parts.hostname}{port}"

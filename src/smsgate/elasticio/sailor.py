@@ -75,7 +75,7 @@ class Sailor:
         }
         self._in_flight: dict[DedupeKey, list[AbstractIncomingMessage]] = {}
         self._finished: OrderedDict[DedupeKey, None] = OrderedDict()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._connections: list[AbstractRobustConnection] = []
         self._publish_channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -131,9 +131,14 @@ class Sailor:
     # -- one message ------------------------------------------------------------------------
 
     async def _on_delivery(self, message: AbstractIncomingMessage) -> None:
-        task = asyncio.create_task(self._handle(message))
+        """Runs in the task aio-pika starts for each delivery, kept so that stop() waits."""
+        task = asyncio.current_task()
+        assert task is not None
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        try:
+            await self._handle(message)
+        finally:
+            self._tasks.discard(task)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         headers: dict[str, Any] = dict(message.headers or {})
