@@ -292,6 +292,39 @@ def test_a_duplicated_message_id_is_processed_once(step: Step, sandbox: Backgrou
     assert len(inbox(sandbox)) == 1
 
 
+def test_a_publish_the_broker_refuses_is_retried_until_it_goes_through(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    """§13: the exchange is missing at first, so the broker closes the publishing channel
+    (404); the sailor retries on the restored channel, and the data arrives once."""
+    late = f"{step.exchange}.late"
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND)
+        await asyncio.sleep(0.5)
+        assert await broker.count("data") == 0
+        exchange = await broker.channel.declare_exchange(late, aio_pika.ExchangeType.DIRECT)
+        try:
+            queue = await broker.channel.get_queue(step.key("data"))
+            await queue.bind(exchange, step.key("data"))
+            data = await broker.next("data")
+            assert int(str((data.headers or {})["retry"])) >= 1
+            assert data_of(data)["body"]["status"] == "sent"
+            await settled(broker)
+            await nothing_on(broker, "data", "error", "rejected")
+        finally:
+            await broker.channel.exchange_delete(late)
+
+    play(
+        step,
+        scenario,
+        ELASTICIO_PUBLISH_MESSAGES_TO=late,
+        ELASTICIO_AMQP_PUBLISH_RETRY_DELAY="20",
+        ELASTICIO_AMQP_PUBLISH_MAX_RETRY_DELAY="100",
+    )
+    assert len(inbox(sandbox)) == 1
+
+
 def test_a_redelivery_of_a_finished_message_is_acked_not_sent_again(
     step: Step, sandbox: BackgroundSandbox
 ) -> None:
