@@ -244,14 +244,14 @@ class Sailor:
         more CPU than the rest of the publish, and publishing keeps no state to restore.
         """
         assert self._publish_channel is not None, "connect() first"
-        persistent = self.settings.persistent_messages
+        mode = aio_pika.DeliveryMode.PERSISTENT if self.settings.persistent_messages else None
         attempt = 0
         while True:
             properties = aiormq.spec.Basic.Properties(
                 headers=headers,
                 content_type=(like.content_type if like else None) or "application/json",
                 content_encoding=(like.content_encoding if like else None) or "utf8",
-                delivery_mode=(like.delivery_mode if like else None) or (2 if persistent else None),
+                delivery_mode=(like.delivery_mode if like else None) or mode,
                 expiration=str(expiration_ms) if expiration_ms else None,
             )
             try:
