@@ -148,10 +148,18 @@ def test_a_send_emits_its_report_as_data_with_the_platform_headers(
         assert int(str(headers["start"])) <= int(str(headers["end"]))
         assert out.content_type == "application/json"
         assert out.content_encoding == "utf8"
+        if persistent:
+            assert out.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
         await settled(broker)
         await nothing_on(broker, "error", "rebound", "rejected")  # acked
 
-    play(step, scenario, ELASTICIO_PROTOCOL_VERSION=str(version))
+    persistent = version == 2  # AMQP_PERSISTENT_MESSAGES on one of the two runs
+    play(
+        step,
+        scenario,
+        ELASTICIO_PROTOCOL_VERSION=str(version),
+        ELASTICIO_AMQP_PERSISTENT_MESSAGES=str(persistent).lower(),
+    )
     assert [m["to"] for m in inbox(sandbox)] == ["33612345678"]
 
 
