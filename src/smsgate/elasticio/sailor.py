@@ -240,8 +240,8 @@ class Sailor:
     ) -> None:
         """Publish on the confirm channel; a failed publish is retried with backoff (§13).
 
-        Straight to aiormq's channel under aio-pika's: an aio_pika.Message per publish costs
-        more CPU than the rest of the publish, and publishing keeps no state to restore.
+        Straight to aiormq's channel under aio-pika's, without an aio_pika.Message and its
+        checked attributes per publish: publishing keeps no state a reconnect must restore.
         """
         assert self._publish_channel is not None, "connect() first"
         mode = aio_pika.DeliveryMode.PERSISTENT if self.settings.persistent_messages else None

@@ -141,12 +141,12 @@ class AllMySms(OptionalOperations):
     # -- requests ---------------------------------------------------------------------------
 
     def _post(self, method: str, **fields: str) -> httpx.Request:
-        """A form POST: the account's fields first, encoded once per client, then ``fields``
-        (httpx's form encoding took a fifth of a one-SMS request's CPU)."""
+        """A form POST: the account's fields, encoded once per client, then ``fields``."""
         url = self._urls.get(method)
         if url is None:  # parsed once per method: URL parsing is a tenth of a request's CPU
             url = self._urls[method] = httpx.URL(f"{self.base_url}/{method}/")
-        body = f"{self._account_form.reveal()}&{urlencode(fields)}".encode()
+        form = self._account_form.reveal()
+        body = (f"{form}&{urlencode(fields)}" if fields else form).encode()
         return httpx.Request("POST", url, content=body, headers=_FORM_HEADERS)
 
     def sms_data(self, batch: Batch) -> dict[str, Any]:
