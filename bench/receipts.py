@@ -28,10 +28,9 @@ import httpx
 import sqlalchemy
 
 from smsgate.core.message import compose_message
-from smsgate.core.recipients import Recipient
 from smsgate.core.report import RecipientResult, RecipientStatus
-from smsgate.gateway.plan import SentBatch
-from smsgate.providers import Batch
+from smsgate.core.sent import SentBatch
+from smsgate.providers.allmysms import ALPHANUMERIC_NAME
 from smsgate.sandbox.server import free_port
 from smsgate.store import Store
 
@@ -45,7 +44,7 @@ POSTGRES_ADMIN: Final = os.environ.get(
 
 
 def record_messages(store: Store, count: int) -> list[str]:
-    message = compose_message("Benchmark")
+    message = compose_message("Benchmark", sender_rule=ALPHANUMERIC_NAME)
     ids: list[str] = []
     for start in range(0, count, 1000):
         numbers = [f"3361{n:07d}" for n in range(start, min(count, start + 1000))]
@@ -53,13 +52,9 @@ def record_messages(store: Store, count: int) -> list[str]:
             RecipientResult(n, RecipientStatus.SENT, f"sms-{n}", None, f"msg_bench_{n}")
             for n in numbers
         ]
-        batch = Batch(
-            message,
-            [Recipient(n, n) for n in numbers],
-            f"req_{start}",
-            [r.id or "" for r in results],
+        store.record_batch(
+            SentBatch("allmysms", True, message, f"req_{start}", results, f"ap_{start}", None)
         )
-        store.record_batch(SentBatch("allmysms", True, batch, results, f"ap_{start}", None))
         ids.extend(f"sms-{n}" for n in numbers)
     return ids
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from smsgate.elasticio.local import (
+from smsgate.sailor.local import (
     CIPHER,
     FLOW_ID,
     STEP_ID,

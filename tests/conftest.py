@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from smsgate.gateway import Gateway
 from smsgate.gateway.transport import RetryPolicy
 from smsgate.sandbox.allmysms.accounts import Account
+from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
@@ -42,7 +43,7 @@ def gateway(sandbox: BackgroundSandbox) -> Iterator[Gateway]:
 
 
 def add_account(sandbox: BackgroundSandbox, login: str, api_key: str, credits: int) -> str:
-    sandbox.state.allmysms.add(Account(login, api_key, credits))
+    sandbox.state.emulator(AllMySmsEmulator).accounts.add(Account(login, api_key, credits))
     return sandbox.dsn(login, api_key)
 
 

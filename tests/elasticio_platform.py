@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from smsgate.elasticio.local import (
+from smsgate.sailor.local import (
     API_KEY,
     API_USER,
     CIPHER,

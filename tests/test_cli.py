@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundSandbox, SandboxProcess
 from tests.conftest import add_account, inbox
 
@@ -210,7 +211,7 @@ def test_schedule_then_cancel(sandbox: BackgroundSandbox) -> None:
 
 
 def test_sync_and_replies_from_the_cli(sandbox: BackgroundSandbox) -> None:
-    sandbox.state.allmysms_events.settings.receipt_delay = 0.1
+    sandbox.state.emulator(AllMySmsEmulator).events.settings.receipt_delay = 0.1
     sent = json.loads(
         run("send", "--to", "0612340001", "--dsn", sandbox.dsn(), "--json", "Reply?").stdout
     )

@@ -10,21 +10,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smsgate import settings
 from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
-from smsgate.core.recipients import REGION_VARIABLE
 from smsgate.core.report import RecipientResult, RecipientStatus, SendReport
 from smsgate.core.text import Encoding
-from smsgate.core.trial import TRIAL_DSN_VARIABLE
 from smsgate.elasticio.actions import send
-from smsgate.elasticio.component import CHECKOUT_ROOT, Component
 from smsgate.elasticio.credentials import (
     API_KEY_FIELD,
     ENDPOINT_VARIABLE,
     LOGIN_FIELD,
     allmysms_dsn,
 )
-from smsgate.elasticio.settings import SailorSettings
-from smsgate.elasticio.wire import (
+from smsgate.sailor.component import CHECKOUT_ROOT, Component
+from smsgate.sailor.settings import SailorSettings
+from smsgate.sailor.wire import (
     base_headers,
     error_object,
     message_shape,
@@ -86,7 +85,11 @@ def test_the_functions_component_json_names_exist() -> None:
 
 
 def test_the_environment_variables_component_json_declares_are_the_ones_read() -> None:
-    assert set(DESCRIPTOR["envVars"]) == {TRIAL_DSN_VARIABLE, ENDPOINT_VARIABLE, REGION_VARIABLE}
+    assert set(DESCRIPTOR["envVars"]) == {
+        settings.TRIAL_DSN.name,
+        ENDPOINT_VARIABLE,
+        settings.DEFAULT_REGION.name,
+    }
 
 
 def test_the_dockerfile_installs_and_starts_the_sailor() -> None:

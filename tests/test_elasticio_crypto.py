@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from smsgate.core.errors import ConfigurationError
 from smsgate.core.secret import Secret
-from smsgate.elasticio.crypto import MessageCipher, MessageCryptoError
+from smsgate.sailor.crypto import MessageCipher, MessageCryptoError
 
 VECTOR = json.loads((Path(__file__).parent / "data" / "elasticio_openssl_vector.json").read_text())
 CIPHER = MessageCipher(Secret(VECTOR["password"]), VECTOR["iv"])

@@ -16,10 +16,10 @@ import aio_pika
 import pytest
 
 from smsgate.elasticio.actions.send import COMPONENT_RETRY
-from smsgate.elasticio.context import ExecutionContext
-from smsgate.elasticio.platform import fetch_step
-from smsgate.elasticio.sailor import Sailor
-from smsgate.elasticio.settings import SailorSettings
+from smsgate.sailor.consumer import Sailor
+from smsgate.sailor.context import ExecutionContext
+from smsgate.sailor.platform import fetch_step
+from smsgate.sailor.settings import SailorSettings
 from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import add_account, inbox, inject
 from tests.elasticio_platform import (

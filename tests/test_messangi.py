@@ -18,6 +18,7 @@ from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
 from smsgate.providers.messangi import RECEIPT_STATUSES, _utc_time
 from smsgate.sandbox.messangi.accounts import DEMO_KEY
+from smsgate.sandbox.messangi.emulator import MessangiEmulator
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
 from tests.conftest import FAST_RETRY, WEBHOOK_SECRET, inbox, inject, service_with_webhooks
@@ -53,7 +54,9 @@ def test_the_batch_endpoint_takes_many_recipients_in_one_request(
 
 
 def test_a_refused_key_stops_the_send_after_one_request(sandbox: BackgroundSandbox) -> None:
-    with Gateway.from_dsn(sandbox.messangi_dsn("wrong-key"), retry=FAST_RETRY, env={}) as gw:
+    with Gateway.from_dsn(
+        sandbox.messangi_dsn(api_key="wrong-key"), retry=FAST_RETRY, env={}
+    ) as gw:
         report = gw.send("0612345678, 0612345679, 0612345670", "Hi", sender="ACME")
     assert len(report.requests) == 1
     assert report.status is SendStatus.REJECTED
@@ -74,7 +77,7 @@ def test_busy_is_retried_and_a_5xx_is_unknown_never_resent(sandbox: BackgroundSa
 
 
 def test_lookup_follows_the_message_to_its_final_status(sandbox: BackgroundSandbox) -> None:
-    sandbox.state.messangi_events.settings.receipt_delay = 0.05
+    sandbox.state.emulator(MessangiEmulator).events.settings.receipt_delay = 0.05
     with messangi(sandbox) as gateway:
         report = gateway.send("0612349990", "Hi", sender="ACME")
         provider_id = report.recipients[0].provider_message_id or ""
@@ -118,7 +121,7 @@ def test_login_gives_a_key_in_a_header_and_refuses_bad_passwords(
 
 
 def test_keys_from_login_expire_after_24_hours(sandbox: BackgroundSandbox) -> None:
-    users = sandbox.state.messangi_users
+    users = sandbox.state.emulator(MessangiEmulator).users
     key = users.login("demo@example.com", "demo")
     assert users.owner(f"Bearer {key}") == "demo@example.com"
     later = time.time() + timedelta(hours=24, seconds=1).total_seconds()
@@ -251,7 +254,7 @@ def test_callback_dates_read_with_nanoseconds(moment: datetime) -> None:
 def test_callbacks_bring_receipts_into_the_store(
     store: Store, sandbox: BackgroundSandbox, number: str, status: str
 ) -> None:
-    sandbox.state.messangi_events.settings.receipt_delay = 0.05
+    sandbox.state.emulator(MessangiEmulator).events.settings.receipt_delay = 0.05
 
     def dsn(webhooks: str) -> str:
         return sandbox.messangi_dsn(callbacks=f"{webhooks}/messangi/{WEBHOOK_SECRET}")
@@ -272,7 +275,7 @@ def test_callbacks_bring_receipts_into_the_store(
 
 
 def test_a_user_and_password_log_in_once_for_a_key(sandbox: BackgroundSandbox) -> None:
-    users = sandbox.state.messangi_users
+    users = sandbox.state.emulator(MessangiEmulator).users
     keys_before = len(users.keys)
     dsn = f"messangi+http://demo%40example.com:demo@127.0.0.1:{sandbox.port}"
     with Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}) as gateway:

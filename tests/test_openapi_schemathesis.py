@@ -18,6 +18,7 @@ from schemathesis.core.result import Err
 from schemathesis.openapi import from_url
 
 from smsgate.gateway import Gateway
+from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
@@ -31,7 +32,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
     folder: Path = tmp_path_factory.mktemp("schemathesis")
     store = Store(f"sqlite:///{folder / 'smsgate.db'}")
     with BackgroundSandbox() as sandbox:
-        sandbox.state.allmysms.by_login["demo"].credits = 10**9
+        sandbox.state.emulator(AllMySmsEmulator).accounts.by_login["demo"].credits = 10**9
         gateway = Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}, recorder=store)
         app = create_app(gateway, store, ServiceConfig((KEY,), ("secret",)))
         with BackgroundApp(app) as server:

@@ -8,22 +8,25 @@ from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError, InvalidSender
 from smsgate.core.secret import Secret
 from smsgate.core.sender import check_sender
-from smsgate.providers.allmysms import AllMySms
+from smsgate.providers.allmysms import ALPHANUMERIC_NAME, AllMySms
 
 
 @pytest.mark.parametrize("sender", ["ACM", "Acme2024", "A" * 11])
 def test_good_senders(sender: str) -> None:
-    assert check_sender(sender) == sender
+    assert check_sender(sender, ALPHANUMERIC_NAME) == sender
 
 
 @pytest.mark.parametrize("sender", ["AB", "A" * 12, "1ACME", "ACME-CO", "Café", "AC ME"])
 def test_bad_senders_say_the_rule(sender: str) -> None:
     with pytest.raises(InvalidSender, match="3 to 11 letters or digits starting with a letter"):
-        check_sender(sender)
+        check_sender(sender, ALPHANUMERIC_NAME)
 
 
 def test_no_sender_means_the_short_code() -> None:
-    assert check_sender(None) is None and check_sender("") is None
+    assert (
+        check_sender(None, ALPHANUMERIC_NAME) is None
+        and check_sender("", ALPHANUMERIC_NAME) is None
+    )
 
 
 def test_dsn_parts_and_masking() -> None:

@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from smsgate.gateway import Gateway
+from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
-from smsgate.store.sync import sync
+from smsgate.usecases.sync import sync
 from tests.conftest import FAST_RETRY, inbox
 
 KEYS = ("key-one", "key-two")
@@ -64,7 +65,7 @@ def service(store: Store, sandbox: BackgroundSandbox) -> Iterator[Service]:
     app = create_app(gateway, store, ServiceConfig(KEYS, (SECRET,)))
     with BackgroundApp(app) as server:
         running = Service(server, store, sandbox)
-        settings = sandbox.state.allmysms_events.settings
+        settings = sandbox.state.emulator(AllMySmsEmulator).events.settings
         settings.receipt_delay = 0.2
         settings.receipts_url = settings.replies_url = running.webhook()
         yield running
@@ -109,7 +110,7 @@ def test_api_keys_are_required_and_rotate(service: Service) -> None:
 
 
 def test_forged_receipts_are_refused_and_record_nothing(service: Service) -> None:
-    service.sandbox.state.allmysms_events.settings.receipts_url = None
+    service.sandbox.state.emulator(AllMySmsEmulator).events.settings.receipts_url = None
     (message_id,) = ids_of(service.send(to="0612345678"))
     provider_id = service.message(message_id)["provider_message_id"]
     forged = {"smsId": provider_id, "status": "4", "phoneNumber": "33612345678"}
@@ -128,7 +129,7 @@ def test_forged_receipts_are_refused_and_record_nothing(service: Service) -> Non
 
 
 def test_replayed_and_out_of_order_receipts(service: Service) -> None:
-    service.sandbox.state.allmysms_events.settings.receipts_url = None
+    service.sandbox.state.emulator(AllMySmsEmulator).events.settings.receipts_url = None
     (message_id,) = ids_of(service.send(to="0612345678"))
     provider_id = service.message(message_id)["provider_message_id"]
 
@@ -158,7 +159,7 @@ def test_replayed_and_out_of_order_receipts(service: Service) -> None:
 
 
 def test_webhooks_take_multipart_and_refuse_what_is_not_a_webhook(service: Service) -> None:
-    service.sandbox.state.allmysms_events.settings.receipts_url = None
+    service.sandbox.state.emulator(AllMySmsEmulator).events.settings.receipts_url = None
     (message_id,) = ids_of(service.send(to="0612345678"))
     provider_id = str(service.message(message_id)["provider_message_id"])
     fields = {"smsId": provider_id, "status": "1", "receptionDate": "2026-11-22 10:00:05"}
@@ -212,7 +213,7 @@ def test_replies_arrive_by_webhook(service: Service) -> None:
 
 
 def test_sync_pulls_what_webhooks_did_not_bring(service: Service) -> None:
-    settings = service.sandbox.state.allmysms_events.settings
+    settings = service.sandbox.state.emulator(AllMySmsEmulator).events.settings
     settings.receipts_url = settings.replies_url = None
     (message_id,) = ids_of(service.send(to="0612345678"))
     httpx.post(
@@ -240,7 +241,7 @@ def test_bad_input_is_422_and_sends_nothing(service: Service) -> None:
 
 
 def test_listing_and_lookups(service: Service) -> None:
-    service.sandbox.state.allmysms_events.settings.receipts_url = None
+    service.sandbox.state.emulator(AllMySmsEmulator).events.settings.receipts_url = None
     service.send(to="0611111111, 0622222222", tag="a")
     service.send(to="0633333333", tag="b")
     page = service.api.get("/v1/messages", params={"tag": "a", "limit": 1}).json()

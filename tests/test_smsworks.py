@@ -24,8 +24,9 @@ from smsgate.gateway import Gateway
 from smsgate.gateway.ratelimit import RateLimiter, limiter_for
 from smsgate.providers.smsworks import RECEIPT_STATUSES, SmsWorks, _js_date, _parse_date
 from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.sandbox.smsworks.emulator import SmsWorksEmulator
 from smsgate.store import Store
-from smsgate.store.sync import sync
+from smsgate.usecases.sync import sync
 from tests.conftest import FAST_RETRY, WEBHOOK_SECRET, inbox, inject, service_with_webhooks
 
 UK = "+44 7911 123456"
@@ -34,13 +35,13 @@ UK2 = "+44 7911 123457"
 
 @pytest.fixture
 def works(sandbox: BackgroundSandbox) -> Iterator[Gateway]:
-    sandbox.state.smsworks_messages.settings.receipt_delay = 0.05
+    sandbox.state.emulator(SmsWorksEmulator).messages.settings.receipt_delay = 0.05
     with Gateway.from_dsn(sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}) as gateway:
         yield gateway
 
 
 def credits(sandbox: BackgroundSandbox) -> float:
-    return next(iter(sandbox.state.smsworks_customers.by_id.values())).credits
+    return next(iter(sandbox.state.emulator(SmsWorksEmulator).customers.by_id.values())).credits
 
 
 def test_one_number_is_a_message_many_are_one_batch(
@@ -89,7 +90,9 @@ def test_schedule_then_cancel_a_message_and_a_batch(
 
 def test_credits_customer_id_and_refusals(works: Gateway, sandbox: BackgroundSandbox) -> None:
     assert works.info().credits == 1000
-    assert works.customer_id() == next(iter(sandbox.state.smsworks_customers.by_id))
+    assert works.customer_id() == next(
+        iter(sandbox.state.emulator(SmsWorksEmulator).customers.by_id)
+    )
     httpx.post(f"{sandbox.url}/sandbox/smsworks/settings", json={"credits": 1})
     poor = works.send(
         ["+33612345678", UK],
@@ -174,7 +177,7 @@ def test_the_rate_limit_reserves_slots_one_period_apart() -> None:
 
 
 def test_every_header_form_of_the_token_is_accepted(sandbox: BackgroundSandbox) -> None:
-    token = sandbox.state.smsworks_customers.demo_token()
+    token = sandbox.state.emulator(SmsWorksEmulator).customers.demo_token()
     bare = token.removeprefix("JWT ")
     for header in (token, bare, f"Bearer {bare}"):
         answer = httpx.get(f"{sandbox.url}/v1/credits/balance", headers={"Authorization": header})
@@ -199,7 +202,7 @@ def test_every_header_form_of_the_token_is_accepted(sandbox: BackgroundSandbox) 
 def test_invalid_messages_are_400_extended_errors(
     sandbox: BackgroundSandbox, body: dict[str, Any], message: str
 ) -> None:
-    headers = {"Authorization": sandbox.state.smsworks_customers.demo_token()}
+    headers = {"Authorization": sandbox.state.emulator(SmsWorksEmulator).customers.demo_token()}
     answer = httpx.post(f"{sandbox.url}/v1/message/send", json=body, headers=headers)
     assert answer.status_code == 400
     error = answer.json()
@@ -208,7 +211,7 @@ def test_invalid_messages_are_400_extended_errors(
 
 
 def test_batch_any_sends_each_its_own_text(sandbox: BackgroundSandbox) -> None:
-    headers = {"Authorization": sandbox.state.smsworks_customers.demo_token()}
+    headers = {"Authorization": sandbox.state.emulator(SmsWorksEmulator).customers.demo_token()}
     messages = [
         {"sender": "ACME", "destination": "07911123456", "content": "Hi Ann"},
         {"sender": "ACME", "destination": "447911123457", "content": "Hi Bob"},
@@ -243,7 +246,7 @@ def test_javascript_dates_round_trip(moment: datetime) -> None:
 def test_delivery_reports_reach_the_store(
     store: Store, sandbox: BackgroundSandbox, numbers: list[str]
 ) -> None:
-    sandbox.state.smsworks_messages.settings.receipt_delay = 0.05
+    sandbox.state.emulator(SmsWorksEmulator).messages.settings.receipt_delay = 0.05
     expected = ["delivered", "rejected"][: len(numbers)]
 
     def dsn(webhooks: str) -> str:
@@ -275,7 +278,7 @@ def test_every_connector_action_from_the_cli(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SMSGATE_DATA_DIR", str(tmp_path))
-    sandbox.state.smsworks_messages.settings.receipt_delay = 0.05
+    sandbox.state.emulator(SmsWorksEmulator).messages.settings.receipt_delay = 0.05
     dsn = sandbox.smsworks_dsn()
     code, out, _ = cli(capsys, "send", "--dsn", dsn, "--to", UK, "--from", "ACME", "--json", "Hi")
     assert code == 0
@@ -294,7 +297,7 @@ def test_every_connector_action_from_the_cli(
     code, out, _ = cli(capsys, "inbox", "--dsn", dsn)
     assert code == 0 and "Yes" in out
     code, out, _ = cli(capsys, "customer-id", "--dsn", dsn)
-    assert out.strip() == next(iter(sandbox.state.smsworks_customers.by_id))
+    assert out.strip() == next(iter(sandbox.state.emulator(SmsWorksEmulator).customers.by_id))
     code, out, _ = cli(capsys, "info", "--dsn", dsn, "--json")
     assert json.loads(out)["credits"] == 998
     code, out, _ = cli(capsys, "delete", provider_id, "--dsn", dsn)
@@ -304,7 +307,7 @@ def test_every_connector_action_from_the_cli(
 
 
 def test_sync_pulls_batch_and_message_statuses(store: Store, sandbox: BackgroundSandbox) -> None:
-    sandbox.state.smsworks_messages.settings.receipt_delay = 0.01
+    sandbox.state.emulator(SmsWorksEmulator).messages.settings.receipt_delay = 0.01
     with Gateway.from_dsn(sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}, recorder=store) as gw:
         batch = gw.send([UK, "+44 7911 129992"], "Hi", sender="ACME")
         later = gw.send(UK2, "Later", sender="ACME", scheduled_at=datetime.now(UTC) + timedelta(1))

@@ -9,13 +9,11 @@ from alembic.migration import MigrationContext
 
 from smsgate.core.message import compose_message
 from smsgate.core.receipts import Receipt, Reply
-from smsgate.core.recipients import Recipient
 from smsgate.core.report import RecipientResult, RecipientStatus
+from smsgate.core.sent import SentBatch
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
-from smsgate.gateway.plan import SentBatch
-from smsgate.providers import Batch
-from smsgate.providers.allmysms import RECEIPT_STATUSES
+from smsgate.providers.allmysms import ALPHANUMERIC_NAME, RECEIPT_STATUSES
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import ReceiptOutcome, Store
 from smsgate.store.schema import Base
@@ -102,12 +100,13 @@ def test_waiting_receipts_are_claimed_when_the_message_is_recorded(
         occurred_at=datetime.now(UTC),
     )
     assert store.apply_receipt(waiting) is ReceiptOutcome.WAITING
-    message = compose_message("Hello")
-    batch = Batch(message, [Recipient("33612345678", "0612345678")], "req_x", ["msg_again"])
+    message = compose_message("Hello", sender_rule=ALPHANUMERIC_NAME)
     result = RecipientResult(
         "33612345678", RecipientStatus.SENT, row.provider_message_id, None, "msg_again"
     )
-    store.record_batch(SentBatch("allmysms", False, batch, [result], row.campaign_id, 15))
+    store.record_batch(
+        SentBatch("allmysms", False, message, "req_x", [result], row.campaign_id, 15)
+    )
     again = store.message("msg_again")
     assert again is not None and again.status == "delivered" and again.final
     assert [e.source for e in store.events("msg_again")] == ["webhook", "send"]  # as they came

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsgate.elasticio.context import ExecutionContext
+from smsgate.sailor.context import ExecutionContext
 
 
 async def process(

@@ -21,18 +21,27 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from smsgate.core.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, InvalidInput, SmsgateError
+from smsgate import settings
+from smsgate.core.errors import InvalidInput, SmsgateError
 from smsgate.core.personalise import Template
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.core.schedule import parse_send_time
 from smsgate.core.text import segment
 from smsgate.gateway import Gateway, SendOptions
-from smsgate.gateway.endpoint import DSN_VARIABLE
-from smsgate.service.schemas import EventOut, MessageOut, ProviderMessageOut, ReplyOut
+from smsgate.shapes import EventOut, MessageOut, ProviderMessageOut, ReplyOut
 from smsgate.store import Store
-from smsgate.store.actions import cancel_message, stored_message
 from smsgate.store.schema import MessageRow
+from smsgate.usecases.messages import cancel_message, stored_message
+from smsgate.usecases.sending import recording_gateway
+
+EXIT_OK: Final = 0
+"""At least one recipient accepted (or the command did what it says)."""
+EXIT_FAILED: Final = 1
+"""Nothing accepted (refused, failed or unknown), or the provider refused."""
+EXIT_BAD_INPUT: Final = 2
+"""Bad input or configuration: nothing was sent."""
+EXIT_INTERRUPTED: Final = 130
 
 PROGRESS_THRESHOLD: Final = 2000
 TABLE_ROWS: Final = 50
@@ -51,7 +60,7 @@ DsnOption = Annotated[
     str | None,
     typer.Option(
         "--dsn",
-        envvar=DSN_VARIABLE,
+        envvar=settings.DSN.name,
         show_envvar=True,
         help="Provider and account, e.g. allmysms://LOGIN:APIKEY@default (default: sandbox://).",
         show_default=False,
@@ -211,7 +220,7 @@ def send(
     count = len(rows) if rows is not None else _count_entries(chunks)
     store = Store()
     with (
-        Gateway.from_dsn(dsn, region=region, recorder=store) as gateway,
+        recording_gateway(dsn, store, region=region) as gateway,
         _progress(count > PROGRESS_THRESHOLD) as progress,
     ):
         if rows is not None:
@@ -397,19 +406,12 @@ def sandbox(
     ] = None,
 ) -> None:
     """Serve the local provider emulators (AllMySMS, Messangi, The SMS Works) and their inbox."""
-    from smsgate.sandbox.allmysms.accounts import parse_account
-    from smsgate.sandbox.server import demo_dsns, serve
-    from smsgate.sandbox.state import SandboxState
+    from smsgate.sandbox.server import demo_dsns, sandbox_state, serve
 
-    state = SandboxState()
-    state.set_receipt_delay(receipt_delay)
-    settings = state.allmysms_events.settings
-    settings.receipts_url, settings.replies_url = receipts_url, replies_url
-    for spec in account or []:
-        try:
-            state.allmysms.add(parse_account(spec))
-        except ValueError as error:
-            raise InvalidInput(f"--account {error}") from None
+    try:
+        state = sandbox_state(receipt_delay, account, receipts_url, replies_url)
+    except ValueError as error:
+        raise InvalidInput(f"--account {error}") from None
     dsns = "\n  or ".join(f"--dsn {dsn}" for dsn in demo_dsns(state, host, port))
     err.print(
         f"smsgate sandbox on http://{host}:{port}  (inbox: /sandbox/messages)\nuse: {dsns}",
@@ -494,7 +496,7 @@ def replies(
 @app.command(name="sync")
 def sync_command(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """Fetch receipts and replies for messages not final yet (when webhooks did not come)."""
-    from smsgate.store.sync import sync
+    from smsgate.usecases.sync import sync
 
     store = Store()
     with Gateway.from_dsn(dsn) as gateway:
@@ -524,7 +526,7 @@ def serve(
 
     config = ServiceConfig.from_env()
     store = Store()
-    gateway = Gateway.from_dsn(dsn, recorder=store)
+    gateway = recording_gateway(dsn, store)
     err.print(f"smsgate service on http://{host}:{port} ({gateway!r}, {store!r})", markup=False)
     uvicorn.run(create_app(gateway, store, config), host=host, port=port, log_level="warning")
 
@@ -581,18 +583,19 @@ def main(argv: list[str] | None = None) -> int:
     except Failure as failure:
         return failure.code
     except SmsgateError as error:
-        _fail(str(error), error.exit_code, as_json)
-        return error.exit_code
+        code = exit_code(error)
+        _fail(str(error), code, as_json)
+        return code
     except typer.TyperException as error:  # usage errors (Typer ships its own click)
         return _usage_error(error, as_json)
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.Abort:
         err.print("aborted", markup=False)
-        return 130
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:  # the promise: never a traceback
         err.print(
             f"error: unexpected {type(error).__name__}: {error} (this is a bug in smsgate, "
@@ -601,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_FAILED
     return EXIT_OK
+
+
+def exit_code(error: SmsgateError) -> int:
+    """The exit code of an error: bad input or configuration is 2 (nothing was sent)."""
+    return EXIT_BAD_INPUT if isinstance(error, InvalidInput) else EXIT_FAILED
 
 
 def _usage_error(error: typer.TyperException, as_json: bool) -> int:

@@ -1,20 +1,15 @@
 """Errors a user can act on.
 
-Every error carries one line that says what is wrong and what to do, and the exit code the CLI
-uses for it. Nothing here ever formats a secret: callers pass masked values only.
+Every error carries one line that says what is wrong and what to do; the faces decide what it
+becomes (the CLI's exit codes, the API's HTTP statuses). Nothing here ever formats a secret:
+callers pass masked values only.
 """
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-
 
 class SmsgateError(Exception):
     """Base of every error smsgate raises on purpose."""
-
-    exit_code: int = EXIT_FAILED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -26,8 +21,6 @@ class SmsgateError(Exception):
 
 class InvalidInput(SmsgateError):
     """The request as a whole is unusable: nothing was sent."""
-
-    exit_code = EXIT_BAD_INPUT
 
 
 class InvalidSender(InvalidInput):

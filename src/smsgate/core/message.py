@@ -7,7 +7,7 @@ from datetime import datetime
 
 from smsgate.core.errors import InvalidText
 from smsgate.core.personalise import Template
-from smsgate.core.sender import ALPHANUMERIC_NAME, SenderRule, check_sender
+from smsgate.core.sender import SenderRule, check_sender
 from smsgate.core.text import EMPTY_TEXT, FittedText, fit_text
 from smsgate.core.trial import trial_text
 
@@ -49,7 +49,7 @@ def compose_message(
     truncate: bool = True,
     scheduled_at: datetime | None = None,
     campaign_name: str | None = None,
-    sender_rule: SenderRule = ALPHANUMERIC_NAME,
+    sender_rule: SenderRule,
     flash: bool = False,
 ) -> Message:
     """Validate sender and text and fit the text; raises InvalidInput before anything is sent.

@@ -19,7 +19,6 @@ from smsgate.core.errors import ConfigurationError
 from smsgate.core.numbering import NumberRules, is_known_region, rules_for
 
 DEFAULT_REGION: Final = "FR"
-REGION_VARIABLE: Final = "SMSGATE_DEFAULT_REGION"
 DUPLICATE_REASON: Final = "duplicate"
 
 _SEPARATORS: Final = re.compile(r"[,;\r\n]")

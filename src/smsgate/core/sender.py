@@ -1,14 +1,13 @@
 """Sender names and numbers (the TPOA of AllMySMS, the 'from' of Messangi and The SMS Works).
 
-Each provider accepts its own shapes; a provider declares its :class:`SenderRule` among its
-capabilities, and the sender is checked against it before anything is sent.
+Each provider accepts its own shapes: a provider module declares its :class:`SenderRule` among
+its capabilities, and the sender is checked against it here before anything is sent.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
 
 from smsgate.core.errors import InvalidSender
 
@@ -23,31 +22,7 @@ class SenderRule:
     provider: str = "this provider"
 
 
-ALPHANUMERIC_NAME: Final = SenderRule(
-    re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}"),
-    "3 to 11 letters or digits starting with a letter (e.g. ACME2024)",
-)
-"""AllMySMS: what handsets and French operators accept, as the component's docs state."""
-
-CODE_OR_NAME: Final = SenderRule(
-    re.compile(r"[0-9]{1,15}|(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,11}"),
-    "a short code (1-6 digits), a long code (7-15 digits) or a name of up to 11 letters and digits",
-    required=True,
-    provider="Messangi",
-)
-"""Messangi: short code, long code or alphanumeric code; there is no default sender."""
-
-
-NAME_OR_NUMBER: Final = SenderRule(
-    re.compile(r"[0-9]{1,15}|(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,11}"),
-    "up to 11 letters and digits, or a number of up to 15 digits, without spaces",
-    required=True,
-    provider="The SMS Works",
-)
-"""The SMS Works: 'sender' is required (spec §4)."""
-
-
-def check_sender(sender: str | None, rule: SenderRule = ALPHANUMERIC_NAME) -> str | None:
+def check_sender(sender: str | None, rule: SenderRule) -> str | None:
     """Return the sender to use (None: the provider's default short code) or raise."""
     if sender is None or sender == "":
         if rule.required:

@@ -1,4 +1,5 @@
-"""The elastic.io component: the Send action, the credential check, and a Python sailor.
+"""The AllMySMS component for elastic.io: the Send action, the credential check, the credentials.
 
-(Work in progress for the elastic.io issue: the message crypto is here so far.)
+``component.json`` at the repository root names these modules; :mod:`smsgate.sailor` is the
+runtime that loads and runs them, and knows nothing about SMS.
 """

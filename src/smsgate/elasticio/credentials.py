@@ -7,19 +7,19 @@ Either one blank means trial mode: the gateway then sends through the operator's
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
+from smsgate import settings
 from smsgate.core.errors import ConfigurationError
 
 LOGIN_FIELD: Final = "login"
 API_KEY_FIELD: Final = "apiKey"
 LEGACY_API_KEY_FIELD: Final = "ApiKey"
 # Where the component sends: AllMySMS itself unless the operator points it elsewhere (a sandbox).
-ENDPOINT_VARIABLE: Final = "SMSGATE_ALLMYSMS_URL"
+ENDPOINT_VARIABLE: Final = settings.ALLMYSMS_URL.name
 
 
 def credential(cfg: Mapping[str, Any], *names: str) -> str:
@@ -37,10 +37,9 @@ def is_trial(cfg: Mapping[str, Any]) -> bool:
 
 def allmysms_dsn(cfg: Mapping[str, Any], env: Mapping[str, str] | None = None) -> str:
     """The DSN for these credentials; blank ones give a DSN the gateway treats as trial."""
-    env = os.environ if env is None else env
     login = credential(cfg, LOGIN_FIELD)
     key = credential(cfg, API_KEY_FIELD, LEGACY_API_KEY_FIELD)
-    return _dsn(login, key, env.get(ENDPOINT_VARIABLE, "").strip())
+    return _dsn(login, key, settings.ALLMYSMS_URL.read(env))
 
 
 @lru_cache(maxsize=256)  # once per account and endpoint, not once per message

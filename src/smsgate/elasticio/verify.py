@@ -10,20 +10,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ProviderError
 from smsgate.elasticio.actions.send import COMPONENT_RETRY
 from smsgate.elasticio.credentials import allmysms_dsn, is_trial
-from smsgate.gateway import AsyncGateway
-from smsgate.gateway.endpoint import Endpoint
-from smsgate.providers import provider_from_dsn
+from smsgate.gateway import AsyncGateway, plain_endpoint
 
 
 async def verify(credentials: dict[str, Any]) -> dict[str, Any]:
     if is_trial(credentials):
         return {"verified": True}
     # The plain endpoint: a real account is checked against AllMySMS, never the trial one.
-    endpoint = Endpoint(provider_from_dsn(Dsn.parse(allmysms_dsn(credentials, os.environ))))
+    endpoint = plain_endpoint(allmysms_dsn(credentials, os.environ))
     async with AsyncGateway(endpoint, retry=COMPONENT_RETRY) as gateway:
         try:
             await gateway.info()

@@ -1,7 +1,8 @@
 """An action a provider cannot do is refused before any request, naming the providers that can.
 
 Never a silent no-op, never a half-done emulation: what a provider can do is its
-:class:`~smsgate.providers.Capabilities`, declared once in its module.
+:class:`~smsgate.providers.Capabilities`, declared once in its module, and a provider has the
+methods of an optional operation exactly when it declares the ability.
 """
 
 from __future__ import annotations
@@ -13,6 +14,6 @@ from smsgate.providers import Provider, providers_that
 def require(provider: Provider, ability: str, action: str) -> None:
     if getattr(provider.capabilities, ability):
         return
-    able = [name for name in providers_that(ability) if name != provider.name]
-    who = f"{', '.join(able)} can" if able else "no provider smsgate knows can"
+    able_ones = [name for name in providers_that(ability) if name != provider.name]
+    who = f"{', '.join(able_ones)} can" if able_ones else "no provider smsgate knows can"
     raise Unsupported(f"{provider.name} cannot {action}; {who}: use a DSN for one of those")

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import httpx
 
+from smsgate import settings
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
-from smsgate.core.recipients import DEFAULT_REGION, REGION_VARIABLE, check_region
-from smsgate.core.trial import TRIAL_DSN_VARIABLE
+from smsgate.core.recipients import check_region
 from smsgate.gateway.aiohttp_transport import AiohttpTransport
 from smsgate.providers import Provider, provider_from_dsn
 
-DSN_VARIABLE: Final = "SMSGATE_DSN"
-SANDBOX_DSN: Final = "sandbox://"
+SANDBOX_DSN: Final = settings.DSN.default
 # The embedded sandbox is loaded by name: it is a plug-in of the gateway, not a layer under it.
 EMBEDDED_SANDBOX_MODULE: Final = "smsgate.sandbox.embedded"
 
@@ -54,6 +52,12 @@ class Endpoint:
 _LIMITS: Final = httpx.Limits(max_connections=20, keepalive_expiry=2.0)
 
 
+def plain_endpoint(dsn: str) -> Endpoint:
+    """The endpoint a DSN names as it is: blank credentials are not swapped for the trial
+    account (checking a user's own credentials)."""
+    return _plain(Dsn.parse(dsn))
+
+
 def _plain(dsn: Dsn) -> Endpoint:
     if dsn.scheme == "sandbox":
         embedded: EmbeddedSandbox = importlib.import_module(EMBEDDED_SANDBOX_MODULE)
@@ -63,13 +67,12 @@ def _plain(dsn: Dsn) -> Endpoint:
 
 
 def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Endpoint:
-    """The endpoint for a DSN, else $SMSGATE_DSN, else the embedded sandbox.
+    """The endpoint for a DSN, else the ``SMSGATE_DSN`` setting, else the embedded sandbox.
 
     Blank credentials mean trial mode: the sends go through the operator's trial account
-    ($SMSGATE_TRIAL_DSN) and the endpoint says trial.
+    (the ``SMSGATE_TRIAL_DSN`` setting) and the endpoint says trial.
     """
-    env = os.environ if env is None else env
-    text = dsn or env.get(DSN_VARIABLE) or SANDBOX_DSN
+    text = dsn or settings.DSN.read(env)
     endpoint = _plain(Dsn.parse(text))
     if not endpoint.provider.trial:
         return endpoint
@@ -77,19 +80,19 @@ def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = Non
         raise ConfigurationError(
             f"the DSN {Dsn.parse(text).masked()} has no credentials: give them in the DSN"
         )
-    trial_dsn = env.get(TRIAL_DSN_VARIABLE)
+    trial_dsn = settings.TRIAL_DSN.read(env)
     if not trial_dsn:
         raise ConfigurationError(
             "blank login or API key means trial mode, and no trial account is configured: "
-            f"set {TRIAL_DSN_VARIABLE} (e.g. allmysms://LOGIN:APIKEY@default) or give credentials"
+            f"set {settings.TRIAL_DSN.name} (e.g. allmysms://LOGIN:APIKEY@default) "
+            "or give credentials"
         )
     trial = _plain(Dsn.parse(trial_dsn))
     if trial.provider.trial:
-        raise ConfigurationError(f"{TRIAL_DSN_VARIABLE} must name an account with credentials")
+        raise ConfigurationError(f"{settings.TRIAL_DSN.name} must name an account with credentials")
     trial.trial = True
     return trial
 
 
 def default_region(region: str | None, env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    return check_region(region or env.get(REGION_VARIABLE) or DEFAULT_REGION)
+    return check_region(region or settings.DEFAULT_REGION.read(env))

@@ -6,7 +6,7 @@ Pure: the sync and async gateways share it and differ only in how they wait for 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Final, Protocol, TypedDict, Unpack
 
@@ -16,6 +16,7 @@ from smsgate.core.message import compose_message
 from smsgate.core.personalise import TO_COLUMN, Template
 from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
+from smsgate.core.sent import SentBatch
 from smsgate.core.text import fit_text, segment
 from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS, TRIAL_PREFIX
 from smsgate.gateway.abilities import require
@@ -27,18 +28,6 @@ SANDBOX_WARNING: Final = "sandbox: nothing left this machine; no SMS was deliver
 
 Progress = Callable[[int, int], None]
 """Called after each request with (recipients done, recipients to send)."""
-
-
-@dataclass(frozen=True)
-class SentBatch:
-    """One request's worth of messages and what became of each, for the record."""
-
-    provider: str
-    sandbox: bool
-    batch: Batch
-    results: Sequence[RecipientResult]
-    campaign_id: str | None
-    credits_used: int | None
 
 
 class SendRecorder(Protocol):
@@ -206,7 +195,14 @@ class SendRun:
             result.id = message_id
         if self._recorder is not None:
             sent = SentBatch(
-                self._provider, self._sandbox, batch, results, campaign_id, credits_used
+                provider=self._provider,
+                sandbox=self._sandbox,
+                message=batch.message,
+                reference=batch.reference,
+                results=results,
+                campaign_id=campaign_id,
+                credits_used=credits_used,
+                texts=batch.texts,
             )
             try:
                 self._recorder.record_batch(sent)

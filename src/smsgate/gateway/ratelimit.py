@@ -43,7 +43,7 @@ def limiter_for(provider: Provider) -> RateLimiter | None:
     limit = provider.capabilities.rate_limit
     if limit is None:
         return None
-    key = str(getattr(provider, "rate_key", provider.name))
+    key = provider.rate_key
     with _LOCK:
         if key not in _LIMITERS:
             _LIMITERS[key] = RateLimiter(*limit)

@@ -1,51 +1,62 @@
-"""One module per provider. The registry maps a DSN scheme to the provider that serves it."""
+"""One module per provider; the registry lists them, one line each.
+
+A provider module holds everything the gateway must know about that provider (its
+capabilities, sender rule, rate key, status tables, webhook reading, and only the operations it
+can do) and ends with its ``PROVIDER`` registration. Adding one: ``docs/adding-a-provider.md``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
 from smsgate.providers import allmysms, messangi, smsworks
-from smsgate.providers.allmysms import AllMySms
-from smsgate.providers.base import Batch, BatchOutcome, Capabilities, Exchange, Provider
+from smsgate.providers.base import (
+    Batch,
+    BatchOutcome,
+    Capabilities,
+    Exchange,
+    Provider,
+    Registration,
+)
 
-PROVIDERS: Final[dict[str, Callable[[Dsn], Provider]]] = {
-    allmysms.NAME: AllMySms.from_dsn,
-    messangi.NAME: messangi.Messangi.from_dsn,
-    smsworks.NAME: smsworks.SmsWorks.from_dsn,
+REGISTRY: Final[dict[str, Registration]] = {
+    entry.name: entry
+    for entry in (
+        allmysms.PROVIDER,
+        messangi.PROVIDER,
+        smsworks.PROVIDER,
+    )
 }
-CAPABILITIES: Final[dict[str, Capabilities]] = {
-    allmysms.NAME: allmysms.CAPABILITIES,
-    messangi.NAME: messangi.CAPABILITIES,
-    smsworks.NAME: smsworks.CAPABILITIES,
-}
-"""What each provider can do, for telling a user which providers can do what one cannot."""
+"""Every provider by its DSN scheme."""
 
 
 def providers_that(ability: str) -> list[str]:
-    return sorted(name for name, caps in CAPABILITIES.items() if getattr(caps, ability, False))
+    """The providers that declare an ability, for a refusal that names who can."""
+    return sorted(
+        name for name, entry in REGISTRY.items() if getattr(entry.capabilities, ability, False)
+    )
 
 
 def provider_from_dsn(dsn: Dsn) -> Provider:
-    factory = PROVIDERS.get(dsn.scheme)
-    if factory is None:
-        known = ", ".join(sorted([*PROVIDERS, "sandbox"]))
+    entry = REGISTRY.get(dsn.scheme)
+    if entry is None:
+        known = ", ".join(sorted([*REGISTRY, "sandbox"]))
         raise ConfigurationError(
             f"unknown provider {dsn.scheme!r} in the DSN {dsn.masked()}: use one of {known}"
         )
-    return factory(dsn)
+    return entry.from_dsn(dsn)
 
 
 __all__ = [
-    "CAPABILITIES",
-    "PROVIDERS",
+    "REGISTRY",
     "Batch",
     "BatchOutcome",
     "Capabilities",
     "Exchange",
     "Provider",
+    "Registration",
     "provider_from_dsn",
     "providers_that",
 ]

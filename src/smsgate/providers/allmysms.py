@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -20,13 +21,15 @@ from smsgate.core.errors import ProviderError
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
+from smsgate.core.sender import SenderRule
 from smsgate.core.status import MessageStatus
 from smsgate.providers.base import (
+    BaseProvider,
     Batch,
     BatchOutcome,
     Capabilities,
     Exchange,
-    OptionalOperations,
+    Registration,
 )
 
 NAME: Final = "allmysms"
@@ -49,9 +52,17 @@ RECEIPT_STATUSES: Final[dict[str, tuple[MessageStatus, bool]]] = {
     "5": (MessageStatus.EXPIRED, True),
 }
 
+ALPHANUMERIC_NAME: Final = SenderRule(
+    re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}"),
+    "3 to 11 letters or digits starting with a letter (e.g. ACME2024)",
+)
+"""What handsets and French operators accept, as the component's docs state; absent, the
+provider's short code (36180) is shown."""
+
 CAPABILITIES: Final = Capabilities(
     max_recipients_per_request=MAX_RECIPIENTS_PER_REQUEST,
     max_text_chars=MAX_TEXT_CHARS,
+    sender=ALPHANUMERIC_NAME,
     schedule=True,
     cancel=True,
     credits=True,
@@ -99,7 +110,7 @@ def _refusal(code: int, text: str) -> str:
     return template.format(code=code, text=text or "no details")
 
 
-class AllMySms(OptionalOperations):
+class AllMySms(BaseProvider):
     """Client for one AllMySMS account."""
 
     name = NAME
@@ -430,3 +441,6 @@ def _invalid_numbers(raw: object) -> set[str]:
     else:
         return set()
     return {item.strip().lstrip("+") for item in items if item.strip()}
+
+
+PROVIDER: Final = Registration(NAME, CAPABILITIES, AllMySms.from_dsn)

@@ -9,19 +9,19 @@ so the same provider code serves both and no provider can retry on its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import httpx
 
-from smsgate.core.errors import ProviderError
+from smsgate.core.dsn import Dsn
 from smsgate.core.message import Message
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.recipients import Recipient
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, RecipientResult, RequestRecord
-from smsgate.core.sender import ALPHANUMERIC_NAME, SenderRule
+from smsgate.core.sender import SenderRule
 
 T = TypeVar("T")
 Exchange = Generator[httpx.Request, httpx.Response, T]
@@ -33,7 +33,8 @@ class Capabilities:
 
     max_recipients_per_request: int
     max_text_chars: int | None
-    sender: SenderRule = ALPHANUMERIC_NAME
+    sender: SenderRule
+    """Which senders the provider accepts, checked before anything is sent."""
     concurrency: int = 1
     """Requests of one send in flight at once (pipelining single-recipient sends)."""
     schedule: bool = False
@@ -103,47 +104,35 @@ def json_request(
     return httpx.Request(method, url, headers=headers, content=content)
 
 
-def _refused(what: str) -> Exchange[T]:
-    raise ProviderError(f"this provider cannot {what}")
-    yield  # a generator, like every exchange
+class BaseProvider:
+    """Defaults every provider shares; a provider overrides what differs."""
 
-
-class OptionalOperations:
-    """What only some providers can do. The gateway refuses these by capability before it
-    calls them (naming the providers that can), so these bodies are a last line only."""
-
-    def lookup(self, provider_message_id: str) -> Exchange[Receipt]:
-        return _refused("look up one message")
-
-    def search(
-        self, query: MessageQuery, *, failed: bool = False
-    ) -> Exchange[list[ProviderMessage]]:
-        return _refused("search messages")
-
-    def inbound(self, query: MessageQuery) -> Exchange[list[ProviderMessage]]:
-        return _refused("read incoming messages")
-
-    def scheduled(self) -> Exchange[list[ProviderMessage]]:
-        return _refused("list scheduled messages")
-
-    def batch_messages(self, batch_id: str) -> Exchange[list[ProviderMessage]]:
-        return _refused("list a batch's messages")
-
-    def delete(self, provider_message_id: str) -> Exchange[None]:
-        return _refused("delete a message")
-
-    def customer_id(self) -> Exchange[str]:
-        return _refused("tell the customer id")
-
-
-class Provider(Protocol):
     name: str
     capabilities: Capabilities
 
     @property
     def trial(self) -> bool:
-        """True when the account is blank and trial mode applies."""
-        ...
+        """True when the account is blank and trial mode applies (AllMySMS only)."""
+        return False
+
+    @property
+    def rate_key(self) -> str:
+        """Which calls share one rate budget (``Capabilities.rate_limit``): by default every
+        call to this provider; a provider whose limit is per account names the account."""
+        return self.name
+
+
+class Provider(Protocol):
+    """What every provider does. What only some do is an optional operation below."""
+
+    name: str
+    capabilities: Capabilities
+
+    @property
+    def trial(self) -> bool: ...
+
+    @property
+    def rate_key(self) -> str: ...
 
     def describe(self) -> str:
         """Where requests go, fit to show (no credential)."""
@@ -151,32 +140,49 @@ class Provider(Protocol):
 
     def send(self, batch: Batch) -> Exchange[BatchOutcome]: ...
 
+    def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
+        """A webhook call's fields as a receipt or a reply; raises ValueError if neither."""
+        ...
+
+
+# Optional operations, one protocol per ability. A provider has the methods of an ability
+# exactly when its Capabilities declare it (the provider contract test checks both ways), and
+# the gateway refuses an undeclared one before any request, naming the providers that can.
+
+
+class Credits(Protocol):
     def account(self) -> Exchange[AccountInfo]: ...
 
+
+class ReceiptsPull(Protocol):
     def receipts(self, campaign_id: str) -> Exchange[list[Receipt]]:
         """The latest receipt of each message of a campaign (pull fallback for webhooks)."""
         ...
 
+
+class RepliesPull(Protocol):
     def replies(self) -> Exchange[list[Reply]]:
         """Replies not fetched before."""
         ...
 
+
+class Cancel(Protocol):
     def cancel(self, campaign_id: str) -> Exchange[None]:
         """Cancel a scheduled campaign; raises ProviderError when the provider refuses."""
         ...
 
+
+class Lookup(Protocol):
     def lookup(self, provider_message_id: str) -> Exchange[Receipt]:
         """One message's current status, as the provider has it."""
         ...
 
+
+class Search(Protocol):
     def search(
         self, query: MessageQuery, *, failed: bool = False
     ) -> Exchange[list[ProviderMessage]]:
         """Messages matching the query (only failed ones with ``failed``)."""
-        ...
-
-    def inbound(self, query: MessageQuery) -> Exchange[list[ProviderMessage]]:
-        """Unread incoming messages."""
         ...
 
     def scheduled(self) -> Exchange[list[ProviderMessage]]:
@@ -185,10 +191,39 @@ class Provider(Protocol):
 
     def batch_messages(self, batch_id: str) -> Exchange[list[ProviderMessage]]: ...
 
+
+class Inbound(Protocol):
+    def inbound(self, query: MessageQuery) -> Exchange[list[ProviderMessage]]:
+        """Unread incoming messages."""
+        ...
+
+
+class Delete(Protocol):
     def delete(self, provider_message_id: str) -> Exchange[None]: ...
 
+
+class CustomerId(Protocol):
     def customer_id(self) -> Exchange[str]: ...
 
-    def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
-        """A webhook call's fields as a receipt or a reply; raises ValueError if neither."""
-        ...
+
+OPTIONAL_OPERATIONS: Final[dict[str, tuple[str, ...]]] = {
+    "credits": ("account",),
+    "receipts_pull": ("receipts",),
+    "replies_pull": ("replies",),
+    "cancel": ("cancel",),
+    "lookup": ("lookup",),
+    "search": ("search", "scheduled", "batch_messages"),
+    "inbound": ("inbound",),
+    "delete": ("delete",),
+    "customer_id": ("customer_id",),
+}
+"""Each optional ability and the methods a provider that declares it has."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A provider as the registry knows it: its name, what it can do, how a DSN builds it."""
+
+    name: str
+    capabilities: Capabilities
+    from_dsn: Callable[[Dsn], Provider]

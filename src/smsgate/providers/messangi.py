@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -19,16 +20,17 @@ import httpx
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ProviderError
 from smsgate.core.receipts import Receipt, Reply
-from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
+from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
-from smsgate.core.sender import CODE_OR_NAME
+from smsgate.core.sender import SenderRule
 from smsgate.core.status import MessageStatus
 from smsgate.providers.base import (
+    BaseProvider,
     Batch,
     BatchOutcome,
     Capabilities,
     Exchange,
-    OptionalOperations,
+    Registration,
     json_request,
 )
 
@@ -42,6 +44,14 @@ KEY_MARGIN: Final = 600.0  # log in again ten minutes before the key would expir
 MAX_TEXT_CHARS: Final = 1600  # "Text exceeds the limit of allowed segments" beyond (spec §8)
 MAX_BATCH: Final = 1000  # [E] the docs state no limit; a request stays a sane size
 PIPELINE: Final = 16  # single sends in flight at once
+
+CODE_OR_NAME: Final = SenderRule(
+    re.compile(r"[0-9]{1,15}|(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,11}"),
+    "a short code (1-6 digits), a long code (7-15 digits) or a name of up to 11 letters and digits",
+    required=True,
+    provider="Messangi",
+)
+"""Short code, long code or alphanumeric code; there is no default sender."""
 
 CAPABILITIES: Final = Capabilities(
     max_recipients_per_request=1,
@@ -78,7 +88,7 @@ RECEIPT_STATUSES: Final[dict[str, tuple[MessageStatus, bool]]] = {
 ACCEPTED: Final = frozenset({"QUEUE", "ACCEPTED", "DEQUEUED", "SENT", "ENROUTE", "ACCEPTD"})
 
 
-class Messangi(OptionalOperations):
+class Messangi(BaseProvider):
     """Client for one Messangi API key, or for a user whose key it gets by logging in."""
 
     name = NAME
@@ -121,10 +131,6 @@ class Messangi(OptionalOperations):
             )
         key = dsn.credential("API key", "APIKEY")
         return cls(Secret(key), origin=origin, batch_size=batch_size, callbacks=callbacks)
-
-    @property
-    def trial(self) -> bool:
-        return False
 
     def describe(self) -> str:
         return f"Messangi at {self.origin}"
@@ -212,22 +218,6 @@ class Messangi(OptionalOperations):
                 f"Messangi has no message {provider_message_id!r}: {_explain(response)}"
             )
         return _receipt(data)
-
-    def account(self) -> Exchange[AccountInfo]:
-        raise ProviderError("Messangi has no credits to read")
-        yield  # pragma: no cover
-
-    def receipts(self, campaign_id: str) -> Exchange[list[Receipt]]:
-        raise ProviderError("Messangi has no campaign receipts to pull")
-        yield  # pragma: no cover
-
-    def replies(self) -> Exchange[list[Reply]]:
-        raise ProviderError("Messangi's API has no inbound messages to read")
-        yield  # pragma: no cover
-
-    def cancel(self, campaign_id: str) -> Exchange[None]:
-        raise ProviderError("Messangi cannot cancel a message")
-        yield  # pragma: no cover
 
     def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
         """A delivery callback (spec §7): JSON with id, status, date, externalId, to."""
@@ -358,3 +348,6 @@ def _utc_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+PROVIDER: Final = Registration(NAME, CAPABILITIES, Messangi.from_dsn)

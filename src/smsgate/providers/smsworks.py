@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -24,14 +25,15 @@ from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
-from smsgate.core.sender import NAME_OR_NUMBER
+from smsgate.core.sender import SenderRule
 from smsgate.core.status import MessageStatus
 from smsgate.providers.base import (
+    BaseProvider,
     Batch,
     BatchOutcome,
     Capabilities,
     Exchange,
-    OptionalOperations,
+    Registration,
     json_request,
 )
 
@@ -43,6 +45,14 @@ MAX_BATCH: Final = 5000
 # The Power Automate connector's limit (spec §6): a connector limit, kept by every worker of
 # one process so that a flow moved onto smsgate behaves as it did [one place, here].
 RATE_LIMIT: Final = (100, 60.0)
+
+NAME_OR_NUMBER: Final = SenderRule(
+    re.compile(r"[0-9]{1,15}|(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{1,11}"),
+    "up to 11 letters and digits, or a number of up to 15 digits, without spaces",
+    required=True,
+    provider="The SMS Works",
+)
+"""'sender' is required (spec §4)."""
 
 CAPABILITIES: Final = Capabilities(
     max_recipients_per_request=MAX_BATCH,
@@ -78,7 +88,7 @@ RECEIPT_STATUSES: Final[dict[str, tuple[MessageStatus, bool]]] = {
 }
 
 
-class SmsWorks(OptionalOperations):
+class SmsWorks(BaseProvider):
     """Client for one The SMS Works account (its JWT)."""
 
     name = NAME
@@ -107,10 +117,6 @@ class SmsWorks(OptionalOperations):
         return cls(
             Secret(token), base_url=base, batch_size=batch_size, delivery_report_url=report_url
         )
-
-    @property
-    def trial(self) -> bool:
-        return False
 
     @property
     def rate_key(self) -> str:
@@ -263,10 +269,6 @@ class SmsWorks(OptionalOperations):
                 f"The SMS Works has no batch {campaign_id}: {_refusal(response)[0]}"
             )
         return [_receipt(item) for item in body if isinstance(item, dict)]
-
-    def replies(self) -> Exchange[list[Reply]]:
-        raise ProviderError("read The SMS Works' incoming messages with `smsgate inbox`")
-        yield  # pragma: no cover
 
     def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
         """A delivery report (spec §7): JSON with at least messageid and status."""
@@ -470,3 +472,6 @@ def _parse_date(value: object) -> datetime | None:
         return datetime.strptime(head, "%a %b %d %Y %H:%M:%S GMT%z")
     except ValueError:
         return None
+
+
+PROVIDER: Final = Registration(NAME, CAPABILITIES, SmsWorks.from_dsn)

@@ -9,18 +9,14 @@ import threading
 import time
 from types import TracebackType
 from typing import Self
-from urllib.parse import quote, urlencode
 
 import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN
+from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.app import build_app
-from smsgate.sandbox.messangi.accounts import DEMO_KEY
-from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER
-from smsgate.sandbox.smsworks.accounts import DEMO_KEY as SMSWORKS_KEY
-from smsgate.sandbox.smsworks.accounts import DEMO_SECRET as SMSWORKS_SECRET
+from smsgate.sandbox.emulators import BY_NAME
 from smsgate.sandbox.state import SandboxState
 
 
@@ -28,19 +24,22 @@ def serve(state: SandboxState, host: str = "127.0.0.1", port: int = 8025) -> Non
     uvicorn.run(build_app(state), host=host, port=port, log_level="warning", access_log=False)
 
 
-def sandbox_dsn(scheme: str, credentials: str, host: str, port: int, **options: str) -> str:
-    """A DSN for one of the emulators at host:port (plain HTTP)."""
-    query = "?" + urlencode(options) if options else ""
-    return f"{scheme}+http://{quote(credentials, safe=':')}@{host}:{port}{query}"
+def sandbox_state(
+    receipt_delay: float,
+    allmysms_accounts: list[str] | None = None,
+    receipts_url: str | None = None,
+    replies_url: str | None = None,
+) -> SandboxState:
+    """A sandbox as ``smsgate sandbox`` configures it; ValueError for a malformed account."""
+    state = SandboxState()
+    state.set_receipt_delay(receipt_delay)
+    state.emulator(AllMySmsEmulator).configure(allmysms_accounts or [], receipts_url, replies_url)
+    return state
 
 
 def demo_dsns(state: SandboxState, host: str, port: int) -> list[str]:
     """The demo account of each emulator, as the DSN to use it with."""
-    return [
-        sandbox_dsn("allmysms", f"{DEMO_LOGIN}:{DEMO_API_KEY}", host, port),
-        sandbox_dsn("messangi", DEMO_KEY, host, port),
-        sandbox_dsn("smsworks", state.smsworks_customers.demo_token(), host, port),
-    ]
+    return [emulator.demo_dsn(host, port) for emulator in state.emulators.values()]
 
 
 class _Address:
@@ -51,22 +50,21 @@ class _Address:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def dsn(self, login: str = DEMO_LOGIN, api_key: str = DEMO_API_KEY) -> str:
-        """The DSN of an AllMySMS account on this sandbox."""
-        return sandbox_dsn("allmysms", f"{login}:{api_key}", self.host, self.port)
+    def dsn_for(self, provider: str, **options: str) -> str:
+        """A DSN for the demo account of one emulator here (options as the DSN takes them)."""
+        return BY_NAME[provider].client_dsn(self.host, self.port, **options)
 
-    def messangi_dsn(self, api_key: str = DEMO_KEY, **options: str) -> str:
-        """The DSN of a Messangi API key on this sandbox (options: batch_size, callbacks)."""
-        return sandbox_dsn("messangi", api_key, self.host, self.port, **options)
+    def dsn(self, login: str = "demo", api_key: str = "demo") -> str:
+        """The DSN of an AllMySMS account on this sandbox."""
+        return self.dsn_for("allmysms", login=login, api_key=api_key)
+
+    def messangi_dsn(self, **options: str) -> str:
+        """The DSN of a Messangi API key on this sandbox (options: api_key, batch_size, ...)."""
+        return self.dsn_for("messangi", **options)
 
     def smsworks_dsn(self, **options: str) -> str:
         """The DSN of the demo SMS Works customer here, with a token the sandbox issues."""
-        answer = httpx.post(
-            f"{self.url}/v1/auth/token",
-            json={"customerid": DEMO_CUSTOMER, "key": SMSWORKS_KEY, "secret": SMSWORKS_SECRET},
-            timeout=10,
-        )
-        return sandbox_dsn("smsworks", answer.json()["token"], self.host, self.port, **options)
+        return self.dsn_for("smsworks", **options)
 
 
 class BackgroundApp(_Address):

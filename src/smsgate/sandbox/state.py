@@ -1,32 +1,35 @@
-"""Everything one sandbox holds: provider accounts, the inbox and pending faults."""
+"""Everything one sandbox holds: the inbox, the pending faults, and each emulator's own state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TypeVar
 
-from smsgate.sandbox.allmysms.accounts import Accounts
-from smsgate.sandbox.allmysms.events import Events
-from smsgate.sandbox.faults import Faults
+from smsgate.sandbox.emulator import Emulator, Shared
+from smsgate.sandbox.emulators import EMULATORS
 from smsgate.sandbox.inbox import Inbox
-from smsgate.sandbox.messangi.accounts import Users
-from smsgate.sandbox.messangi.events import Events as MessangiEvents
-from smsgate.sandbox.smsworks.accounts import Customers
-from smsgate.sandbox.smsworks.messages import Messages
+
+E = TypeVar("E", bound=Emulator)
 
 
-@dataclass
 class SandboxState:
-    allmysms: Accounts = field(default_factory=Accounts.with_demo)
-    allmysms_events: Events = field(default_factory=Events)
-    messangi_users: Users = field(default_factory=Users)
-    messangi_events: MessangiEvents = field(default_factory=MessangiEvents)
-    smsworks_customers: Customers = field(default_factory=Customers)
-    smsworks_messages: Messages = field(default_factory=Messages)
-    inbox: Inbox = field(default_factory=Inbox)
-    faults: Faults = field(default_factory=Faults)
+    def __init__(self) -> None:
+        self.shared = Shared()
+        self.emulators: dict[str, Emulator] = {
+            entry.name: entry.build(self.shared) for entry in EMULATORS
+        }
+
+    @property
+    def inbox(self) -> Inbox:
+        return self.shared.inbox
+
+    def emulator(self, kind: type[E]) -> E:
+        """The emulator of that class (its accounts, events and settings)."""
+        for emulator in self.emulators.values():
+            if isinstance(emulator, kind):
+                return emulator
+        raise KeyError(kind.__name__)
 
     def set_receipt_delay(self, seconds: float) -> None:
         """Seconds between an accepted SMS and its final receipt, in every emulator."""
-        self.allmysms_events.settings.receipt_delay = seconds
-        self.messangi_events.settings.receipt_delay = seconds
-        self.smsworks_messages.settings.receipt_delay = seconds
+        for emulator in self.emulators.values():
+            emulator.set_receipt_delay(seconds)

@@ -12,10 +12,6 @@ import hmac
 from collections.abc import Sequence
 
 
-def split_list(raw: str | None) -> tuple[str, ...]:
-    return tuple(item.strip() for item in (raw or "").split(",") if item.strip())
-
-
 def matches_any(candidate: str, allowed: Sequence[str]) -> bool:
     given = candidate.encode()
     found = False

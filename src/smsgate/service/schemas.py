@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from smsgate.shapes import EventOut, MessageOut, ProviderMessageOut, ReplyOut
+
 
 class SendRequest(BaseModel):
     """The CLI's ``send``: the same fields, the same report."""
@@ -133,60 +135,11 @@ class SendReportOut(BaseModel):
     warnings: list[str] = []
 
 
-class MessageOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    provider: str
-    sandbox: bool
-    provider_message_id: str | None
-    campaign_id: str | None
-    recipient: str
-    sender: str | None
-    text: str
-    encoding: str
-    parts: int
-    cost: int | None
-    status: str = Field(
-        description="queued, scheduled, sent, delivered, failed, rejected, expired, cancelled "
-        "or unknown"
-    )
-    final: bool
-    error: str | None
-    tag: str | None
-    scheduled_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
 class MessagePageOut(BaseModel):
     items: list[MessageOut]
     total: int
     limit: int
     offset: int
-
-
-class EventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    status: str
-    permanent: bool
-    provider_status: str | None
-    detail: str | None
-    source: str = Field(description="send, webhook, sync or cancel")
-    occurred_at: datetime | None
-    received_at: datetime
-
-
-class ReplyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    provider: str
-    message_id: str | None
-    sender: str
-    text: str
-    received_at: datetime
 
 
 class AccountOut(BaseModel):
@@ -205,23 +158,6 @@ def report_out(data: dict[str, Any]) -> SendReportOut:
     return SendReportOut.model_validate(data)
 
 
-class ProviderMessageOut(BaseModel):
-    """A message as the provider lists it (search, failed, inbound)."""
-
-    provider: str
-    provider_message_id: str
-    status: str = Field(description="smsgate's status")
-    provider_status: str = Field(description="The provider's own status")
-    to: str | None = None
-    sender: str | None = None
-    text: str | None = None
-    batch_id: str | None = None
-    tag: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    failure: str | None = None
-
-
 class ProviderStatusOut(BaseModel):
     """One message's status at the provider now."""
 
@@ -236,3 +172,22 @@ class ProviderStatusOut(BaseModel):
 
 class CustomerOut(BaseModel):
     customer_id: str
+
+
+__all__ = [
+    "AccountOut",
+    "CustomerOut",
+    "ErrorOut",
+    "EventOut",
+    "MessageOut",
+    "MessagePageOut",
+    "ProviderMessageOut",
+    "ProviderStatusOut",
+    "RecipientOut",
+    "ReplyOut",
+    "RequestOut",
+    "SendReportOut",
+    "SendRequest",
+    "SkippedOut",
+    "report_out",
+]

@@ -35,16 +35,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from smsgate import settings
 from smsgate.core.errors import ConfigurationError
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import RecipientStatus
+from smsgate.core.sent import SentBatch
 from smsgate.core.status import MessageStatus, advances, is_final
 from smsgate.core.text import segment
-from smsgate.gateway.plan import SentBatch
 from smsgate.store.schema import EventRow, MessageRow, ReplyRow, utcnow
 
-DATABASE_VARIABLE: Final = "SMSGATE_DATABASE_URL"
-DATA_DIR_VARIABLE: Final = "SMSGATE_DATA_DIR"
+DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
 
 _SEND_STATUS: Final = {
@@ -301,8 +301,8 @@ def _batch_statements(connection: Any) -> _CoreStatements:
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
-    if env.get(DATA_DIR_VARIABLE):
-        return Path(env[DATA_DIR_VARIABLE])
+    if folder := settings.DATA_DIR.read(env):
+        return Path(folder)
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "smsgate"
 
@@ -310,7 +310,7 @@ def data_dir(env: Mapping[str, str]) -> Path:
 def database_url(env: Mapping[str, str] | None = None) -> str:
     """$SMSGATE_DATABASE_URL, else a SQLite file in the data directory."""
     env = os.environ if env is None else env
-    url = env.get(DATABASE_VARIABLE)
+    url = settings.DATABASE_URL.read(env)
     if url:
         return url
     folder = data_dir(env)
@@ -388,7 +388,7 @@ class Store:
     # -- recording sends --------------------------------------------------------------------
 
     def record_batch(self, sent: SentBatch) -> None:
-        message = sent.batch.message
+        message = sent.message
         now = utcnow()
         accepted = [r for r in sent.results if r.status.accepted]
         cost = sent.credits_used // len(accepted) if sent.credits_used and accepted else None
@@ -398,8 +398,8 @@ class Store:
             for index, result in enumerate(sent.results):
                 assert result.id is not None
                 status = _SEND_STATUS[result.status]
-                text = sent.batch.text_of(index)
-                if sent.batch.texts:
+                text = sent.text_of(index)
+                if sent.texts:
                     seg = segment(text)
                 rows.append(
                     MessageRow(
@@ -408,7 +408,7 @@ class Store:
                         sandbox=sent.sandbox,
                         provider_message_id=result.provider_message_id,
                         campaign_id=sent.campaign_id if result.status.accepted else None,
-                        client_reference=sent.batch.reference,
+                        client_reference=sent.reference,
                         recipient=result.to,
                         sender=message.sender,
                         text=text,

@@ -19,9 +19,9 @@ import httpx
 from smsgate.core.errors import InvalidInput, ProviderError, SmsgateError
 from smsgate.core.report import RecipientStatus, SendReport
 from smsgate.core.schedule import parse_send_time
-from smsgate.elasticio.context import ExecutionContext
 from smsgate.elasticio.credentials import allmysms_dsn
 from smsgate.gateway import AsyncGateway, RetryPolicy, SendOptions, resolve_endpoint
+from smsgate.sailor.context import ExecutionContext
 
 # The fields of the action's in-metadata (component.json); a test keeps the two in step.
 NUMBERS_FIELD: Final = "nums"

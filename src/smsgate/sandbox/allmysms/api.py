@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,9 @@ from smsgate.sandbox.allmysms.events import Campaign
 from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, parse_flow
 from smsgate.sandbox.allmysms.render import answer
 from smsgate.sandbox.inbox import InboxMessage
-from smsgate.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 
 PROVIDER: Final = "allmysms"
 FORM_URLENCODED: Final = "application/x-www-form-urlencoded"
@@ -107,9 +109,9 @@ def _format(params: dict[str, str]) -> str:
     return "json" if looks_like_json(params.get("smsData", "")) else "xml"
 
 
-def _authenticate(state: SandboxState, call: Call) -> Account:
+def _authenticate(state: AllMySmsEmulator, call: Call) -> Account:
     login = call.get("login") or call.get("clientcode")
-    account = state.allmysms.authenticate(login, call.get("apiKey"))
+    account = state.accounts.authenticate(login, call.get("apiKey"))
     if account is None:
         raise Refusal(102)
     return account
@@ -138,7 +140,7 @@ def _parse_date(raw: str) -> datetime | None:
         raise Refusal(115) from None
 
 
-def _prepare(state: SandboxState, account: Account, call: Call) -> tuple[Flow, Prepared]:
+def _prepare(state: AllMySmsEmulator, account: Account, call: Call) -> tuple[Flow, Prepared]:
     raw = call.get("smsData")
     if not raw.strip():
         raise Refusal(105)
@@ -159,11 +161,11 @@ def _prepare(state: SandboxState, account: Account, call: Call) -> tuple[Flow, P
         raise Refusal(117)
     scheduled_at = _parse_date(flow.get("DATE"))
     master = flow.get("MASTERACCOUNT")
-    if master and not state.allmysms.exists(master):
+    if master and not state.accounts.exists(master):
         raise Refusal(118)
     valid: list[tuple[str, str, int, str]] = []
     invalid: list[str] = []
-    blacklist = state.allmysms_events.blacklist
+    blacklist = state.events.blacklist
     for sms, text in zip(flow.sms, texts, strict=True):
         number = numbers.international(sms.mobile)
         if number is None or number in blacklist:
@@ -197,12 +199,12 @@ def _campaign_id() -> str:
     return f"ap_{secrets.randbelow(10**10):010d}"
 
 
-def send_sms(state: SandboxState, call: Call) -> dict[str, Any]:
+def send_sms(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     flow, prepared = _prepare(state, account, call)
     now = datetime.now(PARIS)
     held = prepared.scheduled_at is not None and prepared.scheduled_at > now
-    with state.allmysms.lock:
+    with state.accounts.lock:
         if account.credits < prepared.cost:  # a concurrent send spent it meanwhile
             raise Refusal(104)
         account.credits -= prepared.cost
@@ -230,7 +232,7 @@ def send_sms(state: SandboxState, call: Call) -> dict[str, Any]:
         for number, text, parts, encoding in prepared.valid
     ]
     state.inbox.add(records)
-    state.allmysms_events.accepted(
+    state.events.accepted(
         Campaign(
             id=campaign,
             login=account.login,
@@ -254,7 +256,7 @@ def send_sms(state: SandboxState, call: Call) -> dict[str, Any]:
     }
 
 
-def simulate_campaign(state: SandboxState, call: Call) -> dict[str, Any]:
+def simulate_campaign(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     """[E] the same validation as sendSms, credit included; nothing is sent or charged."""
     account = _authenticate(state, call)
     _, prepared = _prepare(state, account, call)
@@ -269,7 +271,7 @@ def simulate_campaign(state: SandboxState, call: Call) -> dict[str, Any]:
     }
 
 
-def get_info(state: SandboxState, call: Call) -> dict[str, Any]:
+def get_info(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     return {
         "status": "Active Account",
@@ -282,39 +284,39 @@ def get_info(state: SandboxState, call: Call) -> dict[str, Any]:
     }
 
 
-def get_acks(state: SandboxState, call: Call) -> dict[str, Any]:
+def get_acks(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
-    return state.allmysms_events.acks_of(account.login, call.get("campId"))
+    return state.events.acks_of(account.login, call.get("campId"))
 
 
-def get_ack_by_sms_id(state: SandboxState, call: Call) -> dict[str, Any]:
+def get_ack_by_sms_id(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
-    return state.allmysms_events.ack_by_sms_id(account.login, call.get("smsId"))
+    return state.events.ack_by_sms_id(account.login, call.get("smsId"))
 
 
-def get_pulls(state: SandboxState, call: Call) -> dict[str, Any]:
+def get_pulls(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     limit = call.get("limit")
-    return state.allmysms_events.pulls(account.login, int(limit) if limit.isdigit() else 1000)
+    return state.events.pulls(account.login, int(limit) if limit.isdigit() else 1000)
 
 
-def get_pull(state: SandboxState, call: Call) -> dict[str, Any]:
+def get_pull(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
-    return state.allmysms_events.pull_of(account.login, call.get("campId"))
+    return state.events.pull_of(account.login, call.get("campId"))
 
 
-def delete_campaign(state: SandboxState, call: Call) -> dict[str, Any]:
+def delete_campaign(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     """[E] §10.15: a held campaign is cancelled and its credits refunded."""
     account = _authenticate(state, call)
-    campaign = state.allmysms_events.cancel(account.login, call.get("campId"))
+    campaign = state.events.cancel(account.login, call.get("campId"))
     if campaign is None:
         return {"status": "KO", "statusText": "Campaign not found or already sent"}
-    with state.allmysms.lock:
+    with state.accounts.lock:
         account.credits += campaign.credits
     return {"status": "OK"}
 
 
-METHODS: Final[dict[str, Callable[[SandboxState, Call], dict[str, Any]]]] = {
+METHODS: Final[dict[str, Callable[[AllMySmsEmulator, Call], dict[str, Any]]]] = {
     "sendSms": send_sms,
     "simulateCampaign": simulate_campaign,
     "getInfo": get_info,
@@ -326,7 +328,7 @@ METHODS: Final[dict[str, Callable[[SandboxState, Call], dict[str, Any]]]] = {
 }
 
 
-def routes(state: SandboxState) -> list[Route]:
+def routes(state: AllMySmsEmulator) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         method = request.path_params["method"]
         handler = METHODS.get(method)

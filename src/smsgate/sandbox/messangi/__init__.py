@@ -1,1 +1,9 @@
 """The Messangi Outbound SMS API emulator (spec messangi.md)."""
+
+from typing import Final
+
+from smsgate.sandbox.emulator import EmulatorRegistration
+from smsgate.sandbox.messangi.api import NAME
+from smsgate.sandbox.messangi.emulator import MessangiEmulator, client_dsn
+
+EMULATOR: Final = EmulatorRegistration(NAME, MessangiEmulator, client_dsn)

@@ -12,7 +12,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,7 +22,9 @@ from smsgate.core.text import segment
 from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.messangi.events import Stored, messangi_time
-from smsgate.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from smsgate.sandbox.messangi.emulator import MessangiEmulator
 
 NAME: Final = "messangi"
 NUMBER: Final = re.compile(r"\+?[1-9][0-9]{6,14}")
@@ -85,9 +87,9 @@ def _optional(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 ECHOED: Final = ("connection", "email", "externalId", "clientId")
 
 
-def routes(state: SandboxState) -> list[Route]:
-    users = state.messangi_users
-    events = state.messangi_events
+def routes(state: MessangiEmulator) -> list[Route]:
+    users = state.users
+    events = state.events
 
     def authorised(handler: Callable[[Request, str], Awaitable[Response]], method: str) -> Handler:
         async def endpoint(request: Request) -> Response:

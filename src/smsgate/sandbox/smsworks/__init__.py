@@ -1,1 +1,9 @@
 """The SMS Works API v1 emulator (spec smsworks.md)."""
+
+from typing import Final
+
+from smsgate.sandbox.emulator import EmulatorRegistration
+from smsgate.sandbox.smsworks.api import NAME
+from smsgate.sandbox.smsworks.emulator import SmsWorksEmulator, client_dsn
+
+EMULATOR: Final = EmulatorRegistration(NAME, SmsWorksEmulator, client_dsn)

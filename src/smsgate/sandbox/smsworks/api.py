@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,7 +24,9 @@ from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.smsworks.accounts import Customer
 from smsgate.sandbox.smsworks.messages import FAILED, Stored, js_date
-from smsgate.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from smsgate.sandbox.smsworks.emulator import SmsWorksEmulator
 
 NAME: Final = "smsworks"
 PREFIX: Final = "/v1"
@@ -103,9 +105,9 @@ def _cost(content: str, destination: str) -> float:
     return float(segment(content).count * (1 if destination.startswith("44") else 2))
 
 
-def routes(state: SandboxState) -> list[Route]:
-    customers = state.smsworks_customers
-    messages = state.smsworks_messages
+def routes(state: SmsWorksEmulator) -> list[Route]:
+    customers = state.customers
+    messages = state.messages
 
     def operation(
         handler: Callable[[Request, Customer], Awaitable[Response]], name: str

@@ -15,8 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-from smsgate.core.errors import ConfigurationError
-from smsgate.elasticio.context import ProcessFunction
+from smsgate.sailor.context import ProcessFunction
+from smsgate.sailor.errors import ConfigurationError
 
 FILE_NAME: Final = "component.json"
 # The checkout's root, for running from a clone; the image sets ELASTICIO_COMPONENT_PATH.

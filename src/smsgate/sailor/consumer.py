@@ -30,12 +30,12 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from smsgate.elasticio.context import ExecutionContext, ProcessFunction, SharedResources
-from smsgate.elasticio.crypto import MessageCipher, MessageCryptoError
-from smsgate.elasticio.platform import StepData
-from smsgate.elasticio.settings import SailorSettings
-from smsgate.elasticio.throttle import Throttle
-from smsgate.elasticio.wire import (
+from smsgate.sailor.context import ExecutionContext, ProcessFunction, SharedResources
+from smsgate.sailor.crypto import MessageCipher, MessageCryptoError
+from smsgate.sailor.platform import StepData
+from smsgate.sailor.settings import SailorSettings
+from smsgate.sailor.throttle import Throttle
+from smsgate.sailor.wire import (
     ERROR_RESPONSE_HEADER,
     OBJECT_STORAGE_HEADER,
     REBOUND_LIMIT_EXCEEDED,

@@ -1,4 +1,4 @@
-"""What the CLI and the service both do with a recorded message."""
+"""A recorded message: find it, cancel it at the provider and in the store."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from typing import Any
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from smsgate.core.errors import ConfigurationError
 from smsgate.core.secret import Secret
+from smsgate.sailor.errors import ConfigurationError
 
 IV_LENGTH = 16
 

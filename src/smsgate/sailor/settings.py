@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from smsgate.core.errors import ConfigurationError
 from smsgate.core.secret import Secret
+from smsgate.sailor.errors import ConfigurationError
 
 PREFIX: Final = "ELASTICIO_"
 

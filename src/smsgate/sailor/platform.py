@@ -14,13 +14,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
-from smsgate.core.errors import SmsgateError
-from smsgate.elasticio.settings import PlatformApi
+from smsgate.sailor.errors import SailorError
+from smsgate.sailor.settings import PlatformApi
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-class PlatformError(SmsgateError):
+class PlatformError(SailorError):
     """The platform API did not answer as it should."""
 
 

@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
-from smsgate.core.errors import SmsgateError
-from smsgate.elasticio.settings import SailorSettings
+from smsgate.sailor.errors import says_what_to_do
+from smsgate.sailor.settings import SailorSettings
 
 META_PREFIX: Final = "x-eio-meta-"
 ROUTING_KEY_HEADER: Final = "x-eio-routing-key"
@@ -91,7 +91,7 @@ def pop_routing_key(message: dict[str, Any]) -> str | None:
 
 def error_object(error: BaseException | str) -> dict[str, str]:
     """The platform's error shape: name, message, stack."""
-    if isinstance(error, SmsgateError):
+    if isinstance(error, BaseException) and says_what_to_do(error):
         # Ours say what is wrong and what to do; a stack would only bury that line.
         stack = f"{type(error).__name__}: {error}"
         return {"name": type(error).__name__, "message": str(error), "stack": stack}

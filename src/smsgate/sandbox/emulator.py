@@ -1,0 +1,56 @@
+"""What every provider emulator is to the sandbox: routes, a demo account, receipt timing.
+
+An emulator package (``sandbox/<name>/``) holds its routes at the provider's real paths, its
+control routes under ``/sandbox/<name>/``, its settings and its state, and ends with its
+``EMULATOR`` registration; the sandbox's app loops over the registered ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import quote, urlencode
+
+from starlette.routing import BaseRoute
+
+from smsgate.sandbox.faults import Faults
+from smsgate.sandbox.inbox import Inbox
+
+
+@dataclass
+class Shared:
+    """What every emulator writes to: the one inbox and the injected faults."""
+
+    inbox: Inbox = field(default_factory=Inbox)
+    faults: Faults = field(default_factory=Faults)
+
+
+class Emulator(Protocol):
+    name: str
+
+    def routes(self) -> list[BaseRoute]:
+        """The provider's API at its real paths, and the emulator's own under /sandbox/<name>/."""
+        ...
+
+    def demo_dsn(self, host: str, port: int) -> str:
+        """The DSN of this emulator's demo account at host:port (plain HTTP)."""
+        ...
+
+    def set_receipt_delay(self, seconds: float) -> None:
+        """Seconds between an accepted SMS and its final receipt."""
+        ...
+
+
+@dataclass(frozen=True)
+class EmulatorRegistration:
+    name: str
+    build: Callable[[Shared], Emulator]
+    client_dsn: Callable[..., str]
+    """(host, port, **options) -> a DSN for a client of a running sandbox's demo account."""
+
+
+def sandbox_dsn(scheme: str, credentials: str, host: str, port: int, **options: str) -> str:
+    """A DSN for one of the emulators at host:port (plain HTTP)."""
+    query = "?" + urlencode(options) if options else ""
+    return f"{scheme}+http://{quote(credentials, safe=':')}@{host}:{port}{query}"

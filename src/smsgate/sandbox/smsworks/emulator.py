@@ -1,0 +1,84 @@
+"""The SMS Works emulator: its customers and tokens, messages and reports, API and controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from smsgate.sandbox.emulator import Shared, sandbox_dsn
+from smsgate.sandbox.smsworks import api
+from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER, DEMO_KEY, DEMO_SECRET, Customers
+from smsgate.sandbox.smsworks.api import NAME
+from smsgate.sandbox.smsworks.messages import Messages
+
+
+class SmsWorksEmulator:
+    name = NAME
+
+    def __init__(self, shared: Shared) -> None:
+        self.customers = Customers()
+        self.messages = Messages()
+        self.inbox = shared.inbox
+        self.faults = shared.faults
+
+    def demo_dsn(self, host: str, port: int) -> str:
+        return sandbox_dsn(NAME, self.customers.demo_token(), host, port)
+
+    def set_receipt_delay(self, seconds: float) -> None:
+        self.messages.settings.receipt_delay = seconds
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            *api.routes(self),
+            Route(f"/sandbox/{NAME}/settings", self._settings, methods=["POST"]),
+            Route(f"/sandbox/{NAME}/incoming", self._incoming, methods=["POST"]),
+        ]
+
+    async def _settings(self, request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        settings = self.messages.settings
+        if "receipt_delay" in body:
+            settings.receipt_delay = float(body["receipt_delay"])
+        if "delivery_report_url" in body:
+            settings.delivery_report_url = body["delivery_report_url"] or None
+        if "throttle" in body:
+            settings.throttle = bool(body["throttle"])
+        if "credits" in body:
+            for customer in self.customers.by_id.values():
+                customer.credits = float(body["credits"])
+        return JSONResponse(
+            {
+                "receipt_delay": settings.receipt_delay,
+                "delivery_report_url": settings.delivery_report_url,
+                "throttle": settings.throttle,
+            }
+        )
+
+    async def _incoming(self, request: Request) -> Response:
+        """An SMS a handset sends to the account's number: unread until deleted."""
+        body = await request.json()
+        customer_id = str(body.get("customerid") or next(iter(self.customers.by_id)))
+        text = str(body.get("content", ""))
+        fields = {
+            "sender": str(body.get("from", "")).lstrip("+"),
+            "destination": str(body.get("to", "447700900000")),
+            "content": text,
+            "keyword": text.split(" ", 1)[0].upper() if text else "",
+            "status": "INCOMING",
+        }
+        stored = self.messages.add(customer_id, fields, 0.0, unread=True)
+        return JSONResponse(stored.data, status_code=201)
+
+
+def client_dsn(host: str, port: int, **options: str) -> str:
+    """The DSN of the demo customer on a running sandbox, with a token it issues."""
+    answer = httpx.post(
+        f"http://{host}:{port}/v1/auth/token",
+        json={"customerid": DEMO_CUSTOMER, "key": DEMO_KEY, "secret": DEMO_SECRET},
+        timeout=10,
+    )
+    return sandbox_dsn(NAME, answer.json()["token"], host, port, **options)

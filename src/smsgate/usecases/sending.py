@@ -1,0 +1,15 @@
+"""Send and record: a gateway whose every message is kept in the message store.
+
+The gateway hands each batch's outcome to its recorder; the store is that recorder. Wiring
+them here keeps the gateway unaware of storage and the store unaware of sending.
+"""
+
+from __future__ import annotations
+
+from smsgate.gateway import Gateway
+from smsgate.store import Store
+
+
+def recording_gateway(dsn: str | None, store: Store, *, region: str | None = None) -> Gateway:
+    """The gateway for a DSN (else the settings', else the sandbox), recording in ``store``."""
+    return Gateway.from_dsn(dsn, region=region, recorder=store)
