@@ -22,6 +22,7 @@ from smsgate.elasticio.credentials import (
     allmysms_dsn,
 )
 from smsgate.sailor.component import CHECKOUT_ROOT, Component
+from smsgate.sailor.errors import ConfigurationError as SetupError
 from smsgate.sailor.settings import SailorSettings
 from smsgate.sailor.wire import (
     base_headers,
@@ -80,7 +81,7 @@ def test_the_functions_component_json_names_exist() -> None:
     component = Component.load(str(CHECKOUT_ROOT))
     assert component.process_function("send") is send.process
     assert component.verifier().__module__ == "smsgate.elasticio.verify"
-    with pytest.raises(ConfigurationError, match="no action or trigger 'nope'"):
+    with pytest.raises(SetupError, match="no action or trigger 'nope'"):
         component.process_function("nope")
 
 
@@ -184,7 +185,7 @@ def test_settings_parse_numbers_and_booleans_as_the_node_sailor_does() -> None:
 def test_every_missing_variable_is_named_in_one_line() -> None:
     env = Step("http://127.0.0.1:9").env()
     del env["ELASTICIO_FLOW_ID"], env["ELASTICIO_MESSAGE_CRYPTO_IV"]
-    with pytest.raises(ConfigurationError) as caught:
+    with pytest.raises(SetupError) as caught:
         SailorSettings.from_env(env)
     assert "ELASTICIO_FLOW_ID, ELASTICIO_MESSAGE_CRYPTO_IV are missing" in str(caught.value)
     # The shutdown hook needs no broker.
@@ -233,5 +234,5 @@ def test_error_objects() -> None:
 
 
 def test_find_component_json_says_where_it_looked(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="ELASTICIO_COMPONENT_PATH"):
+    with pytest.raises(SetupError, match="ELASTICIO_COMPONENT_PATH"):
         Component.load(str(tmp_path))

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgate.core.errors import ConfigurationError
 from smsgate.core.secret import Secret
 from smsgate.sailor.crypto import MessageCipher, MessageCryptoError
+from smsgate.sailor.errors import ConfigurationError
 
 VECTOR = json.loads((Path(__file__).parent / "data" / "elasticio_openssl_vector.json").read_text())
 CIPHER = MessageCipher(Secret(VECTOR["password"]), VECTOR["iv"])

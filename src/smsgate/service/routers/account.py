@@ -1,7 +1,5 @@
 """``/v1/account``: the provider account's state, credits and customer id."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 

@@ -1,7 +1,5 @@
 """``/v1/messages``: send, list, read, history, cancel."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any

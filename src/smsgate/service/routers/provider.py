@@ -1,7 +1,5 @@
 """``/v1/provider/...``: what the provider itself holds (search, inbox, scheduled, batches)."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any

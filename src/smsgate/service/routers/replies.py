@@ -1,7 +1,5 @@
 """``/v1/replies``: what recipients answered, from the store."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Annotated, Any
 
