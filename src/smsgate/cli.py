@@ -49,6 +49,9 @@ TABLE_ROWS: Final = 50
 app = typer.Typer(
     name="smsgate",
     help="Send SMS through real providers and know what happened to every one.",
+    epilog="Settings (environment): "
+    + ", ".join(variable.name for variable in settings.VARIABLES)
+    + "; 'smsgate settings' shows them.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -165,7 +168,7 @@ def send(
         str | None,
         typer.Option(
             "--region",
-            envvar="SMSGATE_DEFAULT_REGION",
+            envvar=settings.DEFAULT_REGION.name,
             help="Country of national numbers (leading 0). Default FR.",
             show_default=False,
         ),
@@ -418,6 +421,35 @@ def sandbox(
         markup=False,
     )
     serve(state, host, port)
+
+
+@app.command(name="settings")
+def settings_command(as_json: JsonOption = False) -> None:
+    """Every SMSGATE_* variable: its value now (secrets hidden), default and meaning."""
+    found = settings.current()
+    bad = [s for s in found if s.problem]
+    if as_json:
+        _print_json(
+            {
+                s.variable.name: {
+                    "value": s.shown,
+                    "default": s.variable.default,
+                    "set": s.explicit,
+                    "problem": s.problem,
+                }
+                for s in found
+            }
+        )
+    else:
+        table = Table("variable", "value", "default", "meaning", show_edge=False)
+        for s in found:
+            value = s.shown if s.explicit else "(default)"
+            table.add_row(s.variable.name, value, s.variable.default, s.variable.meaning)
+        out.print(table)
+        for s in bad:
+            err.print(f"error: {s.variable.name}: {s.problem}", markup=False)
+    if bad:
+        raise Failure(EXIT_BAD_INPUT)
 
 
 @app.command()

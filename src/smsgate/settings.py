@@ -8,9 +8,10 @@ and what the README's table lists (a test keeps the two equal).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,34 @@ class Variable:
     meaning: str
     secret: bool = False
     """Its value holds a credential: never shown."""
+    check: Callable[[str], object] | None = None
+    """Raises an error (one line, no secret) when a value is unusable."""
 
     def read(self, env: Mapping[str, str] | None = None) -> str:
         """The value in ``env`` (the process environment if None), stripped, else the default."""
         value = (os.environ if env is None else env).get(self.name, "").strip()
         return value or self.default
+
+
+def _dsn(value: str) -> object:
+    from smsgate.core.dsn import Dsn  # lazily: most commands never check settings
+
+    return Dsn.parse(value)
+
+
+def _region(value: str) -> object:
+    from smsgate.core.recipients import check_region  # lazily: phonenumbers is slow to load
+
+    return check_region(value)
+
+
+def _http_url(value: str) -> object:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        from smsgate.core.errors import ConfigurationError
+
+        raise ConfigurationError(f"{value!r} is not an http(s) URL: write e.g. http://host:8025")
+    return value
 
 
 DSN: Final = Variable(
@@ -34,6 +58,7 @@ DSN: Final = Variable(
     "Provider and account to send with, e.g. `allmysms://LOGIN:APIKEY@default`; "
     "`--dsn` overrides it",
     secret=True,
+    check=_dsn,
 )
 TRIAL_DSN: Final = Variable(
     "SMSGATE_TRIAL_DSN",
@@ -41,11 +66,13 @@ TRIAL_DSN: Final = Variable(
     "The operator's AllMySMS account that pays for trial sends (blank credentials); "
     "without it, trial mode is refused",
     secret=True,
+    check=_dsn,
 )
 DEFAULT_REGION: Final = Variable(
     "SMSGATE_DEFAULT_REGION",
     "FR",
     "Country (ISO 3166) of national numbers written with a leading 0; `--region` overrides it",
+    check=_region,
 )
 DATABASE_URL: Final = Variable(
     "SMSGATE_DATABASE_URL",
@@ -79,6 +106,7 @@ ALLMYSMS_URL: Final = Variable(
     "",
     "The elastic.io component: where to reach AllMySMS, e.g. `http://127.0.0.1:8025` for the "
     "sandbox; blank: `https://api.allmysms.com`",
+    check=_http_url,
 )
 
 VARIABLES: Final[tuple[Variable, ...]] = (
@@ -91,6 +119,40 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     WEBHOOK_SECRETS,
     ALLMYSMS_URL,
 )
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable as it is now: shown masked when it holds a secret."""
+
+    variable: Variable
+    value: str
+    explicit: bool
+    problem: str | None
+
+    @property
+    def shown(self) -> str:
+        if self.variable.secret and self.explicit:
+            return "(set, hidden)"
+        return self.value
+
+
+def current(env: Mapping[str, str] | None = None) -> list[Setting]:
+    """Every variable's value now, and what is wrong with it (its own check)."""
+    env = os.environ if env is None else env
+    found = []
+    for variable in VARIABLES:
+        value = variable.read(env)
+        problem = None
+        if value and variable.check is not None:
+            try:
+                variable.check(value)
+            except Exception as error:  # a check's error is one line for a person
+                problem = str(error) or type(error).__name__
+                if variable.secret:  # a malformed secret is still a secret
+                    problem = problem.replace(value, "***")
+        found.append(Setting(variable, value, bool(env.get(variable.name, "").strip()), problem))
+    return found
 
 
 def split_list(value: str) -> tuple[str, ...]:
