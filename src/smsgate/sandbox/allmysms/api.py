@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -27,10 +27,8 @@ from smsgate.sandbox.allmysms.accounts import Account
 from smsgate.sandbox.allmysms.events import Campaign
 from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, parse_flow
 from smsgate.sandbox.allmysms.render import answer
+from smsgate.sandbox.allmysms.state import AllMySmsState
 from smsgate.sandbox.inbox import InboxMessage
-
-if TYPE_CHECKING:
-    from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 
 PROVIDER: Final = "allmysms"
 FORM_URLENCODED: Final = "application/x-www-form-urlencoded"
@@ -109,7 +107,7 @@ def _format(params: dict[str, str]) -> str:
     return "json" if looks_like_json(params.get("smsData", "")) else "xml"
 
 
-def _authenticate(state: AllMySmsEmulator, call: Call) -> Account:
+def _authenticate(state: AllMySmsState, call: Call) -> Account:
     login = call.get("login") or call.get("clientcode")
     account = state.accounts.authenticate(login, call.get("apiKey"))
     if account is None:
@@ -140,7 +138,7 @@ def _parse_date(raw: str) -> datetime | None:
         raise Refusal(115) from None
 
 
-def _prepare(state: AllMySmsEmulator, account: Account, call: Call) -> tuple[Flow, Prepared]:
+def _prepare(state: AllMySmsState, account: Account, call: Call) -> tuple[Flow, Prepared]:
     raw = call.get("smsData")
     if not raw.strip():
         raise Refusal(105)
@@ -199,7 +197,7 @@ def _campaign_id() -> str:
     return f"ap_{secrets.randbelow(10**10):010d}"
 
 
-def send_sms(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def send_sms(state: AllMySmsState, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     flow, prepared = _prepare(state, account, call)
     now = datetime.now(PARIS)
@@ -256,7 +254,7 @@ def send_sms(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     }
 
 
-def simulate_campaign(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def simulate_campaign(state: AllMySmsState, call: Call) -> dict[str, Any]:
     """[E] the same validation as sendSms, credit included; nothing is sent or charged."""
     account = _authenticate(state, call)
     _, prepared = _prepare(state, account, call)
@@ -271,7 +269,7 @@ def simulate_campaign(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     }
 
 
-def get_info(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def get_info(state: AllMySmsState, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     return {
         "status": "Active Account",
@@ -284,28 +282,28 @@ def get_info(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     }
 
 
-def get_acks(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def get_acks(state: AllMySmsState, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     return state.events.acks_of(account.login, call.get("campId"))
 
 
-def get_ack_by_sms_id(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def get_ack_by_sms_id(state: AllMySmsState, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     return state.events.ack_by_sms_id(account.login, call.get("smsId"))
 
 
-def get_pulls(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def get_pulls(state: AllMySmsState, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     limit = call.get("limit")
     return state.events.pulls(account.login, int(limit) if limit.isdigit() else 1000)
 
 
-def get_pull(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def get_pull(state: AllMySmsState, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     return state.events.pull_of(account.login, call.get("campId"))
 
 
-def delete_campaign(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
+def delete_campaign(state: AllMySmsState, call: Call) -> dict[str, Any]:
     """[E] §10.15: a held campaign is cancelled and its credits refunded."""
     account = _authenticate(state, call)
     campaign = state.events.cancel(account.login, call.get("campId"))
@@ -316,7 +314,7 @@ def delete_campaign(state: AllMySmsEmulator, call: Call) -> dict[str, Any]:
     return {"status": "OK"}
 
 
-METHODS: Final[dict[str, Callable[[AllMySmsEmulator, Call], dict[str, Any]]]] = {
+METHODS: Final[dict[str, Callable[[AllMySmsState, Call], dict[str, Any]]]] = {
     "sendSms": send_sms,
     "simulateCampaign": simulate_campaign,
     "getInfo": get_info,
@@ -328,7 +326,7 @@ METHODS: Final[dict[str, Callable[[AllMySmsEmulator, Call], dict[str, Any]]]] = 
 }
 
 
-def routes(state: AllMySmsEmulator) -> list[Route]:
+def routes(state: AllMySmsState) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         method = request.path_params["method"]
         handler = METHODS.get(method)

@@ -9,21 +9,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smsgate.sandbox.allmysms import api
-from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN, Accounts, parse_account
-from smsgate.sandbox.allmysms.events import Events
-from smsgate.sandbox.emulator import Shared, sandbox_dsn
+from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN, parse_account
+from smsgate.sandbox.allmysms.state import AllMySmsState
+from smsgate.sandbox.emulator import sandbox_dsn
 
 NAME: Final = "allmysms"
 
 
-class AllMySmsEmulator:
+class AllMySmsEmulator(AllMySmsState):
     name = NAME
-
-    def __init__(self, shared: Shared) -> None:
-        self.accounts = Accounts.with_demo()
-        self.events = Events()
-        self.inbox = shared.inbox
-        self.faults = shared.faults
 
     def demo_dsn(self, host: str, port: int) -> str:
         return client_dsn(host, port)

@@ -12,7 +12,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,9 +22,7 @@ from smsgate.core.text import segment
 from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.messangi.events import Stored, messangi_time
-
-if TYPE_CHECKING:
-    from smsgate.sandbox.messangi.emulator import MessangiEmulator
+from smsgate.sandbox.messangi.state import MessangiState
 
 NAME: Final = "messangi"
 NUMBER: Final = re.compile(r"\+?[1-9][0-9]{6,14}")
@@ -87,7 +85,7 @@ def _optional(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 ECHOED: Final = ("connection", "email", "externalId", "clientId")
 
 
-def routes(state: MessangiEmulator) -> list[Route]:
+def routes(state: MessangiState) -> list[Route]:
     users = state.users
     events = state.events
 

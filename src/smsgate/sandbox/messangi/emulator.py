@@ -8,21 +8,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smsgate.sandbox.emulator import Shared, sandbox_dsn
+from smsgate.sandbox.emulator import sandbox_dsn
 from smsgate.sandbox.messangi import api
-from smsgate.sandbox.messangi.accounts import DEMO_KEY, Users
+from smsgate.sandbox.messangi.accounts import DEMO_KEY
 from smsgate.sandbox.messangi.api import NAME
-from smsgate.sandbox.messangi.events import Events
+from smsgate.sandbox.messangi.state import MessangiState
 
 
-class MessangiEmulator:
+class MessangiEmulator(MessangiState):
     name = NAME
-
-    def __init__(self, shared: Shared) -> None:
-        self.users = Users()
-        self.events = Events()
-        self.inbox = shared.inbox
-        self.faults = shared.faults
 
     def demo_dsn(self, host: str, port: int) -> str:
         return client_dsn(host, port)

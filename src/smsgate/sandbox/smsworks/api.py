@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,9 +24,7 @@ from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.smsworks.accounts import Customer
 from smsgate.sandbox.smsworks.messages import FAILED, Stored, js_date
-
-if TYPE_CHECKING:
-    from smsgate.sandbox.smsworks.emulator import SmsWorksEmulator
+from smsgate.sandbox.smsworks.state import SmsWorksState
 
 NAME: Final = "smsworks"
 PREFIX: Final = "/v1"
@@ -105,7 +103,7 @@ def _cost(content: str, destination: str) -> float:
     return float(segment(content).count * (1 if destination.startswith("44") else 2))
 
 
-def routes(state: SmsWorksEmulator) -> list[Route]:
+def routes(state: SmsWorksState) -> list[Route]:
     customers = state.customers
     messages = state.messages
 

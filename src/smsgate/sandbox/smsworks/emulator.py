@@ -9,21 +9,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smsgate.sandbox.emulator import Shared, sandbox_dsn
+from smsgate.sandbox.emulator import sandbox_dsn
 from smsgate.sandbox.smsworks import api
-from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER, DEMO_KEY, DEMO_SECRET, Customers
+from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER, DEMO_KEY, DEMO_SECRET
 from smsgate.sandbox.smsworks.api import NAME
-from smsgate.sandbox.smsworks.messages import Messages
+from smsgate.sandbox.smsworks.state import SmsWorksState
 
 
-class SmsWorksEmulator:
+class SmsWorksEmulator(SmsWorksState):
     name = NAME
-
-    def __init__(self, shared: Shared) -> None:
-        self.customers = Customers()
-        self.messages = Messages()
-        self.inbox = shared.inbox
-        self.faults = shared.faults
 
     def demo_dsn(self, host: str, port: int) -> str:
         return sandbox_dsn(NAME, self.customers.demo_token(), host, port)
