@@ -6,8 +6,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from smsgate.gateway import Gateway
-from smsgate.service.common import AT_PROVIDER
-from smsgate.service.common import ERRORS as _ERRORS
+from smsgate.service.common import AT_PROVIDER, ERRORS
 from smsgate.service.schemas import (
     AccountOut,
     CustomerOut,
@@ -24,7 +23,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         operation_id="GetAccount",
         summary="The provider account's status and credits",
         response_model=AccountOut,
-        responses={**_ERRORS, 502: {"model": ErrorOut}},
+        responses={**ERRORS, 502: {"model": ErrorOut}},
     )
     def get_account() -> AccountOut:
         return AccountOut.model_validate(gateway.info().to_dict())

@@ -9,8 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from smsgate.core.personalise import Template
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway, SendOptions
-from smsgate.service.common import ERRORS as _ERRORS
-from smsgate.service.common import MAX_OFFSET, aware
+from smsgate.service.common import ERRORS, MAX_OFFSET, aware
 from smsgate.service.schemas import (
     ErrorOut,
     EventOut,
@@ -33,7 +32,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         summary="Send an SMS to one or many recipients",
         response_model=SendReportOut,
         status_code=201,
-        responses=_ERRORS,
+        responses=ERRORS,
     )
     def send_messages(body: SendRequest) -> SendReportOut:
         options = SendOptions(
@@ -58,7 +57,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         operation_id="ListMessages",
         summary="List messages, newest first",
         response_model=MessagePageOut,
-        responses=_ERRORS,
+        responses=ERRORS,
     )
     def list_messages(
         status: Annotated[MessageStatus | None, Query(description="Only this status")] = None,
@@ -100,7 +99,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         operation_id="GetMessage",
         summary="One message and its current status",
         response_model=MessageOut,
-        responses=_ERRORS,
+        responses=ERRORS,
     )
     def get_message(message_id: MessageId) -> MessageOut:
         return _message(message_id)
@@ -110,7 +109,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         operation_id="ListMessageEvents",
         summary="A message's status history",
         response_model=list[EventOut],
-        responses=_ERRORS,
+        responses=ERRORS,
     )
     def list_events(message_id: MessageId) -> list[EventOut]:
         _message(message_id)
@@ -121,7 +120,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         operation_id="CancelMessage",
         summary="Cancel a scheduled message (and the rest of its provider campaign)",
         response_model=MessageOut,
-        responses={**_ERRORS, 409: {"model": ErrorOut}, 502: {"model": ErrorOut}},
+        responses={**ERRORS, 409: {"model": ErrorOut}, 502: {"model": ErrorOut}},
     )
     def cancel(message_id: MessageId) -> MessageOut:
         try:

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from smsgate.gateway import Gateway
-from smsgate.service.common import ERRORS as _ERRORS
-from smsgate.service.common import MAX_OFFSET
+from smsgate.service.common import ERRORS, MAX_OFFSET
 from smsgate.service.schemas import (
     ReplyOut,
 )
@@ -22,7 +21,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         operation_id="ListReplies",
         summary="Replies received, newest first",
         response_model=list[ReplyOut],
-        responses=_ERRORS,
+        responses=ERRORS,
     )
     def list_replies(
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
