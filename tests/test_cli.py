@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
-from smsgate.sandbox.server import BackgroundSandbox, SandboxProcess
+from smsgate.sandbox.server import BackgroundSandbox, SandboxProcess, free_port
 from tests.conftest import add_account, inbox
 
 SMSGATE = [sys.executable, "-m", "smsgate.cli"]
@@ -152,6 +152,17 @@ def test_info(sandbox: BackgroundSandbox) -> None:
     refused = run("info", "--dsn", sandbox.dsn("demo", "wrong"))
     assert refused.returncode == 1 and "check the credentials" in refused.stderr
     assert "wrong" not in refused.stderr
+
+
+def test_a_provider_that_does_not_answer_is_an_ordinary_error_not_a_bug() -> None:
+    dsn = f"allmysms+http://demo:ZZSECRETZZ@127.0.0.1:{free_port()}"
+    done = run("info", "--dsn", dsn)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: could not connect to 127.0.0.1")
+    assert "bug" not in done.stderr and "Traceback" not in done.stderr
+    as_json = run("info", "--dsn", dsn, "--json")
+    assert json.loads(as_json.stdout)["exit_code"] == 1
+    assert "ZZSECRETZZ" not in done.stderr + as_json.stdout + as_json.stderr
 
 
 def test_a_large_send_shows_progress_and_succeeds(sandbox: BackgroundSandbox) -> None:

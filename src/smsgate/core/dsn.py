@@ -1,7 +1,8 @@
 """Data source names: one URL says which provider, which account and which endpoint.
 
 ``scheme[+transport]://USER:PASSWORD@HOST[:PORT][?option=value]``. The password is held as a
-:class:`Secret`; :meth:`Dsn.masked` is the only form fit for messages.
+:class:`Secret`, and the user part is a credential too (Messangi's key, The SMS Works' token):
+:meth:`Dsn.masked` shows neither, and is the only form fit for messages.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class Dsn:
     def parse(cls, text: str) -> Dsn:
         raw = text.strip()
         if "://" not in raw:
-            raise ConfigurationError(
-                f"the DSN {_mask_raw(raw)!r} has no scheme: write it as "
+            raise ConfigurationError(  # not echoed: it may be a bare key or token
+                "the DSN given has no scheme (no '://'): write it as "
                 "allmysms://LOGIN:APIKEY@default or sandbox://"
             )
         parts = urlsplit(raw)
@@ -81,11 +82,12 @@ class Dsn:
         return int(raw)
 
     def masked(self) -> str:
-        """The DSN as it may be shown: the password replaced by a mask."""
+        """The DSN as it may be shown: every credential (user and password) masked."""
         scheme = self.scheme + (f"+{self.transport}" if self.transport else "")
         credentials = ""
         if self.user or self.password:
-            credentials = self.user + (f":{MASK}" if self.password else "") + "@"
+            user = MASK if self.user else ""
+            credentials = user + (f":{MASK}" if self.password else "") + "@"
         port = f":{self.port}" if self.port is not None else ""
         return f"{scheme}://{credentials}{self.host}{port}"
 
@@ -96,10 +98,9 @@ class Dsn:
 
 
 def _mask_raw(raw: str) -> str:
-    """Mask whatever sits between ':' and '@' in text that did not even parse."""
+    """Mask the whole user part (between '//' and the last '@') of text that did not parse."""
     head, at, tail = raw.rpartition("@")
     if not at:
         return raw
-    scheme, sep, userinfo = head.rpartition("//")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:{MASK}@{tail}" if ":" in userinfo else raw
+    scheme, sep, _ = head.rpartition("//")
+    return f"{scheme}{sep}{MASK}@{tail}"

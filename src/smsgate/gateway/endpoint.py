@@ -14,7 +14,7 @@ from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
 from smsgate.core.recipients import check_region
 from smsgate.gateway.aiohttp_transport import AiohttpTransport
-from smsgate.providers import Provider, provider_from_dsn
+from smsgate.providers import Provider, check_options, provider_from_dsn
 
 SANDBOX_DSN: Final = settings.DSN.default
 # The embedded sandbox is loaded by name: it is a plug-in of the gateway, not a layer under it.
@@ -37,6 +37,8 @@ class Endpoint:
     sandbox: bool = False
     trial: bool = False
     embedded: EmbeddedSandbox | None = None
+    default_sender: str | None = None
+    """The DSN's ``?from=``: the sender of a send that names none."""
 
     def client(self, timeout: httpx.Timeout) -> httpx.Client:
         transport = self.embedded.transport() if self.embedded else None
@@ -59,11 +61,13 @@ def plain_endpoint(dsn: str) -> Endpoint:
 
 
 def _plain(dsn: Dsn) -> Endpoint:
+    sender = dsn.options.get("from") or None
     if dsn.scheme == "sandbox":
+        check_options(dsn, frozenset())
         embedded: EmbeddedSandbox = importlib.import_module(EMBEDDED_SANDBOX_MODULE)
         provider = provider_from_dsn(Dsn.parse(embedded.DSN))
-        return Endpoint(provider, sandbox=True, embedded=embedded)
-    return Endpoint(provider_from_dsn(dsn))
+        return Endpoint(provider, sandbox=True, embedded=embedded, default_sender=sender)
+    return Endpoint(provider_from_dsn(dsn), default_sender=sender)
 
 
 def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Endpoint:
@@ -91,6 +95,7 @@ def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = Non
     if trial.provider.trial:
         raise ConfigurationError(f"{settings.TRIAL_DSN.name} must name an account with credentials")
     trial.trial = True
+    trial.default_sender = endpoint.default_sender or trial.default_sender
     return trial
 
 

@@ -87,7 +87,7 @@ class SendRun:
                 require(provider, "personalised_schedule", "schedule personalised texts")
         message = compose_message(
             text,
-            sender=options.get("sender"),
+            sender=options.get("sender") or endpoint.default_sender,
             trial=endpoint.trial,
             max_parts=options.get("max_parts", 1) if not personal else 255,
             max_chars=provider.capabilities.max_text_chars if not personal else None,

@@ -17,6 +17,7 @@ from typing import Final, TypeVar
 
 import httpx
 
+from smsgate.core.errors import ProviderError
 from smsgate.gateway.ratelimit import RateLimiter
 from smsgate.providers.base import Exchange
 
@@ -38,12 +39,15 @@ class RetryPolicy:
     timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0))
 
 
-class NotSent(Exception):
-    """The request never reached the provider: nothing was sent, sending again is safe."""
+class NotSent(ProviderError):
+    """The request never reached the provider: nothing was sent, sending again is safe.
+
+    A send folds it into its report (the batch ``failed``); any other operation raises it as
+    the ordinary error it is (exit 1, HTTP 502), never as a bug."""
 
 
-class MaybeSent(Exception):
-    """The request may have reached the provider: its SMS may have gone out."""
+class MaybeSent(ProviderError):
+    """The request may have reached the provider: its SMS may have gone out (``unknown``)."""
 
 
 def _host(request: httpx.Request) -> str:

@@ -46,7 +46,24 @@ def provider_from_dsn(dsn: Dsn) -> Provider:
         raise ConfigurationError(
             f"unknown provider {dsn.scheme!r} in the DSN {dsn.masked()}: use one of {known}"
         )
+    check_options(dsn, entry.options)
     return entry.from_dsn(dsn)
+
+
+GATEWAY_OPTIONS: Final = frozenset({"from"})
+"""DSN options every provider takes, read by the gateway: ``from`` is the default sender
+(Symfony Notifier's form)."""
+
+
+def check_options(dsn: Dsn, known: frozenset[str]) -> None:
+    """Refuse an option nobody reads: a typo (``?batchsize=``) must not pass silently."""
+    allowed = known | GATEWAY_OPTIONS
+    unknown = sorted(set(dsn.options) - allowed)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option {unknown[0]!r} in the DSN {dsn.masked()}: "
+            f"{dsn.scheme} takes {', '.join(sorted(allowed))}"
+        )
 
 
 __all__ = [

@@ -443,4 +443,6 @@ def _invalid_numbers(raw: object) -> set[str]:
     return {item.strip().lstrip("+") for item in items if item.strip()}
 
 
-PROVIDER: Final = Registration(NAME, CAPABILITIES, AllMySms.from_dsn)
+PROVIDER: Final = Registration(
+    NAME, CAPABILITIES, AllMySms.from_dsn, options=frozenset({"batch_size"})
+)

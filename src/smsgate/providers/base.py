@@ -227,3 +227,5 @@ class Registration:
     name: str
     capabilities: Capabilities
     from_dsn: Callable[[Dsn], Provider]
+    options: frozenset[str] = frozenset()
+    """The DSN options (``?name=value``) this provider reads; any other is refused."""

@@ -350,4 +350,6 @@ def _utc_time(value: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-PROVIDER: Final = Registration(NAME, CAPABILITIES, Messangi.from_dsn)
+PROVIDER: Final = Registration(
+    NAME, CAPABILITIES, Messangi.from_dsn, options=frozenset({"batch_size", "callbacks"})
+)

@@ -474,4 +474,9 @@ def _parse_date(value: object) -> datetime | None:
         return None
 
 
-PROVIDER: Final = Registration(NAME, CAPABILITIES, SmsWorks.from_dsn)
+PROVIDER: Final = Registration(
+    NAME,
+    CAPABILITIES,
+    SmsWorks.from_dsn,
+    options=frozenset({"batch_size", "deliveryreporturl"}),
+)
