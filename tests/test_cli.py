@@ -194,6 +194,8 @@ def test_sends_are_recorded_and_listed_even_on_the_embedded_sandbox() -> None:
     assert [e["source"] for e in shown["events"]] == ["send"]
     human = run("show", message_id)
     assert message_id in human.stdout and "sent" in human.stdout
+    piped = run("messages", "--tag", "cli-list")  # not a terminal: 80 columns
+    assert message_id in piped.stdout and "…" not in piped.stdout.split()[0:8]
     missing = run("show", "msg_nope")
     assert missing.returncode == 2 and "no message 'msg_nope'" in missing.stderr
 

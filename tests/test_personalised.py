@@ -130,3 +130,57 @@ def test_the_http_service_takes_rows(sandbox: BackgroundSandbox, tmp_path: Path)
     gateway.close()
     store.close()
     assert sorted(str(m["text"]) for m in inbox(sandbox)) == ["Hi Ann", "Hi Bob"]
+
+
+def test_probable_mistakes_are_refused_or_warned_not_guessed(
+    sandbox: BackgroundSandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SMSGATE_DATA_DIR", str(tmp_path))
+    dsn = sandbox.messangi_dsn()
+    # A row missing a column the template uses: that recipient is skipped with the reason;
+    # an empty value is a value. Semicolons (a French spreadsheet's export) are read too.
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "to;name;code\n+33612345678;Ann;1\n+33612345679;Bob\n+33612345670;;3\n", encoding="utf-8"
+    )
+    args = ["send", "--dsn", dsn, "--csv", str(people), "--from", "ACME", "--json"]
+    assert main([*args, "Hi {name}, {code}"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [s["input"] for s in report["skipped"]] == ["+33612345679"]
+    assert "no 'code' value" in report["skipped"][0]["reason"]
+    assert sorted(str(m["text"]) for m in inbox(sandbox)) == ["Hi , 3", "Hi Ann, 1"]
+    # A template without --csv goes as written, with a warning.
+    assert main(["send", "--dsn", dsn, "--to", "0612345678", "--from", "ACME", "Hi {name}"]) == 0
+    assert "names {name} but no --csv" in capsys.readouterr().err
+    # A time in the past is refused, never sent now.
+    past = ["send", "--dsn", sandbox.dsn(), "--to", "0612345678", "--at", "2020-01-01 09:00"]
+    assert main([*past, "Hi"]) == 2
+    assert "is in the past" in capsys.readouterr().err
+    # An invalid status filter.
+    assert main(["messages", "--status", "deliverd"]) == 2
+    assert "unknown status 'deliverd': use one of" in capsys.readouterr().err
+
+
+def test_the_api_refuses_an_unknown_field_instead_of_ignoring_it(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}")
+    gateway = Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}, recorder=store)
+    app = create_app(gateway, store, ServiceConfig(("key",), ()))
+    with BackgroundApp(app) as service:
+        client = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+        answer = client.post(
+            "/v1/messages",
+            json={"to": ["0612345678"], "text": "Hi", "schedule_at": "2030-01-01T09:00:00Z"},
+        )
+        assert answer.status_code == 422
+        assert answer.json()["error"].startswith("unknown field 'schedule_at'")
+        past = {"to": ["0612345678"], "text": "Hi", "scheduled_at": "2020-01-01T09:00:00Z"}
+        answer = client.post("/v1/messages", json=past)
+        assert answer.status_code == 422 and "in the past" in answer.json()["error"]
+    gateway.close()
+    store.close()
+    assert inbox(sandbox) == []

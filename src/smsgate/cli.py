@@ -19,7 +19,7 @@ from typing import Annotated, Any, Final
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from smsgate import settings
 from smsgate.core.errors import InvalidInput, SmsgateError
@@ -27,6 +27,7 @@ from smsgate.core.personalise import Template
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.core.schedule import parse_send_time
+from smsgate.core.status import MessageStatus
 from smsgate.core.text import segment
 from smsgate.gateway import Gateway, SendOptions
 from smsgate.shapes import EventOut, MessageOut, ProviderMessageOut, ReplyOut
@@ -123,12 +124,40 @@ def _parse_when(value: str | None, option: str = "--at") -> datetime | None:
     return parse_send_time(value, option) if value else None
 
 
+def _warn_if_template(message: str) -> None:
+    """'Hi {name}' without --csv goes as written, but is probably a mistake: say so."""
+    try:
+        columns = Template.parse(message).columns
+    except InvalidInput:  # lone braces: plain text without a CSV
+        return
+    if columns:
+        named = ", ".join("{" + column + "}" for column in columns)
+        err.print(
+            f"warning: the text names {named} but no --csv gives values: it is sent as "
+            "written; use --csv FILE for a text per recipient",
+            markup=False,
+        )
+
+
 def _read_csv(path: Path, template: str) -> list[dict[str, str]]:
-    """The CSV's rows; its header must have 'to' and every column the template names."""
+    """The CSV's rows; its header must have 'to' and every column the template names.
+
+    Comma- or semicolon-separated (a French spreadsheet's export), told apart by csv.Sniffer
+    on the header line. A short row lacks its last values (not empty ones): the recipient is
+    then skipped with the reason."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+            first = handle.readline()
+            handle.seek(0)
+            try:
+                dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(first, ",;\t")
+            except csv.Error:
+                dialect = csv.excel
+            reader = csv.DictReader(handle, dialect=dialect)
+            rows = [
+                {k.strip(): v.strip() for k, v in row.items() if k and v is not None}
+                for row in reader
+            ]
             header = [name.strip() for name in reader.fieldnames or []]
     except OSError as error:
         raise InvalidInput(f"cannot read {path} ({error.strerror}): check the path") from None
@@ -210,6 +239,8 @@ def send(
         raise InvalidInput("--to and --csv both give recipients: use one of them")
     message = _read_text(text)
     rows = _read_csv(csv_file, message) if csv_file is not None else None
+    if rows is None:
+        _warn_if_template(message)
     chunks = _read_numbers(to or [])
     options = SendOptions(
         sender=sender,
@@ -461,13 +492,25 @@ def messages(
     as_json: JsonOption = False,
 ) -> None:
     """List recorded messages, newest first."""
+    if status is not None and status not in {s.value for s in MessageStatus}:
+        known = ", ".join(s.value for s in MessageStatus)
+        raise InvalidInput(f"unknown status {status!r}: use one of {known}")
     store = Store()
     recipient = to.replace(" ", "") if to else None
     page = store.messages(status=status, recipient=recipient, tag=tag, limit=limit)
     if as_json:
         _print_json({"total": page.total, "items": [_message_dict(m) for m in page.messages]})
         return
-    table = Table("id", "to", "status", "created", "text", show_edge=False)
+    # Ids are never cut: 'smsgate show' must find what is printed, even piped at 80 columns.
+    width = max((len(row.id) for row in page.messages), default=2)
+    table = Table(
+        Column("id", no_wrap=True, min_width=width),
+        Column("to", no_wrap=True),
+        "status",
+        Column("created", no_wrap=True),
+        "text",
+        show_edge=False,
+    )
     for row in page.messages:
         table.add_row(
             row.id, row.recipient, row.status, f"{row.created_at:%Y-%m-%d %H:%M}", row.text[:40]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from smsgate.core.errors import InvalidInput
 
@@ -17,3 +17,14 @@ def parse_send_time(value: str, field: str) -> datetime:
             "2026-12-01T09:00+01:00"
         ) from None
     return moment if moment.tzinfo else moment.astimezone()
+
+
+def check_send_time(moment: datetime, now: datetime) -> datetime:
+    """A scheduled time must be ahead: one in the past is a mistake, never 'send now'."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if aware <= now:
+        raise InvalidInput(
+            f"the send time {aware.isoformat(timespec='minutes')} is in the past: give a future "
+            "time, or none to send now"
+        )
+    return aware

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final, Protocol, TypedDict, Unpack
 
 from smsgate.core.errors import InvalidText, NoRecipients
@@ -16,6 +16,7 @@ from smsgate.core.message import compose_message
 from smsgate.core.personalise import TO_COLUMN, Template
 from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
+from smsgate.core.schedule import check_send_time
 from smsgate.core.sent import SentBatch
 from smsgate.core.text import fit_text, segment
 from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS, TRIAL_PREFIX
@@ -75,8 +76,9 @@ class SendRun:
     ) -> None:
         """Everything that can be refused is refused here, before the first request."""
         provider = endpoint.provider
-        if options.get("scheduled_at"):
+        if scheduled := options.get("scheduled_at"):
             require(provider, "schedule", "schedule a send")
+            check_send_time(scheduled, datetime.now(UTC))
         if options.get("flash"):
             require(provider, "flash", "send a flash SMS")
         template = Template.parse(text) if rows is not None else None
@@ -262,16 +264,23 @@ def _personalise(
     options: SendOptions,
     max_chars: int | None,
 ) -> tuple[list[Recipient], list[tuple[str, ...]], list[str]]:
-    """Each recipient's values and text; a text too long for the parts allowed is that
-    recipient's alone to miss (skipped with the reason), never truncated."""
-    values_by_input: dict[str, tuple[str, ...]] = {}
+    """Each recipient's values and text. A row without a value the template uses, or whose
+    text is too long for the parts allowed, is that recipient's alone to miss (skipped with
+    the reason): never 'Hi !', never truncated."""
+    row_by_input: dict[str, Mapping[str, str]] = {}
     for row in rows:
-        values_by_input.setdefault(row.get(TO_COLUMN, "").strip(), template.values_of(row))
+        row_by_input.setdefault(row.get(TO_COLUMN, "").strip(), row)
     kept: list[Recipient] = []
     params: list[tuple[str, ...]] = []
     texts: list[str] = []
     for person in people:
-        values = values_by_input.get(person.input.strip(), template.values_of({}))
+        row = row_by_input.get(person.input.strip(), {})
+        missing = [column for column in template.columns if column not in row]
+        if missing:
+            reason = f"its row has no {missing[0]!r} value: fill it in (an empty value is kept)"
+            recipients.skipped.append(Skipped(person.input, reason))
+            continue
+        values = template.values_of(row)
         text = template.render(values)
         try:
             fit_text(

@@ -122,6 +122,11 @@ def install_error_handlers(app: FastAPI) -> None:
         first = problems[0] if problems else {}
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        if first.get("type") == "extra_forbidden":
+            return JSONResponse(
+                {"error": f"unknown field {where!r}: check its spelling in the API docs{more}"},
+                422,
+            )
         return JSONResponse(
             {"error": f"{where or 'request'}: {first.get('msg', 'invalid')}{more}"}, 422
         )

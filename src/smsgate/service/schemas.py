@@ -14,6 +14,7 @@ class SendRequest(BaseModel):
     """The CLI's ``send``: the same fields, the same report."""
 
     model_config = ConfigDict(
+        extra="forbid",  # a misspelt field (schedule_at) must not send at once, silently
         json_schema_extra={
             "examples": [
                 {
@@ -23,7 +24,7 @@ class SendRequest(BaseModel):
                     "tag": "otp",
                 }
             ]
-        }
+        },
     )
 
     to: list[Annotated[str, Field(min_length=1)]] | Annotated[str, Field(min_length=1)] | None = (
