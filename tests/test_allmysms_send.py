@@ -217,7 +217,7 @@ def test_trial_without_an_operator_account_is_a_clear_error() -> None:
 
 
 def test_async_twin(sandbox: BackgroundSandbox) -> None:
-    async def run() -> tuple[int, int | None]:
+    async def run() -> tuple[int, float | None]:
         async with AsyncGateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}) as gw:
             report = await gw.send("0612345678, 0698765432", "Async hello")
             info = await gw.info()

@@ -156,3 +156,28 @@ def test_unicode_parts_and_credits(sandbox: BackgroundSandbox) -> None:
     body = call(sandbox, "sendSms", smsData=flow("ち" * 71), returnformat="json")
     assert body["nbSms"] == "2" and body["creditsUsed"] == "30"
     assert inbox(sandbox)[0]["encoding"] == "UCS-2"
+
+
+def test_the_simplified_send_at_the_method_root_answers_json(sandbox: BackgroundSandbox) -> None:
+    """Spec §4.3 and §2: form fields instead of smsData; without returnformat, JSON (as the
+    public clients of this method expect)."""
+    params = {
+        **AUTH,
+        "message": "Hello from the root",
+        "mobile": "33612345678;0612345679;not-a-number",
+        "tpoa": "Acme",
+        "campaign": "root-test",
+    }
+    for path in ("/http/9.0/", "/http/9.0"):
+        response = httpx.post(f"{sandbox.url}{path}", data=params)
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"status", "statusText", "invalidNumbers", "campaignId", "credits"}
+        assert body["status"] == 113 and body["invalidNumbers"] == "not-a-number"
+        assert body["campaignId"].startswith("ap_") and isinstance(body["credits"], str)
+    sent = [m for m in inbox(sandbox) if m["text"] == "Hello from the root"]
+    assert sorted(str(m["to"]) for m in sent) == ["33612345678"] * 2 + ["33612345679"] * 2
+    refused = httpx.post(f"{sandbox.url}/http/9.0/", data={**params, "apiKey": "wrong"}).json()
+    assert refused["status"] == 102
+    xml = httpx.post(f"{sandbox.url}/http/9.0/", data={**params, "returnformat": "xml"})
+    assert xml.text.lstrip().startswith("<")

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsgate.cli import main
+from smsgate.core.dsn import Dsn
 from smsgate.core.errors import InvalidSender
 from smsgate.core.remote import MessageQuery
 from smsgate.core.report import RecipientStatus, SendStatus
@@ -23,8 +24,9 @@ from smsgate.core.secret import Secret
 from smsgate.gateway import Gateway
 from smsgate.gateway.ratelimit import RateLimiter, limiter_for
 from smsgate.providers.smsworks import RECEIPT_STATUSES, SmsWorks, _js_date, _parse_date
-from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.sandbox.smsworks.emulator import SmsWorksEmulator
+from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
 from smsgate.usecases.sync import sync
 from tests.conftest import FAST_RETRY, WEBHOOK_SECRET, inbox, inject, service_with_webhooks
@@ -320,17 +322,51 @@ def test_sync_pulls_batch_and_message_statuses(store: Store, sandbox: Background
     assert store.message(later.recipients[0].id or "").status == "cancelled"  # type: ignore[union-attr]
 
 
-def test_scheduled_and_batch_listings(works: Gateway, capsys: pytest.CaptureFixture[str]) -> None:
+def test_scheduled_and_batch_listings(
+    works: Gateway, sandbox: BackgroundSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     later = datetime.now(UTC) + timedelta(days=1)
     one = works.send(UK, "Later", sender="ACME", scheduled_at=later)
     many = works.send([UK, UK2], "Later too", sender="ACME", scheduled_at=later)
-    listed = {m.provider_message_id: m for m in works.scheduled()}
+    # One ScheduledMessagesResponse object (the official definitions): the latest scheduled.
     single_id = one.recipients[0].provider_message_id or ""
     batch_id = many.requests[0].campaign_id or ""
-    assert listed[single_id].to == "447911123456" and listed[single_id].batch_id is None
-    assert listed[batch_id].batch_id == batch_id and listed[batch_id].to is not None
-    assert listed[batch_id].provider_status == "SCHEDULED"
+    (latest,) = works.scheduled()
+    assert latest.batch_id == batch_id and latest.to is not None
+    assert latest.provider_status == "SCHEDULED"
+    token = sandbox.state.emulator(SmsWorksEmulator).customers.demo_token()
+    raw = httpx.get(f"{sandbox.url}/v1/messages/schedule", headers={"Authorization": token}).json()
+    assert isinstance(raw, dict) and raw["id"] == batch_id and raw["batch"] is True
+    # The client reads the array the definitions' prose describes too, and {} as nothing.
+    provider = SmsWorks.from_dsn(Dsn.parse("smsworks://TOKEN@default"))
+    for body, ids in (([raw, {**raw, "id": single_id, "batch": False}], 2), ({}, 0)):
+        exchange = provider.scheduled()
+        request = next(exchange)
+        with pytest.raises(StopIteration) as done:
+            exchange.send(httpx.Response(200, json=body, request=request))
+        assert len(done.value.value) == ids
     in_batch = works.batch_messages(batch_id)
     assert sorted(m.to or "" for m in in_batch) == ["447911123456", "447911123457"]
     with pytest.raises(Exception, match="Batch not found"):
         works.batch_messages("999")
+
+
+def test_fractional_credits_stay_fractional(
+    sandbox: BackgroundSandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The SMS Works' credits are numbers that may be fractional (both official definitions)."""
+    httpx.post(f"{sandbox.url}/sandbox/smsworks/settings", json={"credits": 4321.5})
+    dsn = sandbox.smsworks_dsn()
+    code, out, _ = cli(capsys, "info", "--dsn", dsn, "--json")
+    assert code == 0 and json.loads(out)["credits"] == 4321.5
+    code, out, _ = cli(capsys, "info", "--dsn", dsn)
+    assert "4321.5 credits" in out
+    store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}")
+    gateway = Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}, recorder=store)
+    with BackgroundApp(create_app(gateway, store, ServiceConfig(("key",), ()))) as service:
+        api = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+        assert api.get("/v1/account").json()["credits"] == 4321.5
+        sent = api.post("/v1/messages", json={"to": [UK], "text": "Hi", "sender": "ACME"})
+        assert sent.json()["credits_left"] == 4320.5
+    gateway.close()
+    store.close()

@@ -86,8 +86,8 @@ class SendReport:
     recipients: list[RecipientResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)
-    credits_used: int | None = None
-    credits_left: int | None = None
+    credits_used: float | None = None
+    credits_left: float | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -136,7 +136,8 @@ class AccountInfo:
     provider: str
     sandbox: bool
     status: str
-    credits: int | None
+    credits: float | None
+    """A number that may be fractional (The SMS Works: 4321.5); whole ones stay ints."""
     details: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -147,3 +148,11 @@ class AccountInfo:
             "credits": self.credits,
             "details": dict(self.details),
         }
+
+
+def credit_amount(value: object) -> float | None:
+    """A provider's credit figure as a number: fractions kept (4321.5 stays 4321.5), whole
+    ones as ints (15000, never 15000.0); anything else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else float(value)

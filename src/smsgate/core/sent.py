@@ -20,7 +20,7 @@ class SentBatch:
     results: Sequence[RecipientResult]
     """One per recipient, each with our message id."""
     campaign_id: str | None
-    credits_used: int | None
+    credits_used: float | None
     texts: Sequence[str] = ()
     """Personalised sends: each recipient's text, in the order of ``results``."""
 

@@ -189,7 +189,7 @@ class SendRun:
             self.progress(self._done, self.total)
 
     def _finish(
-        self, batch: Batch, start: int, campaign_id: str | None, credits_used: int | None
+        self, batch: Batch, start: int, campaign_id: str | None, credits_used: float | None
     ) -> None:
         """Give the batch's results our message ids and hand them to the recorder."""
         results = self.report.recipients[start:]

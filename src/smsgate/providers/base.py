@@ -85,8 +85,8 @@ class BatchOutcome:
     results: list[RecipientResult]
     """One per recipient, in the order of ``Batch.recipients``."""
     request: RequestRecord
-    credits_used: int | None = None
-    credits_left: int | None = None
+    credits_used: float | None = None
+    credits_left: float | None = None
     stop: str | None = field(default=None)
     """Set when the refusal applies to every later batch too (credentials, credit, text):
     the gateway then sends no more and says why."""

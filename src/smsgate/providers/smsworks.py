@@ -23,7 +23,13 @@ from smsgate.core.errors import ProviderError
 from smsgate.core.message import Message
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
-from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
+from smsgate.core.report import (
+    AccountInfo,
+    RecipientResult,
+    RecipientStatus,
+    RequestRecord,
+    credit_amount,
+)
 from smsgate.core.secret import Secret
 from smsgate.core.sender import SenderRule
 from smsgate.core.status import MessageStatus
@@ -175,7 +181,7 @@ class SmsWorks(BaseProvider):
         if response.status_code != 200 or not isinstance(body.get("credits"), int | float):
             raise ProviderError(_refusal(response)[0])
         return AccountInfo(
-            NAME, False, "active", int(body["credits"]), {"credits": str(body["credits"])}
+            NAME, False, "active", credit_amount(body["credits"]), {"credits": str(body["credits"])}
         )
 
     def customer_id(self) -> Exchange[str]:
@@ -217,14 +223,15 @@ class SmsWorks(BaseProvider):
         return _messages(response)
 
     def scheduled(self) -> Exchange[list[ProviderMessage]]:
-        """GET /messages/schedule: an array, or one object as the spec's schema says (§3)."""
+        """GET /messages/schedule: one object, as the official definitions type it; an array
+        (what their prose describes) is read too, and an empty object is no message."""
         response = yield self._request("GET", "/messages/schedule")
         body = _json_any(response)
         if response.status_code != 200 or not isinstance(body, list | dict):
             raise ProviderError(_refusal(response)[0])
         found = []
         for item in body if isinstance(body, list) else [body]:
-            if not isinstance(item, dict):
+            if not isinstance(item, dict) or not item.get("id"):
                 continue
             raw = item.get("message")
             message: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -375,8 +382,8 @@ def _read_batch(batch: Batch, response: httpx.Response) -> BatchOutcome:
     )
 
 
-def _number(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _number(value: object) -> float | None:
+    return credit_amount(value)
 
 
 def _receipt(data: dict[str, Any] | dict[str, str]) -> Receipt:

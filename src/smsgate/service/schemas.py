@@ -131,8 +131,8 @@ class SendReportOut(BaseModel):
     recipients: list[RecipientOut]
     skipped: list[SkippedOut]
     requests: list[RequestOut]
-    credits_used: int | None = None
-    credits_left: int | None = None
+    credits_used: int | float | None = None
+    credits_left: int | float | None = None
     warnings: list[str] = []
 
 
@@ -147,7 +147,7 @@ class AccountOut(BaseModel):
     provider: str
     sandbox: bool
     status: str
-    credits: int | None
+    credits: int | float | None
     details: dict[str, str]
 
 

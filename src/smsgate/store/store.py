@@ -391,7 +391,7 @@ class Store:
         message = sent.message
         now = utcnow()
         accepted = [r for r in sent.results if r.status.accepted]
-        cost = sent.credits_used // len(accepted) if sent.credits_used and accepted else None
+        cost = int(sent.credits_used) // len(accepted) if sent.credits_used and accepted else None
         seg = message.fitted.segmentation
         with self._session() as session:
             rows = []

@@ -6,6 +6,7 @@ Validation order, codes and shapes follow spec §4-§5 and §10; every [E] choic
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import uuid
@@ -254,6 +255,23 @@ def send_sms(state: AllMySmsState, call: Call) -> dict[str, Any]:
     }
 
 
+SIMPLE_FIELDS: Final = {"message": "MESSAGE", "tpoa": "TPOA", "date": "DATE", "flash": "FLASH"}
+
+
+def simple_send(state: AllMySmsState, call: Call) -> dict[str, Any]:
+    """The simplified send at the method root (spec §4.3): form fields instead of smsData,
+    the same validation, charging, inbox and receipts as sendSms [E], a shorter answer."""
+    data: dict[str, Any] = {key: call.get(name) for name, key in SIMPLE_FIELDS.items()}
+    if call.get("campaign"):
+        data["CAMPAIGN_NAME"] = call.get("campaign")
+    mobiles = [m for m in call.get("mobile").split(";") if m.strip()]
+    data["SMS"] = [{"MOBILEPHONE": m.strip()} for m in mobiles]
+    flow = Call({**call.params, "smsData": json.dumps({"DATA": data})}, call.fmt)
+    answer = send_sms(state, flow)
+    keys = ("status", "statusText", "invalidNumbers", "campaignId", "credits")
+    return {key: answer[key] for key in keys}
+
+
 def simulate_campaign(state: AllMySmsState, call: Call) -> dict[str, Any]:
     """[E] the same validation as sendSms, credit included; nothing is sent or charged."""
     account = _authenticate(state, call)
@@ -348,8 +366,24 @@ def routes(state: AllMySmsState) -> list[Route]:
                 return _fault_response(fault.status, fault.retry_after)
         return answer(body, call.fmt)
 
+    async def root(request: Request) -> Response:
+        """The simplified send (§4.3): JSON unless returnformat says otherwise (§2)."""
+        params = await _params(request)
+        fmt = params.get("returnformat", "").strip().lower()
+        call = Call(params, fmt if fmt in ("json", "xml") else "json")
+        fault = state.faults.take("simpleSend", "before")
+        if fault and fault.status:
+            return _fault_response(fault.status, fault.retry_after)
+        try:
+            body = simple_send(state, call)
+        except Refusal as refusal:
+            body = refusal.body()
+        return answer(body, call.fmt)
+
     methods = ["GET", "POST"]
     return [
+        Route("/http/9.0", root, methods=methods),
+        Route("/http/9.0/", root, methods=methods),
         Route("/http/9.0/{method}", endpoint, methods=methods),
         Route("/http/9.0/{method}/", endpoint, methods=methods),
     ]

@@ -378,6 +378,9 @@ def routes(state: SmsWorksState) -> list[Route]:
         return JSONResponse([dict(s.data) for s in found])
 
     async def scheduled(request: Request, customer: Customer) -> Response:
+        """One ScheduledMessagesResponse object, as both official definitions type it (the
+        connector's swagger and OpenAPI 1.9.0, whose example is one object) though their prose
+        says "a list": [E] the most recently scheduled message or batch; {} when none."""
         listed: dict[str, dict[str, Any]] = {}
         for stored in messages.of(customer.customer_id):
             data = stored.data
@@ -404,7 +407,8 @@ def routes(state: SmsWorksState) -> list[Route]:
                 entry["message"].setdefault("destinations", []).append(str(data["destination"]))
             else:
                 entry["message"]["destination"] = str(data["destination"])
-        return JSONResponse(list(listed.values()))
+        latest = list(listed.values())[-1] if listed else {}
+        return JSONResponse(latest)
 
     async def credits(request: Request, customer: Customer) -> Response:
         return JSONResponse({"credits": customer.credits})
