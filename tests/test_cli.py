@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
-from smsgate.sandbox.server import BackgroundSandbox, SandboxProcess, free_port
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox, SandboxProcess, free_port
 from tests.conftest import add_account, inbox
 
 SMSGATE = [sys.executable, "-m", "smsgate.cli"]
@@ -258,3 +260,60 @@ def test_a_broken_database_url_is_a_clear_error() -> None:
     )
     assert done.returncode == 2 and "cannot open the message store" in done.stderr
     assert "hunter2" not in done.stderr
+
+
+def test_what_goes_wrong_around_a_command_is_one_line_with_what_to_do(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    # An unwritable data directory.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    done = run("messages", env={"SMSGATE_DATA_DIR": str(blocker / "sub")})
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot create the data dir")
+    assert "SMSGATE_DATA_DIR" in done.stderr and "Traceback" not in done.stderr
+    # A binary @file.
+    binary = tmp_path / "numbers.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x81garbage")
+    done = run("send", "--to", f"@{binary}", "Hi")
+    assert done.returncode == 2 and "is not UTF-8 text" in done.stderr
+    # An argument the locale could not decode.
+    raw = subprocess.run(
+        [*SMSGATE, "send", "--to", "0612345678", b"caf\xe9".decode("utf-8", "surrogateescape")],
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C.UTF-8", "SMSGATE_DATA_DIR": str(DATA_DIR)},
+        timeout=60,
+        check=False,
+    )
+    assert raw.returncode == 2 and b"argument 4 is not UTF-8 text" in raw.stderr
+    # A port already in use.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = run("sandbox", "--port", port)
+    assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert done.stderr.count("\n") == 1
+    # A text too long for the provider names those whose limit it fits.
+    done = run("send", "--dsn", sandbox.dsn(), "--to", "0612345678", "--no-truncate", "x" * 700)
+    assert done.returncode == 2
+    assert "allmysms takes up to 640 characters, smsworks takes up to 1280, " in done.stderr
+    assert "messangi takes up to 1600 characters" in done.stderr
+
+
+def test_info_against_a_host_that_is_not_the_provider_is_an_error() -> None:
+    async def not_allmysms(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"hello": "world"}'})
+
+    with BackgroundApp(not_allmysms) as other:
+        done = run("info", "--dsn", f"allmysms+http://demo:demo@{other.host}:{other.port}")
+    assert done.returncode == 1
+    assert "does not look like AllMySMS; check the DSN host" in done.stderr
+
+
+def test_a_big_refused_send_says_why_on_the_terminal(sandbox: BackgroundSandbox) -> None:
+    poor = add_account(sandbox, "poor", "k", 30)
+    numbers = ",".join(f"+336{n:08d}" for n in range(60))
+    done = run("send", "--to", numbers, "--dsn", poor, "Hi")
+    assert done.returncode == 1
+    assert "60 x not enough AllMySMS credit for this send (104" in done.stdout

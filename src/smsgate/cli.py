@@ -97,6 +97,11 @@ def _read_numbers(values: list[str]) -> list[str]:
                 raise InvalidInput(
                     f"cannot read the numbers file {str(path)!r}: {error.strerror or error}"
                 ) from None
+            except UnicodeDecodeError:
+                raise InvalidInput(
+                    f"the numbers file {str(path)!r} is not UTF-8 text: give a text file "
+                    "with one number per line (or separated by , or ;)"
+                ) from None
         else:
             chunks.append(value)
     return chunks
@@ -442,6 +447,7 @@ def sandbox(
     """Serve the local provider emulators (AllMySMS, Messangi, The SMS Works) and their inbox."""
     from smsgate.sandbox.server import demo_dsns, sandbox_state, serve
 
+    _check_port(host, port)
     try:
         state = sandbox_state(receipt_delay, account, receipts_url, replies_url)
     except ValueError as error:
@@ -597,6 +603,7 @@ def serve(
     from smsgate.service.app import ServiceConfig, create_app
     from smsgate.service.ingest import SWITCH_INTERVAL
 
+    _check_port(host, port)
     sys.setswitchinterval(SWITCH_INTERVAL)
 
     config = ServiceConfig.from_env()
@@ -604,6 +611,21 @@ def serve(
     gateway = recording_gateway(dsn, store)
     err.print(f"smsgate service on http://{host}:{port} ({gateway!r}, {store!r})", markup=False)
     uvicorn.run(create_app(gateway, store, config), host=host, port=port, log_level="warning")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port that is taken before the server starts (uvicorn would print its own
+    line and exit 3)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise InvalidInput(
+                f"cannot listen on {host}:{port} ({error.strerror or error}): "
+                "choose another --port or --host"
+            ) from None
 
 
 def _message_dict(row: MessageRow) -> dict[str, Any]:
@@ -633,9 +655,15 @@ def _print_report(report: SendReport) -> None:
             out.print(table)
     else:
         counts: dict[str, int] = {}
+        reasons: dict[str, int] = {}
         for r in report.recipients:
             counts[r.status.value] = counts.get(r.status.value, 0) + 1
+            if r.error:
+                reasons[r.error] = reasons.get(r.error, 0) + 1
         out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        # A big send the provider refused says why here too, not only in --json.
+        for reason, n in sorted(reasons.items(), key=lambda item: -item[1])[:5]:
+            out.print(f"{n} x {reason}", markup=False)
     for skipped in report.skipped[:TABLE_ROWS]:
         out.print(f"skipped {skipped.input!r}: {skipped.reason}", markup=False)
     if len(report.skipped) > TABLE_ROWS:
@@ -652,7 +680,19 @@ def _print_account(account: AccountInfo) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure becomes one line on stderr and an exit code."""
-    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    as_json = "--json" in args
+    for index, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the terminal's locale could not decode
+            _fail(
+                f"argument {index} is not UTF-8 text: set a UTF-8 locale (e.g. LANG=C.UTF-8) "
+                "or pass the text with '-' on stdin",
+                EXIT_BAD_INPUT,
+                as_json,
+            )
+            return EXIT_BAD_INPUT
     try:
         app(args=argv, standalone_mode=False)
     except Failure as failure:

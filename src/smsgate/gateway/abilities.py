@@ -8,7 +8,19 @@ methods of an optional operation exactly when it declares the ability.
 from __future__ import annotations
 
 from smsgate.core.errors import Unsupported
-from smsgate.providers import Provider, providers_that
+from smsgate.providers import REGISTRY, Provider, providers_that
+
+
+def providers_fitting(chars: int, but: str) -> str:
+    """Which other providers take a text of this many characters, with their limits."""
+    fits = sorted(
+        (entry.capabilities.max_text_chars, name)
+        for name, entry in REGISTRY.items()
+        if name != but and (entry.capabilities.max_text_chars or chars) >= chars
+    )
+    if not fits:
+        return "no provider smsgate knows takes that many"
+    return ", ".join(f"{name} takes up to {limit}" for limit, name in fits) + " characters"
 
 
 def require(provider: Provider, ability: str, action: str) -> None:

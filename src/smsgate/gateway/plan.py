@@ -20,7 +20,7 @@ from smsgate.core.schedule import check_send_time
 from smsgate.core.sent import SentBatch
 from smsgate.core.text import fit_text, segment
 from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS, TRIAL_PREFIX
-from smsgate.gateway.abilities import require
+from smsgate.gateway.abilities import providers_fitting, require
 from smsgate.gateway.endpoint import Endpoint, default_region
 from smsgate.gateway.transport import MaybeSent, NotSent
 from smsgate.providers import Batch, BatchOutcome
@@ -87,18 +87,27 @@ class SendRun:
             require(provider, "personalised", "send a personalised text per recipient")
             if options.get("scheduled_at") and not provider.capabilities.personalised_schedule:
                 require(provider, "personalised_schedule", "schedule personalised texts")
-        message = compose_message(
-            text,
-            sender=options.get("sender") or endpoint.default_sender,
-            trial=endpoint.trial,
-            max_parts=options.get("max_parts", 1) if not personal else 255,
-            max_chars=provider.capabilities.max_text_chars if not personal else None,
-            truncate=options.get("truncate", True) if not personal else False,
-            scheduled_at=options.get("scheduled_at"),
-            campaign_name=options.get("campaign_name"),
-            sender_rule=provider.capabilities.sender,
-            flash=options.get("flash", False),
-        )
+        limit = provider.capabilities.max_text_chars
+        try:
+            message = compose_message(
+                text,
+                sender=options.get("sender") or endpoint.default_sender,
+                trial=endpoint.trial,
+                max_parts=options.get("max_parts", 1) if not personal else 255,
+                max_chars=limit if not personal else None,
+                truncate=options.get("truncate", True) if not personal else False,
+                scheduled_at=options.get("scheduled_at"),
+                campaign_name=options.get("campaign_name"),
+                sender_rule=provider.capabilities.sender,
+                flash=options.get("flash", False),
+            )
+        except InvalidText as error:
+            if limit is None or len(text) <= limit or personal:
+                raise
+            raise InvalidText(
+                f"{error}; {provider.name} takes up to {limit} characters, "
+                f"{providers_fitting(len(text), provider.name)}"
+            ) from None
         region = options.get("region")
         recipients = prepare_recipients(
             [row.get(TO_COLUMN, "") for row in rows] if rows is not None else to,

@@ -203,6 +203,11 @@ class AllMySms(BaseProvider):
         status = body.get("status")
         if isinstance(status, int) or (isinstance(status, str) and status.isdigit()):
             raise ProviderError(_refusal(int(status), str(body.get("statusText", ""))))
+        if "credits" not in body and not status:
+            raise ProviderError(
+                f"{self.base_url} answered getInfo without an account status or credits: it does "
+                "not look like AllMySMS; check the DSN host"
+            )
         details: dict[str, str] = {
             k: str(body[k]) for k in ("lastName", "firstName", "society", "email") if k in body
         }

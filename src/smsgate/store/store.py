@@ -314,7 +314,13 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
     if url:
         return url
     folder = data_dir(env)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot create the data directory {str(folder)!r} ({error.strerror or error}): "
+            f"set {settings.DATA_DIR.name} to a folder you can write to"
+        ) from None
     return f"sqlite:///{folder / 'smsgate.db'}"
 
 
