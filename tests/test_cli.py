@@ -317,3 +317,27 @@ def test_a_big_refused_send_says_why_on_the_terminal(sandbox: BackgroundSandbox)
     done = run("send", "--to", numbers, "--dsn", poor, "Hi")
     assert done.returncode == 1
     assert "60 x not enough AllMySMS credit for this send (104" in done.stdout
+
+
+def test_the_cli_behaves_as_people_expect() -> None:
+    from importlib.metadata import version
+
+    done = run("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"smsgate {version('smsgate')}"
+    helped = run("send", "--help", env={"COLUMNS": "120"})
+    assert "--json" in helped.stdout and "<bool>" not in helped.stdout  # flags as flags
+    completion = subprocess.run(
+        [*SMSGATE],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "_SMSGATE_COMPLETE": "complete_bash", "COMP_WORDS": "smsgate se"}
+        | {"COMP_CWORD": "1"},
+        timeout=60,
+        check=False,
+    )
+    assert {"send", "segments", "settings"} <= set(completion.stdout.split())
+    text = ["send", "--to", "0612345678", "Hi {name}"]
+    coloured = run(*text, env={"FORCE_COLOR": "1"})
+    assert "\x1b[33mwarning: " in coloured.stderr and "\x1b[32msent" in coloured.stdout
+    plain = run(*text, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\x1b[33m" not in plain.stderr and "\x1b[32m" not in plain.stdout

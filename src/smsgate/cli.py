@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
+from rich.text import Text
 
 from smsgate import settings
 from smsgate.core.errors import InvalidInput, SmsgateError
@@ -53,12 +55,54 @@ app = typer.Typer(
     epilog="Settings (environment): "
     + ", ".join(variable.name for variable in settings.VARIABLES)
     + "; 'smsgate settings' shows them.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+# Colour only on a terminal, and never with NO_COLOR set (Rich honours it).
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STATUS_STYLES: Final = {
+    "sent": "green",
+    "delivered": "bold green",
+    "scheduled": "cyan",
+    "queued": "cyan",
+    "rejected": "red",
+    "failed": "red",
+    "expired": "red",
+    "cancelled": "magenta",
+    "unknown": "bold yellow",
+}
+
+
+def _status(value: str) -> Text:
+    return Text(value, style=STATUS_STYLES.get(value, ""))
+
+
+def _warn(message: str) -> None:
+    err.print(Text("warning: ", style="yellow") + Text(message))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"smsgate {version('smsgate')}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Send SMS through real providers and know what happened to every one."""
+
 
 DsnOption = Annotated[
     str | None,
@@ -137,10 +181,9 @@ def _warn_if_template(message: str) -> None:
         return
     if columns:
         named = ", ".join("{" + column + "}" for column in columns)
-        err.print(
-            f"warning: the text names {named} but no --csv gives values: it is sent as "
-            "written; use --csv FILE for a text per recipient",
-            markup=False,
+        _warn(
+            f"the text names {named} but no --csv gives values: it is sent as "
+            "written; use --csv FILE for a text per recipient"
         )
 
 
@@ -268,7 +311,7 @@ def send(
             report = gateway.send(chunks, message, progress=progress, **options)
     store.close()
     for warning in report.warnings:
-        err.print(f"warning: {warning}", markup=False)
+        _warn(warning)
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -519,7 +562,11 @@ def messages(
     )
     for row in page.messages:
         table.add_row(
-            row.id, row.recipient, row.status, f"{row.created_at:%Y-%m-%d %H:%M}", row.text[:40]
+            row.id,
+            row.recipient,
+            _status(row.status),
+            f"{row.created_at:%Y-%m-%d %H:%M}",
+            Text(row.text[:40]),
         )
     out.print(table)
     out.print(f"{len(page.messages)} of {page.total}")
@@ -650,7 +697,9 @@ def _print_report(report: SendReport) -> None:
     if len(report.recipients) <= TABLE_ROWS:
         table = Table("to", "status", "message id", "error", show_edge=False)
         for r in report.recipients:
-            table.add_row(r.to, r.status.value, r.provider_message_id or "", r.error or "")
+            table.add_row(
+                r.to, _status(r.status.value), r.provider_message_id or "", Text(r.error or "")
+            )
         if report.recipients:
             out.print(table)
     else:
@@ -694,7 +743,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return EXIT_BAD_INPUT
     try:
-        app(args=argv, standalone_mode=False)
+        command = typer.main.get_command(app)
+        _flags_as_flags(command)
+        command.main(args=argv, standalone_mode=False, prog_name="smsgate")
     except Failure as failure:
         return failure.code
     except SmsgateError as error:
@@ -739,9 +790,30 @@ def _usage_error(error: typer.TyperException, as_json: bool) -> int:
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:
-    err.print(f"error: {message}", markup=False)
+    err.print(Text("error: ", style="bold red") + Text(message))
     if as_json:
         _print_json({"error": message, "exit_code": code})
+
+
+def _flags_as_flags(command: Any) -> None:
+    """Flags shown as flags in --help: Typer would print a <bool> type beside each."""
+    for each in [command, *getattr(command, "commands", {}).values()]:
+        for param in each.params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        each.get_help_option = _flag_help(each.get_help_option)
+
+
+def _flag_help(make: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """--help is made per call by click: make it a bare flag too."""
+
+    def help_option(ctx: Any) -> Any:
+        option = make(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    return help_option
 
 
 def _run() -> None:
