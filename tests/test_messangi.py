@@ -295,3 +295,13 @@ def test_a_refused_login_sends_nothing_and_says_why(sandbox: BackgroundSandbox) 
     assert len(report.requests) == 1
     assert "wrong" not in json.dumps(report.to_dict())
     assert inbox(sandbox) == []
+
+
+def test_no_balance_stops_the_send_after_one_request(sandbox: BackgroundSandbox) -> None:
+    """A 402 applies to every later request too, as The SMS Works' does."""
+    inject(sandbox, method="messangi.send", status=402, times=10)
+    with messangi(sandbox) as gateway:
+        report = gateway.send("0612345678, 0612345679, 0612345670", "Hi", sender="ACME")
+    assert len(report.requests) == 1
+    assert all("lack of balance (HTTP 402" in (r.error or "") for r in report.recipients)
+    assert inbox(sandbox) == []

@@ -284,3 +284,43 @@ def test_swagger2_for_power_automate_is_valid(service: Service) -> None:
     assert send["security"] == [{"api_key": []}]
     to = document["definitions"]["SendRequest"]["properties"]["to"]
     assert to["type"] == "array" and to["minItems"] == 1 and "minLength" not in to
+
+
+def _chunks(total: int, size: int = 1 << 20) -> Iterator[bytes]:
+    sent = 0
+    while sent < total:
+        yield b"x" * min(size, total - sent)
+        sent += size
+
+
+def test_hostile_bodies_are_refused_without_being_read(service: Service) -> None:
+    """The secret and the key come first; a body over the limit is 413 unread; JSON nested
+    100,000 deep and multipart without a boundary or with 2,000 fields are 4xx, never 500."""
+    wrong = f"{service.server.url}/webhooks/allmysms/not-the-secret"
+    huge = httpx.post(wrong, content=_chunks(500 * 2**20), timeout=30)  # streamed, not buffered
+    assert huge.status_code == 401
+    too_big = httpx.post(service.webhook(), content=_chunks(2**20), timeout=30)
+    assert too_big.status_code == 413
+    deep = b"[" * 100_000 + b"]" * 100_000
+    json_headers = {"content-type": "application/json"}
+    assert httpx.post(service.webhook(), content=deep, headers=json_headers).status_code == 413
+    deep_small = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
+    nested = httpx.post(service.webhook(), content=deep_small, headers=json_headers)
+    assert nested.status_code == 400, nested.text
+    boundless = httpx.post(
+        service.webhook(), content=b"--x\r\n", headers={"content-type": "multipart/form-data"}
+    )
+    assert boundless.status_code == 400
+    many = {f"f{n}": (None, "1") for n in range(2000)}
+    assert httpx.post(service.webhook(), files=many).status_code in (400, 413)
+    # The API: the key before the body, the size before reading, deep JSON a 400.
+    api = service.server.url + "/v1/messages"
+    unauthorised = httpx.post(api, content=b"{broken", headers={"Authorization": "Bearer no"})
+    assert unauthorised.status_code == 401
+    big = service.api.post("/v1/messages", content=_chunks(65 * 2**20), timeout=60)
+    assert big.status_code == 413 and "MiB" in big.json()["error"]
+    deep_api = service.api.post("/v1/messages", content=deep_small, headers=json_headers)
+    assert deep_api.status_code == 400
+    broken = service.api.post("/v1/messages", content=b"{broken", headers=json_headers)
+    assert broken.status_code == 422
+    assert service.api.get("/healthz").status_code == 200

@@ -252,6 +252,11 @@ def _refusal(response: httpx.Response) -> tuple[str, str | None]:
     if code == 404:
         reason = "Messangi has no such endpoint (HTTP 404): check the DSN host"
         return reason, reason
+    if code == 402:  # no balance: every later request would be refused the same way
+        reason = (
+            f"Messangi refused it for lack of balance (HTTP 402: {explain}): top up the account"
+        )
+        return reason, reason
     return f"Messangi refused it (HTTP {code}): {explain}", None
 
 

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +21,7 @@ from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
 from smsgate.core.receipts import Reply
 from smsgate.gateway import Gateway
 from smsgate.service.auth import matches_any
+from smsgate.service.guard import ApiGuard
 from smsgate.service.ingest import ReceiptWriter
 from smsgate.service.routers import account, messages, provider, replies
 from smsgate.service.schemas import ErrorOut
@@ -28,6 +29,9 @@ from smsgate.service.swagger2 import swagger2
 from smsgate.service.webhooks import PREFIX as WEBHOOK_PREFIX
 from smsgate.service.webhooks import WebhookApp
 from smsgate.store import Store
+
+MAX_API_BODY: Final = 64 * 2**20
+"""A send's body at most (about a million recipients); over it, 413 before it is read."""
 
 
 @dataclass(frozen=True)
@@ -91,9 +95,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
     async def receive(
         provider: str, secret: str, fields: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
-        """A provider's webhook call; nothing is recorded unless the secret is right."""
-        if not matches_any(secret, config.webhook_secrets):
-            return 401, {"error": "unknown webhook secret"}
+        """A provider's webhook call, its secret already checked (nothing else is read)."""
         if provider != gateway.provider_name:
             return 404, {"error": f"this service does not serve {provider!r} webhooks"}
         try:
@@ -106,7 +108,11 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
         outcome = await writer.submit(event)
         return 200, {"kind": "receipt", "outcome": outcome.value}
 
-    return _Dispatch(app, WebhookApp(receive))
+    def authorised(secret: str) -> bool:
+        return matches_any(secret, config.webhook_secrets)
+
+    guarded = ApiGuard(app, config.api_keys, MAX_API_BODY)
+    return _Dispatch(guarded, WebhookApp(receive, authorised))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -144,7 +150,7 @@ class _Dispatch:
     """Webhooks go straight to a bare ASGI app (they come by the thousand and need none of
     FastAPI's layers); everything else, lifespan included, to the FastAPI app."""
 
-    def __init__(self, api: FastAPI, webhooks: WebhookApp) -> None:
+    def __init__(self, api: ASGIApp, webhooks: WebhookApp) -> None:
         self.api = api
         self.webhooks = webhooks
 

@@ -17,58 +17,70 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from smsgate.service.auth import basic_password
+from smsgate.service.guard import read_bounded
+from smsgate.service.respond import answer
 
 PREFIX: Final = "/webhooks/"
 METHODS: Final = ("GET", "POST")
 
 WebhookHandler = Callable[[str, str, dict[str, str]], Awaitable[tuple[int, dict[str, Any]]]]
 """(provider, secret, fields) -> (HTTP status, JSON answer)."""
+MAX_BODY: Final = 64 * 1024
+"""A receipt or a reply is a few hundred bytes; anything over this is refused (413) unread."""
 
 
 class WebhookApp:
     """``GET|POST /webhooks/{provider}[/{secret}]``; without a secret in the path, the
     password of HTTP basic auth is the secret."""
 
-    def __init__(self, handle: WebhookHandler) -> None:
+    def __init__(
+        self, handle: WebhookHandler, authorise: Callable[[str], bool], max_body: int = MAX_BODY
+    ) -> None:
         self.handle = handle
+        self.authorise = authorise
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].split("/")
         if not 1 <= len(parts) <= 2 or not parts[0]:
-            await _answer(send, 404, {"error": "not found: use /webhooks/{provider}/{secret}"})
+            await answer(send, 404, {"error": "not found: use /webhooks/{provider}/{secret}"})
             return
         if scope["method"] not in METHODS:
-            await _answer(send, 405, {"error": "a webhook takes GET or POST"})
+            await answer(send, 405, {"error": "a webhook takes GET or POST"})
             return
         headers = dict(scope["headers"])
         secret = parts[1] if len(parts) == 2 and parts[1] else ""
         if not secret:
             secret = basic_password(headers.get(b"authorization", b"").decode("latin-1"))
+        if not self.authorise(secret):  # before a byte of the body is read
+            await answer(send, 401, {"error": "unknown webhook secret"})
+            return
         fields = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         if scope["method"] == "POST":
-            fields.update(await _form(scope, headers, await _body(receive)))
+            body = await read_bounded(headers, receive, self.max_body)
+            if body is None:
+                limit = f"{self.max_body // 1024} KiB"
+                await answer(send, 413, {"error": f"a webhook body is at most {limit}"})
+                return
+            form = await _form(scope, headers, body)
+            if form is None:
+                await answer(send, 400, {"error": "the body is not a readable form or JSON"})
+                return
+            fields.update(form)
         status, payload = await self.handle(parts[0], secret, fields)
-        await _answer(send, status, payload)
+        await answer(send, status, payload)
 
 
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _form(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> dict[str, str]:
+async def _form(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> dict[str, str] | None:
+    """The body's fields; None when it cannot be read (hostile or broken), {} for none."""
     kind = headers.get(b"content-type", b"").decode("latin-1")
     if kind.startswith("application/x-www-form-urlencoded"):
         return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     if kind.startswith("application/json"):  # Messangi's callbacks
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return {}
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
         if not isinstance(data, dict):
             return {}
         return {name: _text(value) for name, value in data.items() if value is not None}
@@ -77,7 +89,10 @@ async def _form(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> dict[
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        form = await Request(scope, replay).form()
+        try:  # no boundary, too many fields or parts: Starlette's parser refuses them
+            form = await Request(scope, replay).form(max_files=10, max_fields=100)
+        except Exception:
+            return None
         return {name: value for name, value in form.multi_items() if isinstance(value, str)}
     return {}
 
@@ -85,18 +100,3 @@ async def _form(scope: Scope, headers: dict[bytes, bytes], body: bytes) -> dict[
 def _text(value: object) -> str:
     """JSON values as the strings a form would carry (true, 12, 1.5, [..] as JSON)."""
     return value if isinstance(value, str) else json.dumps(value)
-
-
-async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
