@@ -6,6 +6,7 @@ and replies, as the real provider does.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -324,3 +325,17 @@ def test_hostile_bodies_are_refused_without_being_read(service: Service) -> None
     broken = service.api.post("/v1/messages", content=b"{broken", headers=json_headers)
     assert broken.status_code == 422
     assert service.api.get("/healthz").status_code == 200
+
+
+def test_the_docs_pages_work_offline(service: Service) -> None:
+    """Swagger UI and Redoc come from the package, never a CDN: every asset is ours."""
+    base = service.server.url
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(base + page)
+        assert html.status_code == 200
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html.text)
+        assets += re.findall(r"""url:\s*['"]([^'"]+)['"]""", html.text)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            assert httpx.get(base + asset).status_code == 200, asset

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate import settings
@@ -62,7 +63,8 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
         yield
         await writer.stop()
 
-    app = FastAPI(
+    # The docs pages serve Swagger UI and Redoc from the package: they work offline.
+    app = FastAPIOffline(
         lifespan=lifespan,
         title="smsgate",
         version="1",
