@@ -7,6 +7,7 @@
 3. A 10,000-recipient send per provider: requests made, wall time, our CPU.
 4. Receipts ingested per second by the service (bench/receipts.py).
 5. Messages per second through the elastic.io sailor, and its overhead (bench/sailor.py).
+6. The CLI's start-up CPU against `python -c 'import typer'` (bench/startup.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 import httpx
 import receipts  # bench/receipts.py: run as `python bench/run.py`, its folder is on the path
 import sailor  # bench/sailor.py
+import startup  # bench/startup.py
 
 from smsgate.core.recipients import RecipientList, prepare_recipients
 from smsgate.gateway import Gateway
@@ -159,6 +161,7 @@ def bench_providers(count: int = 10_000) -> None:
 
 def main() -> None:
     print(f"smsgate benchmark: Python {sys.version.split()[0]} on {sys.platform}\n")
+    startup.main()
     bench_preparation()
     bench_send()
     bench_providers()

@@ -153,3 +153,16 @@ def test_cancel_marks_scheduled_messages(store: Store, sandbox: BackgroundSandbo
 
 def test_an_empty_batch_of_receipts_is_nothing(store: Store) -> None:
     assert store.apply_receipts([]) == []
+
+
+def test_the_store_knows_the_head_revision_without_alembic(store: Store) -> None:
+    """An up-to-date store opens with one query; the constant must follow new migrations."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from smsgate.store.store import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+    assert store._revision() == HEAD_REVISION

@@ -14,29 +14,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 import typer.main
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Column, Table
-from rich.text import Text
 
 from smsgate import settings
 from smsgate.core.errors import InvalidInput, SmsgateError
-from smsgate.core.personalise import Template
-from smsgate.core.remote import MessageQuery, ProviderMessage
-from smsgate.core.report import AccountInfo, SendReport
-from smsgate.core.schedule import parse_send_time
-from smsgate.core.status import MessageStatus
-from smsgate.core.text import segment
-from smsgate.gateway import Gateway, SendOptions
-from smsgate.shapes import EventOut, MessageOut, ProviderMessageOut, ReplyOut
-from smsgate.store import Store
-from smsgate.store.schema import MessageRow
-from smsgate.usecases.messages import cancel_message, stored_message
-from smsgate.usecases.sending import recording_gateway
+
+if TYPE_CHECKING:  # each command imports what it uses, when it runs: start-up time matters
+    from rich.text import Text
+
+    from smsgate.core.remote import ProviderMessage
+    from smsgate.core.report import AccountInfo, SendReport
+    from smsgate.store.schema import MessageRow
 
 EXIT_OK: Final = 0
 """At least one recipient accepted (or the command did what it says)."""
@@ -59,9 +50,29 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-# Colour only on a terminal, and never with NO_COLOR set (Rich honours it).
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _LazyConsole:
+    """A Rich console made on first use: a command that prints plain lines never loads Rich.
+    Colour only on a terminal, and never with NO_COLOR set (Rich honours it)."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def rich(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rich(), name)
+
+
+out = _LazyConsole()
+err = _LazyConsole(stderr=True)
 
 STATUS_STYLES: Final = {
     "sent": "green",
@@ -77,10 +88,14 @@ STATUS_STYLES: Final = {
 
 
 def _status(value: str) -> Text:
+    from rich.text import Text
+
     return Text(value, style=STATUS_STYLES.get(value, ""))
 
 
 def _warn(message: str) -> None:
+    from rich.text import Text
+
     err.print(Text("warning: ", style="yellow") + Text(message))
 
 
@@ -153,6 +168,8 @@ def _read_numbers(values: list[str]) -> list[str]:
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     if not enabled:
         yield None
         return
@@ -161,7 +178,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=err.rich(),
         transient=True,
     )
     task = bar.add_task("send", total=None)
@@ -170,11 +187,15 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _parse_when(value: str | None, option: str = "--at") -> datetime | None:
+    from smsgate.core.schedule import parse_send_time
+
     return parse_send_time(value, option) if value else None
 
 
 def _warn_if_template(message: str) -> None:
     """'Hi {name}' without --csv goes as written, but is probably a mistake: say so."""
+    from smsgate.core.personalise import Template
+
     try:
         columns = Template.parse(message).columns
     except InvalidInput:  # lone braces: plain text without a CSV
@@ -193,6 +214,8 @@ def _read_csv(path: Path, template: str) -> list[dict[str, str]]:
     Comma- or semicolon-separated (a French spreadsheet's export), told apart by csv.Sniffer
     on the header line. A short row lacks its last values (not empty ones): the recipient is
     then skipped with the reason."""
+    from smsgate.core.personalise import Template
+
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             first = handle.readline()
@@ -281,6 +304,10 @@ def send(
     as_json: JsonOption = False,
 ) -> None:
     """Send one text to one or many recipients; every message is recorded in the store."""
+    from smsgate.gateway import SendOptions
+    from smsgate.store import Store
+    from smsgate.usecases.sending import recording_gateway
+
     if not to and csv_file is None:
         raise InvalidInput("no recipient given: pass --to NUMBERS or --csv FILE")
     if to and csv_file is not None:
@@ -326,21 +353,25 @@ def segments(
     as_json: JsonOption = False,
 ) -> None:
     """Show the encoding and the SMS parts a text needs."""
+    from smsgate.core.text import segment
+
     seg = segment(_read_text(text))
     if as_json:
         _print_json(seg.to_dict())
         return
     unit = "septets" if seg.encoding.value == "GSM-7" else "UTF-16 units"
     split = " + ".join(str(n) for n in seg.part_units)
-    out.print(f"{seg.encoding.value}: {seg.units} {unit}, {seg.count} part(s) ({split})")
+    lines = [f"{seg.encoding.value}: {seg.units} {unit}, {seg.count} part(s) ({split})"]
     if seg.ucs2_characters:
-        shown = " ".join(repr(c) for c in seg.ucs2_characters)
-        out.print(f"UCS-2 because of: {shown}", markup=False)
+        lines.append("UCS-2 because of: " + " ".join(repr(c) for c in seg.ucs2_characters))
+    sys.stdout.write("\n".join(lines) + "\n")  # plain lines: no need to load Rich
 
 
 @app.command()
 def info(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """Show the account's status and credits."""
+    from smsgate.gateway import Gateway
+
     with Gateway.from_dsn(dsn) as gateway:
         account = gateway.info()
     if as_json:
@@ -352,6 +383,8 @@ def info(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def lookup(provider_message_id: str, dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """One message's status at the provider now (by the provider's message id)."""
+    from smsgate.gateway import Gateway
+
     with Gateway.from_dsn(dsn) as gateway:
         receipt = gateway.lookup(provider_message_id)
     if as_json:
@@ -389,6 +422,9 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search the messages the provider holds (The SMS Works)."""
+    from smsgate.core.remote import MessageQuery
+    from smsgate.gateway import Gateway
+
     query = MessageQuery(
         status,
         to,
@@ -411,6 +447,9 @@ def inbox(
     as_json: JsonOption = False,
 ) -> None:
     """Unread incoming messages at the provider (The SMS Works)."""
+    from smsgate.core.remote import MessageQuery
+    from smsgate.gateway import Gateway
+
     with Gateway.from_dsn(dsn) as gateway:
         found = gateway.inbound(MessageQuery(limit=limit))
     _print_provider_messages(found, as_json)
@@ -419,6 +458,8 @@ def inbox(
 @app.command()
 def scheduled(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """Messages and batches scheduled at the provider (The SMS Works)."""
+    from smsgate.gateway import Gateway
+
     with Gateway.from_dsn(dsn) as gateway:
         found = gateway.scheduled()
     _print_provider_messages(found, as_json)
@@ -427,6 +468,8 @@ def scheduled(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def batch(batch_id: str, dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """Every message of one batch at the provider (The SMS Works)."""
+    from smsgate.gateway import Gateway
+
     with Gateway.from_dsn(dsn) as gateway:
         found = gateway.batch_messages(batch_id)
     _print_provider_messages(found, as_json)
@@ -435,6 +478,8 @@ def batch(batch_id: str, dsn: DsnOption = None, as_json: JsonOption = False) -> 
 @app.command()
 def delete(provider_message_id: str, dsn: DsnOption = None) -> None:
     """Delete a message at the provider (by the provider's message id)."""
+    from smsgate.gateway import Gateway
+
     with Gateway.from_dsn(dsn) as gateway:
         gateway.delete(provider_message_id)
     out.print(f"deleted {provider_message_id}", markup=False)
@@ -443,6 +488,8 @@ def delete(provider_message_id: str, dsn: DsnOption = None) -> None:
 @app.command(name="customer-id")
 def customer_id(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """The provider account's customer id."""
+    from smsgate.gateway import Gateway
+
     with Gateway.from_dsn(dsn) as gateway:
         found = gateway.customer_id()
     if as_json:
@@ -452,6 +499,8 @@ def customer_id(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
 
 
 def _print_provider_messages(found: list[ProviderMessage], as_json: bool) -> None:
+    from smsgate.shapes import ProviderMessageOut
+
     if as_json:
         items = [
             ProviderMessageOut.model_validate(m.to_dict()).model_dump(mode="json") for m in found
@@ -506,6 +555,8 @@ def sandbox(
 @app.command(name="settings")
 def settings_command(as_json: JsonOption = False) -> None:
     """Every SMSGATE_* variable: its value now (secrets hidden), default and meaning."""
+    from rich.table import Table
+
     found = settings.current()
     bad = [s for s in found if s.problem]
     if as_json:
@@ -541,6 +592,12 @@ def messages(
     as_json: JsonOption = False,
 ) -> None:
     """List recorded messages, newest first."""
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    from smsgate.core.status import MessageStatus
+    from smsgate.store import Store
+
     if status is not None and status not in {s.value for s in MessageStatus}:
         known = ", ".join(s.value for s in MessageStatus)
         raise InvalidInput(f"unknown status {status!r}: use one of {known}")
@@ -575,6 +632,10 @@ def messages(
 @app.command()
 def show(message_id: str, as_json: JsonOption = False) -> None:
     """One message and its status history."""
+    from smsgate.shapes import EventOut
+    from smsgate.store import Store
+    from smsgate.usecases.messages import stored_message
+
     store = Store()
     row = stored_message(store, message_id)
     events = store.events(message_id)
@@ -602,6 +663,10 @@ def show(message_id: str, as_json: JsonOption = False) -> None:
 @app.command()
 def cancel(message_id: str, dsn: DsnOption = None) -> None:
     """Cancel a scheduled message (with the rest of its provider campaign)."""
+    from smsgate.gateway import Gateway
+    from smsgate.store import Store
+    from smsgate.usecases.messages import cancel_message
+
     store = Store()
     with Gateway.from_dsn(dsn) as gateway:
         count = cancel_message(gateway, store, message_id)
@@ -613,6 +678,9 @@ def replies(
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 50, as_json: JsonOption = False
 ) -> None:
     """Replies received, newest first."""
+    from smsgate.shapes import ReplyOut
+    from smsgate.store import Store
+
     found = Store().replies(limit=limit)
     if as_json:
         _print_json({"items": [ReplyOut.model_validate(r).model_dump(mode="json") for r in found]})
@@ -624,6 +692,8 @@ def replies(
 @app.command(name="sync")
 def sync_command(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """Fetch receipts and replies for messages not final yet (when webhooks did not come)."""
+    from smsgate.gateway import Gateway
+    from smsgate.store import Store
     from smsgate.usecases.sync import sync
 
     store = Store()
@@ -649,6 +719,8 @@ def serve(
 
     from smsgate.service.app import ServiceConfig, create_app
     from smsgate.service.ingest import SWITCH_INTERVAL
+    from smsgate.store import Store
+    from smsgate.usecases.sending import recording_gateway
 
     _check_port(host, port)
     sys.setswitchinterval(SWITCH_INTERVAL)
@@ -677,6 +749,8 @@ def _check_port(host: str, port: int) -> None:
 
 def _message_dict(row: MessageRow) -> dict[str, Any]:
     """The same shape as the HTTP API's message."""
+    from smsgate.shapes import MessageOut
+
     return MessageOut.model_validate(row).model_dump(mode="json")
 
 
@@ -686,6 +760,9 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def _print_report(report: SendReport) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     where = "the embedded sandbox" if report.sandbox else report.provider
     trial = " (trial)" if report.trial else ""
     skipped_note = f", {len(report.skipped)} skipped" if report.skipped else ""
@@ -743,9 +820,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return EXIT_BAD_INPUT
     try:
-        command = typer.main.get_command(app)
+        command, rest, prog = _command_for(list(args))
         _flags_as_flags(command)
-        command.main(args=argv, standalone_mode=False, prog_name="smsgate")
+        command.main(args=rest, standalone_mode=False, prog_name=prog)
     except Failure as failure:
         return failure.code
     except SmsgateError as error:
@@ -790,9 +867,31 @@ def _usage_error(error: typer.TyperException, as_json: bool) -> int:
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:
+    from rich.text import Text
+
     err.print(Text("error: ", style="bold red") + Text(message))
     if as_json:
         _print_json({"error": message, "exit_code": code})
+
+
+def _command_for(args: list[str]) -> tuple[Any, list[str], str]:
+    """The click command to run: only the one invoked when the first word names it.
+
+    Typer builds a validator for every parameter of every command it builds (a tenth of a
+    second for all of ours), so ``smsgate segments`` builds ``segments`` alone. The whole
+    group serves ``--help``, ``--version``, shell completion and anything unknown.
+    """
+    import os
+
+    if args and not args[0].startswith("-") and not os.environ.get("_SMSGATE_COMPLETE"):
+        for info in app.registered_commands:
+            callback = info.callback
+            name = info.name or (callback.__name__.replace("_", "-") if callback else "")
+            if name == args[0]:
+                single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+                single.registered_commands = [info]
+                return typer.main.get_command(single), args[1:], f"smsgate {name}"
+    return typer.main.get_command(app), args, "smsgate"
 
 
 def _flags_as_flags(command: Any) -> None:

@@ -13,7 +13,6 @@ from smsgate import settings
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
 from smsgate.core.recipients import check_region
-from smsgate.gateway.aiohttp_transport import AiohttpTransport
 from smsgate.providers import Provider, check_options, provider_from_dsn
 
 SANDBOX_DSN: Final = settings.DSN.default
@@ -45,8 +44,13 @@ class Endpoint:
         return httpx.Client(transport=transport, timeout=timeout, limits=_LIMITS)
 
     def async_transport(self) -> httpx.AsyncBaseTransport:
-        """aiohttp underneath (see :mod:`smsgate.gateway.aiohttp_transport`)."""
-        return self.embedded.async_transport() if self.embedded else AiohttpTransport(_LIMITS)
+        """aiohttp underneath (see :mod:`smsgate.gateway.aiohttp_transport`), loaded only by
+        what sends over asyncio."""
+        if self.embedded:
+            return self.embedded.async_transport()
+        from smsgate.gateway.aiohttp_transport import AiohttpTransport
+
+        return AiohttpTransport(_LIMITS)
 
 
 # Idle connections are dropped well before servers usually close them (5 s), so that a send

@@ -16,8 +16,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     ColumnElement,
     Engine,
@@ -27,8 +25,10 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,6 +46,9 @@ from smsgate.store.schema import EventRow, MessageRow, ReplyRow, utcnow
 
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
+HEAD_REVISION: Final = "0001"
+"""The newest migration's revision: a store already there opens without loading Alembic
+(a third of a second of every command). A test keeps it equal to Alembic's head."""
 
 _SEND_STATUS: Final = {
     RecipientStatus.SENT: MessageStatus.SENT,
@@ -370,9 +373,14 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to the latest migration (a no-op when it is there already)."""
-        config = Config()
-        config.set_main_option("script_location", MIGRATIONS)
         try:
+            if self._revision() == HEAD_REVISION:
+                return
+            from alembic import command
+            from alembic.config import Config
+
+            config = Config()
+            config.set_main_option("script_location", MIGRATIONS)
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
@@ -382,6 +390,14 @@ class Store:
             raise ConfigurationError(
                 f"cannot open the message store at {where} ({reason}): check {DATABASE_VARIABLE}"
             ) from None
+
+    def _revision(self) -> str | None:
+        """The schema's Alembic revision, read with one query; None for a new database."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            found = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return found.scalar()
 
     def close(self) -> None:
         self.engine.dispose()
