@@ -241,3 +241,48 @@ def test_the_local_platform_runs_one_message_through_the_component(
     assert printed["emitted"] == "data"
     assert printed["message"]["body"]["status"] == "sent"
     assert len(inbox(sandbox)) == 1
+
+
+def test_a_sailor_killed_after_the_sms_left_never_sends_it_again(
+    rabbitmq: str, platform: tuple[StepApi, str], sandbox: BackgroundSandbox
+) -> None:
+    """SIGKILL between "AllMySMS took the SMS" and the ack: the broker redelivers the message
+    to the restarted sailor, which cannot know what the first attempt did. It becomes an
+    error that says the SMS may have been sent; the SMS is never sent a second time."""
+    step = Step(platform[1])
+    inject(sandbox, method="sendSms", when="after", delay=30.0)  # taken, then no answer
+    env = component_env(sandbox, **step.env())
+    first = start_sailor(env)
+
+    async def scenario(broker: Broker) -> tuple[dict[str, Any], Any]:
+        for _ in range(300):
+            if broker.queues and await _consumers(broker) > 0:
+                break
+            await asyncio.sleep(0.05)
+        await broker.publish(SEND)
+        for _ in range(300):  # until AllMySMS has the SMS
+            if inbox(sandbox):
+                break
+            await asyncio.sleep(0.05)
+        first.kill()  # SIGKILL: no ack, no goodbye
+        first.wait(timeout=30)
+        second = start_sailor(env)
+        try:
+            out = await broker.next("error", timeout=30)
+            await settled(broker)
+        finally:
+            second.terminate()
+            second.wait(timeout=30)
+        return error_of(out)
+
+    async def main() -> tuple[dict[str, Any], Any]:
+        async with broker_for(step) as broker:
+            return await scenario(broker)
+
+    try:
+        error, error_input = asyncio.run(main())
+    finally:
+        first.kill()
+    assert "delivered before" in error["message"] and "not processed again" in error["message"]
+    assert error_input is not None  # the platform can show what it was
+    assert len(inbox(sandbox)) == 1  # sent once, never twice

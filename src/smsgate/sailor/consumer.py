@@ -8,7 +8,10 @@ De-duplication by the ``messageId`` header (with ``reboundIteration``, so a rebo
 delivery): a copy that arrives while the first is in hand is never processed, and is acked or
 rejected with it. [E] Beyond the Node.js sailor, a *redelivered* copy (the broker says so)
 of a message this process already finished is acked without processing: its ack was lost,
-not its work, and processing it again would send its SMS twice.
+not its work. And a redelivered message this process did not finish (it restarted after a
+crash, or the broker lost its connection mid-message) is never processed again: its first
+attempt may have had its effect (an SMS sent), so it becomes an error saying so, and the
+message is rejected. At most once, never twice.
 """
 
 from __future__ import annotations
@@ -55,6 +58,14 @@ FINISHED_MEMORY: Final = 10_000
 """How many finished messageIds a process remembers to spot redeliveries of lost acks."""
 
 DedupeKey = tuple[str, str]
+
+
+REDELIVERED: Final = (
+    "this message was delivered before and its first attempt is unaccounted for (the sailor "
+    "restarted, or lost the broker, while handling it): its effect may already have happened "
+    "(a message sent, a record written), so it is not processed again; check before sending "
+    "it again"
+)
 
 
 class Sailor:
@@ -154,6 +165,10 @@ class Sailor:
                 log.warning("message %s was redelivered after it was done: acked", message_id)
                 await _settle(message, ok=True)
                 return
+        if message.redelivered:
+            await self._refuse_redelivered(message, headers)
+            return
+        if key is not None:
             self._in_flight[key] = []
         ok = False
         try:
@@ -167,6 +182,19 @@ class Sailor:
                 self._remember(key)
             for delivery in copies:
                 await _settle(delivery, ok)
+
+    async def _refuse_redelivered(
+        self, message: AbstractIncomingMessage, headers: dict[str, Any]
+    ) -> None:
+        """A message delivered before, whose first attempt this process cannot account for."""
+        run = _Run(self, message, headers, now_ms())
+        try:
+            run.incoming = self._decode(message.body, headers)
+        except MessageCryptoError:
+            run.incoming = None
+        await run.emit("error", REDELIVERED)
+        await run.emit("end")
+        await _settle(message, ok=False)
 
     def _remember(self, key: DedupeKey) -> None:
         self._finished[key] = None
