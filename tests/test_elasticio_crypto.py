@@ -62,3 +62,22 @@ def test_the_iv_must_have_16_characters_and_the_password_never_shows() -> None:
     with pytest.raises(ConfigurationError, match="16 characters"):
         MessageCipher(Secret("x"), "short")
     assert VECTOR["password"] not in repr(CIPHER)
+
+
+def test_a_lone_surrogate_is_escaped_as_node_writes_it_never_a_crash() -> None:
+    """JSON.stringify writes a cut emoji as \\ud83d; it must come back out the same way."""
+    cipher = CIPHER
+    cut = {"body": {"message": "Hi \ud83d", "pair": "\U0001f600"}}
+    for version in (1, 2):
+        body = cipher.encode(cut, version)
+        assert cipher.decode(body, version) == cut
+        sealed = base64.b64decode(body) if version < 2 else body
+        text = cipher.decrypt_bytes(sealed).decode("utf-8")  # valid UTF-8
+        assert "\\ud83d" in text and "\U0001f600" in text
+
+
+@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_any_json_value_survives_the_codec(value: object) -> None:
+    cipher = CIPHER
+    for version in (1, 2):
+        assert cipher.decode(cipher.encode({"v": value}, version), version) == {"v": value}

@@ -12,7 +12,8 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any
+import re
+from typing import Any, Final
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -67,7 +68,7 @@ class MessageCipher:
 
     def encode(self, message: Any, protocol_version: int) -> bytes:
         """A message object as an AMQP body for this protocol version."""
-        sealed = self.encrypt_bytes(json.dumps(message, ensure_ascii=False).encode())
+        sealed = self.encrypt_bytes(to_json(message).encode())
         return base64.b64encode(sealed) if protocol_version < 2 else sealed
 
     def decode(self, body: bytes, protocol_version: int) -> Any:
@@ -86,3 +87,17 @@ class MessageCipher:
     def seal_base64(self, message: Any) -> str:
         """base64(encrypt(JSON)): how error bodies carry the error and its input (§9)."""
         return base64.b64encode(self.encode(message, 2)).decode()
+
+
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def to_json(message: Any) -> str:
+    """JSON as Node's JSON.stringify writes it: UTF-8 text, a lone UTF-16 surrogate (a cut
+    emoji, which JavaScript strings may hold and JSON.parse reads back) escaped as \\udXXX,
+    never a crash. A Python string holds a valid pair as one code point, so a surrogate left
+    in it is always a lone one."""
+    text = json.dumps(message, ensure_ascii=False)
+    if _LONE_SURROGATE.search(text) is None:
+        return text
+    return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
