@@ -14,6 +14,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN
 from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.app import build_app
 from smsgate.sandbox.emulators import BY_NAME
@@ -54,7 +55,7 @@ class _Address:
         """A DSN for the demo account of one emulator here (options as the DSN takes them)."""
         return BY_NAME[provider].client_dsn(self.host, self.port, **options)
 
-    def dsn(self, login: str = "demo", api_key: str = "demo") -> str:
+    def dsn(self, login: str = DEMO_LOGIN, api_key: str = DEMO_API_KEY) -> str:
         """The DSN of an AllMySMS account on this sandbox."""
         return self.dsn_for("allmysms", login=login, api_key=api_key)
 

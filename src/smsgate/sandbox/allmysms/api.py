@@ -100,12 +100,13 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-def _format(params: dict[str, str]) -> str:
-    """[E] returnformat wins (any case); without it JSON smsData answers JSON, else XML."""
+def _format(params: dict[str, str], simple: bool = False) -> str:
+    """[E] returnformat wins (any case); without it JSON smsData, or the simplified send
+    (§2: its public clients read JSON), answers JSON, else XML."""
     fmt = params.get("returnformat", "").strip().lower()
     if fmt in ("json", "xml"):
         return fmt
-    return "json" if looks_like_json(params.get("smsData", "")) else "xml"
+    return "json" if simple or looks_like_json(params.get("smsData", "")) else "xml"
 
 
 def _authenticate(state: AllMySmsState, call: Call) -> Account:
@@ -344,48 +345,37 @@ METHODS: Final[dict[str, Callable[[AllMySmsState, Call], dict[str, Any]]]] = {
 }
 
 
+SIMPLE_SEND: Final = "simpleSend"
+"""What faults call the simplified send at the method root (§4.3)."""
+
+
 def routes(state: AllMySmsState) -> list[Route]:
     async def endpoint(request: Request) -> Response:
-        method = request.path_params["method"]
-        handler = METHODS.get(method)
+        method = request.path_params.get("method")  # none: the method root, §4.3
+        handler = simple_send if method is None else METHODS.get(method)
         if handler is None:
             return Response(status_code=404)  # [E] §10.2
+        name = method or SIMPLE_SEND
         params = await _params(request)
-        call = Call(params, _format(params))
-        fault = state.faults.take(method, "before")
+        call = Call(params, _format(params, simple=method is None))
+        fault = state.faults.take(name, "before")
         if fault and fault.status:
             return _fault_response(fault.status, fault.retry_after)
         try:
             body = fault.answer if fault and fault.answer else handler(state, call)
         except Refusal as refusal:
             body = refusal.body()
-        fault = state.faults.take(method, "after")
+        fault = state.faults.take(name, "after")
         if fault:
             await asyncio.sleep(fault.delay)
             if fault.status:
                 return _fault_response(fault.status, fault.retry_after)
         return answer(body, call.fmt)
 
-    async def root(request: Request) -> Response:
-        """The simplified send (§4.3): JSON unless returnformat says otherwise (§2)."""
-        params = await _params(request)
-        fmt = params.get("returnformat", "").strip().lower()
-        call = Call(params, fmt if fmt in ("json", "xml") else "json")
-        fault = state.faults.take("simpleSend", "before")
-        if fault and fault.status:
-            return _fault_response(fault.status, fault.retry_after)
-        try:
-            body = simple_send(state, call)
-        except Refusal as refusal:
-            body = refusal.body()
-        return answer(body, call.fmt)
-
     methods = ["GET", "POST"]
     return [
-        Route("/http/9.0", root, methods=methods),
-        Route("/http/9.0/", root, methods=methods),
-        Route("/http/9.0/{method}", endpoint, methods=methods),
-        Route("/http/9.0/{method}/", endpoint, methods=methods),
+        Route(path, endpoint, methods=methods)
+        for path in ("/http/9.0", "/http/9.0/", "/http/9.0/{method}", "/http/9.0/{method}/")
     ]
 
 
