@@ -30,6 +30,25 @@ class Variable:
         value = (os.environ if env is None else env).get(self.name, "").strip()
         return value or self.default
 
+    def problem(self, value: str) -> str | None:
+        """What is wrong with a value (one line, a secret masked), or None."""
+        if not value or self.check is None:
+            return None
+        try:
+            self.check(value)
+        except Exception as error:  # a check's error is one line for a person
+            problem = str(error) or type(error).__name__
+            return problem.replace(value, "***") if self.secret else problem
+        return None
+
+    def validate(self, value: str) -> str:
+        """The value, or ConfigurationError naming this variable and what is wrong."""
+        if (problem := self.problem(value)) is not None:
+            from smsgate.core.errors import ConfigurationError
+
+            raise ConfigurationError(f"{self.name}: {problem}")
+        return value
+
 
 def _dsn(value: str) -> object:
     from smsgate.core.dsn import Dsn  # lazily: most commands never check settings
@@ -48,7 +67,9 @@ def _http_url(value: str) -> object:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         from smsgate.core.errors import ConfigurationError
 
-        raise ConfigurationError(f"{value!r} is not an http(s) URL: write e.g. http://host:8025")
+        raise ConfigurationError(
+            f"{value!r} is not an http(s) URL: write e.g. http://127.0.0.1:8025"
+        )
     return value
 
 
@@ -143,15 +164,8 @@ def current(env: Mapping[str, str] | None = None) -> list[Setting]:
     found = []
     for variable in VARIABLES:
         value = variable.read(env)
-        problem = None
-        if value and variable.check is not None:
-            try:
-                variable.check(value)
-            except Exception as error:  # a check's error is one line for a person
-                problem = str(error) or type(error).__name__
-                if variable.secret:  # a malformed secret is still a secret
-                    problem = problem.replace(value, "***")
-        found.append(Setting(variable, value, bool(env.get(variable.name, "").strip()), problem))
+        explicit = bool(env.get(variable.name, "").strip())
+        found.append(Setting(variable, value, explicit, variable.problem(value)))
     return found
 
 

@@ -19,7 +19,7 @@ def parse_send_time(value: str, field: str) -> datetime:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def check_send_time(moment: datetime, now: datetime) -> datetime:
+def check_send_time(moment: datetime, now: datetime) -> None:
     """A scheduled time must be ahead: one in the past is a mistake, never 'send now'."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     if aware <= now:
@@ -27,4 +27,3 @@ def check_send_time(moment: datetime, now: datetime) -> datetime:
             f"the send time {aware.isoformat(timespec='minutes')} is in the past: give a future "
             "time, or none to send now"
         )
-    return aware

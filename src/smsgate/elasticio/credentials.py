@@ -13,7 +13,6 @@ from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 from smsgate import settings
-from smsgate.core.errors import ConfigurationError
 
 LOGIN_FIELD: Final = "login"
 API_KEY_FIELD: Final = "apiKey"
@@ -47,10 +46,6 @@ def _dsn(login: str, key: str, url: str) -> str:
     user = f"{quote(login, safe='')}:{quote(key, safe='')}"
     if not url:
         return f"allmysms://{user}@default"
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            f"{ENDPOINT_VARIABLE}={url!r} is not an http(s) URL: write e.g. http://127.0.0.1:8025"
-        )
+    parts = urlsplit(settings.ALLMYSMS_URL.validate(url))
     port = f":{parts.port}" if parts.port else ""
     return f"allmysms+{parts.scheme}://{user}@{parts.hostname}{port}"
