@@ -86,11 +86,10 @@ def _send(gateway: Gateway, case: Case, count: int = 1, **options: Any) -> SendR
 
 def test_declared_abilities_match_the_methods(case: Case, gateway: Gateway) -> None:
     provider = gateway.endpoint.provider
-    assert provider.capabilities == REGISTRY[case.name].capabilities.__class__(
-        **{**provider.capabilities.__dict__}
-    )
     for ability, methods in OPTIONAL_OPERATIONS.items():
         declared = bool(getattr(REGISTRY[case.name].capabilities, ability))
+        # A DSN may change a batch size, never what the provider can do.
+        assert bool(getattr(provider.capabilities, ability)) is declared, ability
         for method in methods:
             assert hasattr(provider, method) is declared, f"{case.name}.{method} vs {ability}"
 
