@@ -14,7 +14,7 @@ from typing import Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smsgate.service.auth import matches_any
-from smsgate.service.respond import answer
+from smsgate.service.respond import answer, read_bounded
 
 GUARDED: Final = "/v1/"
 
@@ -54,21 +54,3 @@ class ApiGuard:
 
     def _too_large(self) -> str:
         return f"the body is over {self.max_body // 2**20} MiB: send fewer recipients per request"
-
-
-async def read_bounded(headers: dict[bytes, bytes], receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it is known to be over ``limit`` bytes."""
-    declared = headers.get(b"content-length", b"")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

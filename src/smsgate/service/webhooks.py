@@ -17,8 +17,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from smsgate.service.auth import basic_password
-from smsgate.service.guard import read_bounded
-from smsgate.service.respond import answer
+from smsgate.service.respond import answer, read_bounded
 
 PREFIX: Final = "/webhooks/"
 METHODS: Final = ("GET", "POST")
