@@ -349,8 +349,8 @@ def _read_single(batch: Batch, response: httpx.Response) -> BatchOutcome:
     return BatchOutcome(
         [result],
         record,
-        credits_used=_number(item.get("creditsUsed")),
-        credits_left=_number(item.get("credits")),
+        credits_used=credit_amount(item.get("creditsUsed")),
+        credits_left=credit_amount(item.get("credits")),
     )
 
 
@@ -380,10 +380,6 @@ def _read_batch(batch: Batch, response: httpx.Response) -> BatchOutcome:
     return BatchOutcome(
         results, RequestRecord(batch_id, response.status_code, str(body.get("status", "")), count)
     )
-
-
-def _number(value: object) -> float | None:
-    return credit_amount(value)
 
 
 def _receipt(data: dict[str, Any] | dict[str, str]) -> Receipt:
