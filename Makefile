@@ -3,12 +3,17 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := tests/node/node_modules/.installed-stamp
 
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
 	touch $(STAMP)
+
+$(NODE_STAMP): tests/node/package-lock.json scripts/node.sh
+	bash scripts/node.sh
+	touch $(NODE_STAMP)
 
 demo: $(STAMP)
 	@echo "== segments: what a text costs"
@@ -26,7 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint $(NODE_STAMP)
 	bash scripts/services.sh
 	$(PY) -m pytest
 
@@ -35,4 +40,4 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis build src/*.egg-info
+	rm -rf $(VENV) tests/node/node_modules .mypy_cache .ruff_cache .hypothesis build src/*.egg-info

@@ -81,3 +81,27 @@ def test_any_json_value_survives_the_codec(value: object) -> None:
     cipher = CIPHER
     for version in (1, 2):
         assert cipher.decode(cipher.encode({"v": value}, version), version) == {"v": value}
+
+
+def test_header_values_use_the_amqp_types_amqplib_reads() -> None:
+    """Signed integers by width (b/s/I/l) and 64-bit floats ('d'), as the Node.js sailor writes."""
+    from pamqp import decode, encode
+
+    from smsgate.sailor.wire import use_platform_field_types
+
+    use_platform_field_types()
+    use_platform_field_types()  # idempotent
+    cases = {
+        100: b"b",
+        32767: b"s",
+        40000: b"I",
+        -2147483648: b"I",
+        3000000000: b"l",
+        2**63 - 1: b"l",
+        0.1: b"d",
+    }
+    for value, tag in cases.items():
+        assert encode.encode_table_value(value)[:1] == tag, value
+        table = encode.field_table({"v": value, "nested": {"v": value}, "list": [value]})
+        _, read = decode.field_table(table)
+        assert read == {"v": value, "nested": {"v": value}, "list": [value]}

@@ -472,9 +472,12 @@ def test_data_goes_where_x_eio_routing_key_says(step: Step) -> None:
 
 
 def test_an_error_goes_to_reply_to_too_and_rejects_the_message(step: Step) -> None:
+    seen: list[dict[str, Any]] = []
+
     async def process(
         ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
     ) -> Any:
+        seen.append(msg["headers"])
         raise RuntimeError("boom")
 
     async def scenario(broker: Broker) -> None:
@@ -484,7 +487,10 @@ def test_an_error_goes_to_reply_to_too_and_rejects_the_message(step: Step) -> No
         assert error["message"] == "boom"
         assert "Traceback" in error["stack"]
         # Protocol version 2: the input is re-encrypted, always as base64.
-        assert data_of_text(error_input)["body"] == {"n": 1}
+        # errorInput is the message exactly as it was sent: no reply_to added to its headers.
+        sent = data_of_text(error_input)
+        assert sent == {"id": sent["id"], "body": {"n": 1}, "attachments": {}, "headers": {}}
+        assert seen == [{"reply_to": step.key("reply")}]  # the component did see it
         reply = await broker.next("reply")
         assert (reply.headers or {})["x-eio-error-response"] is True
         await broker.next("rejected")

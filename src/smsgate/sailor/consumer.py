@@ -50,6 +50,7 @@ from smsgate.sailor.wire import (
     pop_routing_key,
     protocol_version,
     rebound_iteration,
+    use_platform_field_types,
 )
 
 log = logging.getLogger("smsgate.elasticio")
@@ -70,6 +71,7 @@ REDELIVERED: Final = (
 
 class Sailor:
     def __init__(self, settings: SailorSettings, process: ProcessFunction, step: StepData) -> None:
+        use_platform_field_types()
         self.settings = settings
         self.process = process
         self.step = step
@@ -217,6 +219,11 @@ class Sailor:
             log.error("message %s rejected: %s", headers.get("messageId"), error)
             return False
         run.incoming = msg
+        # The component gets a body, headers and the reply address (spec §8) on a copy:
+        # errorInput is the message exactly as it was sent, as the Node.js sailor gives it.
+        msg = {**msg, "body": msg.get("body", {}), "headers": dict(msg.get("headers") or {})}
+        if "reply_to" in headers:
+            msg["headers"]["reply_to"] = headers["reply_to"]
         ctx = ExecutionContext(run.emit, self.shared, log)
         try:
             result = await self.process(
@@ -236,10 +243,6 @@ class Sailor:
         msg = self.cipher.decode(body, protocol_version(headers))
         if not isinstance(msg, dict):
             raise MessageCryptoError("the decrypted message is not a JSON object")
-        msg.setdefault("body", {})
-        msg["headers"] = dict(msg.get("headers") or {})
-        if "reply_to" in headers:
-            msg["headers"]["reply_to"] = headers["reply_to"]
         return msg
 
     def _decode_error_message(self, body: bytes) -> dict[str, Any]:

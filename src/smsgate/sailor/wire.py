@@ -21,6 +21,34 @@ ERROR_RESPONSE_HEADER: Final = "x-eio-error-response"
 REBOUND_LIMIT_EXCEEDED: Final = "Rebound limit exceeded"
 
 
+def use_platform_field_types() -> None:
+    """Encode header values with the AMQP types the platform's Node.js sailors can read.
+
+    pamqp picks unsigned types ('u', 'i') for 32768..65535 and 2^31..2^32-1, which RabbitMQ's
+    own table types and amqplib (the Node.js sailor's client) do not have: the next step fails
+    on every delivery ("Unexpected type tag"). And it writes a Python float as a 32-bit 'f',
+    so 0.1 arrives as 0.10000000149. amqplib writes integers as b/s/I/l (signed) and numbers
+    with a fraction as 'd' (64-bit); this makes pamqp do the same. pamqp's own switch gives the
+    signed integers; the float rule wraps its value encoder (field tables and arrays call it by
+    module name). Process-wide and idempotent: every table this process writes is one a Node.js
+    step can read.
+    """
+    from pamqp import encode
+
+    encode.support_deprecated_rabbitmq(True)
+    if getattr(encode.encode_table_value, "_smsgate_platform", False):
+        return
+    pamqp_value = encode.encode_table_value
+
+    def platform_value(value: Any) -> bytes:
+        if isinstance(value, float):
+            return b"d" + encode.double(value)
+        return pamqp_value(value)
+
+    platform_value._smsgate_platform = True  # type: ignore[attr-defined]
+    encode.encode_table_value = platform_value
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
