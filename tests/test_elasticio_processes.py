@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,6 +102,11 @@ def test_sigterm_finishes_the_message_in_hand_then_exits_0(
         process.kill()
     assert data["body"]["status"] == "sent"
     assert len(inbox(sandbox)) == 1
+
+
+def _requests(sandbox: BackgroundSandbox) -> bool:
+    """True once a request took the injected fault (and is held by it)."""
+    return sandbox.state.shared.faults.remaining() == 0
 
 
 async def _consumers(broker: Broker) -> int:
@@ -243,15 +249,24 @@ def test_the_local_platform_runs_one_message_through_the_component(
     assert len(inbox(sandbox)) == 1
 
 
-def test_a_sailor_killed_after_the_sms_left_never_sends_it_again(
-    rabbitmq: str, platform: tuple[StepApi, str], sandbox: BackgroundSandbox
+@pytest.mark.parametrize("ledger", ["memory", "store"])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_sailor_killed_while_the_sms_is_leaving_never_sends_it_again(
+    rabbitmq: str,
+    platform: tuple[StepApi, str],
+    sandbox: BackgroundSandbox,
+    tmp_path: Path,
+    ledger: str,
+    when: str,
 ) -> None:
-    """SIGKILL between "AllMySMS took the SMS" and the ack: the broker redelivers the message
-    to the restarted sailor, which cannot know what the first attempt did. It becomes an
-    error that says the SMS may have been sent; the SMS is never sent a second time."""
+    """SIGKILL while the request is at AllMySMS, before or after it took the SMS: the broker
+    redelivers the message to the restarted sailor, which knows (from memory: because it is
+    redelivered; from the store: because it was recorded as started) that the first attempt
+    may have had its effect. It becomes an error that says so; the SMS is never sent twice."""
     step = Step(platform[1])
-    inject(sandbox, method="sendSms", when="after", delay=30.0)  # taken, then no answer
-    env = component_env(sandbox, **step.env())
+    inject(sandbox, method="sendSms", when=when, delay=30.0)  # no answer while we kill
+    more = {"SMSGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}"}
+    env = component_env(sandbox, **step.env(), **(more if ledger == "store" else {}))
     first = start_sailor(env)
 
     async def scenario(broker: Broker) -> tuple[dict[str, Any], Any]:
@@ -260,8 +275,8 @@ def test_a_sailor_killed_after_the_sms_left_never_sends_it_again(
                 break
             await asyncio.sleep(0.05)
         await broker.publish(SEND)
-        for _ in range(300):  # until AllMySMS has the SMS
-            if inbox(sandbox):
+        for _ in range(300):  # until AllMySMS has the SMS, or the request
+            if inbox(sandbox) or (when == "before" and _requests(sandbox)):
                 break
             await asyncio.sleep(0.05)
         first.kill()  # SIGKILL: no ack, no goodbye
@@ -285,4 +300,4 @@ def test_a_sailor_killed_after_the_sms_left_never_sends_it_again(
         first.kill()
     assert "delivered before" in error["message"] and "not processed again" in error["message"]
     assert error_input is not None  # the platform can show what it was
-    assert len(inbox(sandbox)) == 1  # sent once, never twice
+    assert len(inbox(sandbox)) == (1 if when == "after" else 0)  # never twice

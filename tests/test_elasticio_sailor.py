@@ -10,17 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aio_pika
 import pytest
 
 from smsgate.elasticio.actions.send import COMPONENT_RETRY
+from smsgate.elasticio.ledger import StoreLedger
 from smsgate.sailor.consumer import Sailor
 from smsgate.sailor.context import ExecutionContext
+from smsgate.sailor.ledger import Ledger
 from smsgate.sailor.platform import fetch_step
 from smsgate.sailor.settings import SailorSettings
 from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.store import Store
 from tests.conftest import add_account, inbox, inject
 from tests.elasticio_platform import (
     AMQP_URI,
@@ -357,6 +361,78 @@ def test_a_redelivery_of_a_finished_message_is_acked_not_sent_again(
 
     asyncio.run(main())
     assert len(inbox(sandbox)) == 1
+
+
+class _HeldBy:
+    """A consumer that takes the step's next message and dies without acking it: the broker
+    redelivers it, flagged, to the next consumer."""
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+
+    async def __aenter__(self) -> _HeldBy:
+        self.connection = await aio_pika.connect(AMQP_URI)
+        channel = await self.connection.channel()
+        queue = await channel.get_queue(self.step.key("in"))
+        for _ in range(100):
+            if await queue.get(no_ack=False, fail=False) is not None:
+                return self
+            await asyncio.sleep(0.02)
+        raise AssertionError("nothing to hold")
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.connection.close()
+
+
+def test_with_a_durable_ledger_a_redelivered_message_never_started_is_sent(
+    step: Step, sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    """A message a dead consumer held but never started (nothing on record) is processed
+    when it comes back; the memory ledger cannot tell, and says it may have been sent."""
+
+    async def main(ledger: Ledger | None) -> str:
+        async with broker_for(step) as broker:
+            await broker.publish(SEND)
+            async with _HeldBy(step):
+                pass  # closed: the message goes back to the queue, redelivered
+            async with running_sailor(step.env(), ledger):
+                kind, _ = await broker.first_of(("data", "error"), timeout=10)
+                await settled(broker)
+            return kind
+
+    store = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+    assert asyncio.run(main(StoreLedger(store))) == "data"
+    assert len(inbox(sandbox)) == 1
+    assert asyncio.run(main(None)) == "error"
+    assert len(inbox(sandbox)) == 1
+
+
+@pytest.mark.parametrize("state", ["acked", "rejected", "started"])
+def test_with_a_durable_ledger_a_message_on_record_is_never_processed_again(
+    step: Step, sandbox: BackgroundSandbox, tmp_path: Path, state: str
+) -> None:
+    """What a crashed sailor left on record decides, whatever the broker's flag says: done
+    (acked or rejected) is settled the same way again, silently; started is an error."""
+    store = Store(f"sqlite:///{tmp_path / 'ledger.db'}")
+    message_id = "m-on-record"
+    assert store.begin_sailor_message(f"{FLOW_ID}:{STEP_ID}:{message_id}:") is None
+    if state != "started":
+        store.finish_sailor_message(f"{FLOW_ID}:{STEP_ID}:{message_id}:", state)
+
+    async def main() -> None:
+        async with broker_for(step) as broker, running_sailor(step.env(), StoreLedger(store)):
+            await broker.publish(SEND, message_id=message_id)
+            await settled(broker)
+            if state == "started":
+                error, _ = error_of(await broker.next("error"))
+                assert "not processed again" in error["message"]
+                await broker.next("rejected")
+            else:
+                await nothing_on(broker, "data", "error")
+                assert await broker.count("rejected") == (1 if state == "rejected" else 0)
+
+    asyncio.run(main())
+    assert inbox(sandbox) == []
 
 
 def test_trial_mode_prefixes_the_text_and_sends_to_two_at_most(

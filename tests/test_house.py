@@ -32,7 +32,7 @@ ALLOWED: Final[dict[str, set[str]]] = {
     "store": {"core", "settings"},
     "usecases": {"core", "gateway", "store"},
     "service": {"core", "settings", "shapes", "gateway", "store", "usecases"},
-    "elasticio": {"core", "settings", "gateway", "sailor"},
+    "elasticio": {"core", "settings", "gateway", "sailor", "store"},
     "cli": {"core", "settings", "shapes", "gateway", "store", "usecases", "service", "sandbox"},
     "__init__": {"core", "gateway"},
 }

@@ -166,3 +166,16 @@ def test_the_store_knows_the_head_revision_without_alembic(store: Store) -> None
     config.set_main_option("script_location", MIGRATIONS)
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
     assert store._revision() == HEAD_REVISION
+
+
+def test_the_sailor_ledger_starts_a_message_once_and_keeps_how_it_ended(store: Store) -> None:
+    """begin is one atomic insert: of many sailors given the same message, one starts it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        firsts = list(pool.map(store.begin_sailor_message, ["flow:step:m-1:"] * 16))
+    assert firsts.count(None) == 1
+    assert set(firsts) == {None, "started"}
+    store.finish_sailor_message("flow:step:m-1:", "acked")
+    assert store.begin_sailor_message("flow:step:m-1:") == "acked"
+    assert store.begin_sailor_message("flow:step:m-1:1") is None  # its rebound: a new delivery

@@ -6,12 +6,11 @@ prefetch; end acks a message unless an error was emitted, which rejects it (no r
 
 De-duplication by the ``messageId`` header (with ``reboundIteration``, so a rebound is a new
 delivery): a copy that arrives while the first is in hand is never processed, and is acked or
-rejected with it. [E] Beyond the Node.js sailor, a *redelivered* copy (the broker says so)
-of a message this process already finished is acked without processing: its ack was lost,
-not its work. And a redelivered message this process did not finish (it restarted after a
-crash, or the broker lost its connection mid-message) is never processed again: its first
-attempt may have had its effect (an SMS sent), so it becomes an error saying so, and the
-message is rejected. At most once, never twice.
+rejected with it. [E] Beyond the Node.js sailor, a ledger (smsgate.sailor.ledger) records each
+message as started before it is processed and as finished before it is acked: a message
+delivered again is acked (or rejected) again if it was finished, and becomes an error saying
+its effect may already have happened if it was started and never finished. At most once,
+never twice, across crashes when the ledger is durable.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import asyncio
 import copy
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -35,6 +33,7 @@ from aio_pika.abc import (
 
 from smsgate.sailor.context import ExecutionContext, ProcessFunction, SharedResources
 from smsgate.sailor.crypto import MessageCipher, MessageCryptoError
+from smsgate.sailor.ledger import Ledger, MemoryLedger, Seen
 from smsgate.sailor.platform import StepData
 from smsgate.sailor.settings import SailorSettings
 from smsgate.sailor.throttle import Throttle
@@ -55,9 +54,6 @@ from smsgate.sailor.wire import (
 
 log = logging.getLogger("smsgate.elasticio")
 
-FINISHED_MEMORY: Final = 10_000
-"""How many finished messageIds a process remembers to spot redeliveries of lost acks."""
-
 DedupeKey = tuple[str, str]
 
 
@@ -70,7 +66,13 @@ REDELIVERED: Final = (
 
 
 class Sailor:
-    def __init__(self, settings: SailorSettings, process: ProcessFunction, step: StepData) -> None:
+    def __init__(
+        self,
+        settings: SailorSettings,
+        process: ProcessFunction,
+        step: StepData,
+        ledger: Ledger | None = None,
+    ) -> None:
         use_platform_field_types()
         self.settings = settings
         self.process = process
@@ -87,7 +89,7 @@ class Sailor:
             "snapshot": Throttle(rates.snapshot, rates.interval_ms),
         }
         self._in_flight: dict[DedupeKey, list[AbstractIncomingMessage]] = {}
-        self._finished: OrderedDict[DedupeKey, None] = OrderedDict()
+        self.ledger: Ledger = ledger or MemoryLedger()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connections: list[AbstractRobustConnection] = []
         self._publish_channel: AbstractChannel | None = None
@@ -133,6 +135,7 @@ class Sailor:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.shared.aclose()
+        await self.ledger.aclose()
         for connection in self._connections:
             await connection.close()
         self._connections = []
@@ -163,32 +166,52 @@ class Sailor:
                 log.info("message %s is already in hand: not processed twice", message_id)
                 self._in_flight[key].append(message)
                 return
-            if message.redelivered and key in self._finished:
-                log.warning("message %s was redelivered after it was done: acked", message_id)
-                await _settle(message, ok=True)
-                return
-        if message.redelivered:
-            await self._refuse_redelivered(message, headers)
-            return
-        if key is not None:
             self._in_flight[key] = []
-        ok = False
+        ok: bool | None = None
         try:
-            ok = await self._process(message, headers)
+            ok = await self._handle_once(message, headers, key)
         except Exception:
-            log.exception("the sailor failed on message %s", message_id)
+            # The ledger could not record: the message goes back to the queue, after a pause
+            # so a ledger that is down is not hammered. Its redelivery asks the ledger again.
+            log.exception("could not record message %s: it goes back to the queue", message_id)
+            await asyncio.sleep(1)
         finally:
-            copies = [message]
-            if key is not None:
-                copies += self._in_flight.pop(key, [])
-                self._remember(key)
-            for delivery in copies:
-                await _settle(delivery, ok)
+            copies = [message] + (self._in_flight.pop(key, []) if key is not None else [])
+        for delivery in copies:
+            await _settle(delivery, ok)
+
+    async def _handle_once(
+        self, message: AbstractIncomingMessage, headers: dict[str, Any], key: DedupeKey | None
+    ) -> bool:
+        """Ask the ledger, process at most once, record the outcome; True means ack."""
+        message_id = headers.get("messageId")
+        record = self._ledger_key(key) if key is not None else None
+        seen = await self.ledger.begin(record) if record is not None else None
+        if seen in (Seen.ACKED, Seen.REJECTED):
+            log.warning("message %s was delivered again after it was done: skipped", message_id)
+            return seen is Seen.ACKED
+        if seen is Seen.STARTED or (message.redelivered and not self.ledger.durable):
+            await self._refuse_redelivered(message, headers)
+            ok = False
+        else:
+            ok = False
+            try:
+                ok = await self._process(message, headers)
+            except Exception:
+                log.exception("the sailor failed on message %s", message_id)
+        if record is not None and seen is None:
+            await self.ledger.finish(record, ok)
+        return ok
+
+    def _ledger_key(self, key: DedupeKey) -> str:
+        """Unique across the flows and steps that may share one durable ledger."""
+        identity = self.settings.identity
+        return ":".join((identity.flow_id, identity.step_id, *key))
 
     async def _refuse_redelivered(
         self, message: AbstractIncomingMessage, headers: dict[str, Any]
     ) -> None:
-        """A message delivered before, whose first attempt this process cannot account for."""
+        """A message delivered before, whose first attempt cannot be accounted for."""
         run = _Run(self, message, headers, now_ms())
         try:
             run.incoming = self._decode(message.body, headers)
@@ -196,12 +219,6 @@ class Sailor:
             run.incoming = None
         await run.emit("error", REDELIVERED)
         await run.emit("end")
-        await _settle(message, ok=False)
-
-    def _remember(self, key: DedupeKey) -> None:
-        self._finished[key] = None
-        if len(self._finished) > FINISHED_MEMORY:
-            self._finished.popitem(last=False)
 
     async def _process(self, message: AbstractIncomingMessage, headers: dict[str, Any]) -> bool:
         """Run the component on one message; True means ack, False reject."""
@@ -463,10 +480,13 @@ class _Run:
         await self.sailor.publish(str(reply_to), body, headers)
 
 
-async def _settle(message: AbstractIncomingMessage, ok: bool) -> None:
-    """Ack or reject (no requeue); a copy from a closed channel can no longer be settled."""
+async def _settle(message: AbstractIncomingMessage, ok: bool | None) -> None:
+    """Ack, reject (no requeue), or with None put back in the queue; a copy from a closed
+    channel can no longer be settled."""
     try:
-        if ok:
+        if ok is None:
+            await message.nack(requeue=True)
+        elif ok:
             await message.ack()
         else:
             await message.reject(requeue=False)

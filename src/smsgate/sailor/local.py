@@ -33,6 +33,7 @@ from smsgate.sailor.component import Component
 from smsgate.sailor.consumer import Sailor
 from smsgate.sailor.crypto import MessageCipher
 from smsgate.sailor.errors import SailorError
+from smsgate.sailor.ledger import Ledger
 from smsgate.sailor.platform import fetch_step
 from smsgate.sailor.settings import SailorSettings
 
@@ -283,12 +284,14 @@ async def broker_for(step: LocalStep, *, rebound_returns: bool = False) -> Async
 
 
 @asynccontextmanager
-async def running_sailor(env: dict[str, str]) -> AsyncIterator[Sailor]:
+async def running_sailor(
+    env: dict[str, str], ledger: Ledger | None = None
+) -> AsyncIterator[Sailor]:
     """The sailor in this event loop, started as run.py starts it."""
     settings = SailorSettings.from_env(env)
     process = Component.load(settings.component_path).process_function(settings.identity.function)
     step = await fetch_step(settings.api, settings.identity.flow_id, settings.identity.step_id)
-    sailor = Sailor(settings, process, step)
+    sailor = Sailor(settings, process, step, ledger)
     await sailor.connect()
     await sailor.start()
     try:

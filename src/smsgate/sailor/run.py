@@ -20,13 +20,18 @@ from aio_pika.exceptions import AMQPConnectionError
 from smsgate.sailor.component import Component
 from smsgate.sailor.consumer import Sailor
 from smsgate.sailor.errors import EXIT_FAILED, EXIT_OK, SailorError
+from smsgate.sailor.ledger import Ledger, MemoryLedger
 from smsgate.sailor.platform import PlatformError, StepData, fetch_step
 from smsgate.sailor.settings import SailorSettings
 
 log = logging.getLogger("smsgate.elasticio")
 
 
-async def run(env: Mapping[str, str]) -> int:
+LedgerFor = Callable[[Mapping[str, str]], Ledger]
+"""How a component gives the runtime a durable ledger (smsgate.sailor.ledger)."""
+
+
+async def run(env: Mapping[str, str], ledger_for: LedgerFor | None = None) -> int:
     settings = SailorSettings.from_env(env)
     if settings.hook_shutdown:
         log.info("shutdown hook: this component has none")
@@ -36,7 +41,8 @@ async def run(env: Mapping[str, str]) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    sailor = Sailor(settings, process, StepData())
+    ledger = ledger_for(env) if ledger_for is not None else MemoryLedger()
+    sailor = Sailor(settings, process, StepData(), ledger)
     await sailor.connect()
     try:
         sailor.use_step(
@@ -62,13 +68,13 @@ def _event_loop_runner() -> Callable[[Coroutine[Any, Any, int]], int]:
     return uvloop.run
 
 
-def main() -> int:
+def main(ledger_for: LedgerFor | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return _event_loop_runner()(run(os.environ))
+        return _event_loop_runner()(run(os.environ, ledger_for))
     except SailorError as error:
         print(f"smsgate sailor: {error}", file=sys.stderr)
         return error.exit_code

@@ -1,7 +1,8 @@
 """Faults a test injects to see what a client does when the network or the provider misbehaves.
 
-``before``: answer with ``status`` without processing (429/503 are retry-safe for a client), or
-with a canned API ``answer`` (e.g. an AllMySMS status code the emulator never produces).
+``before``: stall ``delay`` seconds first (the request has arrived, nothing is taken yet), then
+answer with ``status`` without processing (429/503 are retry-safe for a client), or with a
+canned API ``answer`` (e.g. an AllMySMS status code the emulator never produces).
 ``after``: process the request (the SMS is accepted), then answer ``status`` or stall ``delay``
 seconds, the cases where a client cannot know whether its SMS went out.
 """
@@ -66,6 +67,11 @@ class Faults:
                     return fault
         return None
 
+    def remaining(self) -> int:
+        """How many faults are still to be used (a test waits for a request to take one)."""
+        with self._lock:
+            return sum(fault.times for fault in self._faults)
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -80,6 +86,8 @@ async def around(
     """Run one API call between its injected faults: ``before`` answers ``refuse(status)``
     without running it; ``after`` runs it, then stalls and/or answers ``refuse(status)``."""
     fault = faults.take(method, "before")
+    if fault and fault.delay:
+        await asyncio.sleep(fault.delay)
     if fault and fault.status:
         return refuse(fault.status, fault.retry_after)
     response = await handle()

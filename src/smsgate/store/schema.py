@@ -57,6 +57,7 @@ class MessageRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     provider: Mapped[str] = mapped_column(String(32))
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    account: Mapped[str | None] = mapped_column(String(64))
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     campaign_id: Mapped[str | None] = mapped_column(String(64), index=True)
     client_reference: Mapped[str | None] = mapped_column(String(40))
@@ -115,6 +116,18 @@ class ReplyRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("provider", "provider_reply_id"),)
+
+
+class SailorMessageRow(Base):
+    """What the elastic.io sailor started and finished, where a restarted sailor finds it:
+    a message redelivered after a crash is never processed twice (see smsgate.sailor.ledger)."""
+
+    __tablename__ = "sailor_messages"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 def utcnow() -> datetime:

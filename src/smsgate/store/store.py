@@ -42,11 +42,11 @@ from smsgate.core.report import RecipientStatus
 from smsgate.core.sent import SentBatch
 from smsgate.core.status import MessageStatus, advances, is_final
 from smsgate.core.text import segment
-from smsgate.store.schema import EventRow, MessageRow, ReplyRow, utcnow
+from smsgate.store.schema import EventRow, MessageRow, ReplyRow, SailorMessageRow, utcnow
 
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0001"
+HEAD_REVISION: Final = "0002"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
 
@@ -687,3 +687,31 @@ class Store:
                     )
                 )
             return len(rows)
+
+    # -- the elastic.io sailor's record of its messages -------------------------------------
+
+    def begin_sailor_message(self, key: str) -> str | None:
+        """Record that the sailor starts on ``key``, committed before it does anything.
+
+        Returns None when this is the first time (now recorded as started), else the state an
+        earlier attempt left ('started', or how it finished): the insert and the look-up are
+        one atomic step, so two sailors given the same message cannot both start it.
+        """
+        insert = _insert_ignoring_duplicates(self.engine.dialect.name, SailorMessageRow.__table__)
+        with self._session() as session:
+            values = insert.values(key=key, state="started", started_at=utcnow())
+            if session.execute(values.returning(SailorMessageRow.key)).first() is not None:
+                return None
+            state: str = session.scalars(
+                select(SailorMessageRow.state).where(SailorMessageRow.key == key)
+            ).one()
+            return state
+
+    def finish_sailor_message(self, key: str, state: str) -> None:
+        """Record how the sailor finished ``key`` (before it acks the message)."""
+        with self._session() as session:
+            session.execute(
+                update(SailorMessageRow)
+                .where(SailorMessageRow.key == key)
+                .values(state=state, finished_at=utcnow())
+            )

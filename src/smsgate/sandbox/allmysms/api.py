@@ -359,6 +359,8 @@ def routes(state: AllMySmsState) -> list[Route]:
         params = await _params(request)
         call = Call(params, _format(params, simple=method is None))
         fault = state.faults.take(name, "before")
+        if fault and fault.delay:
+            await asyncio.sleep(fault.delay)
         if fault and fault.status:
             return _fault_response(fault.status, fault.retry_after)
         try:

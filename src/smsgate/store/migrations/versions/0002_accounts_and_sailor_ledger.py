@@ -1,0 +1,37 @@
+"""the account each message went through; the elastic.io sailor's record of its messages
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+WHEN = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("messages") as table:
+        table.add_column(sa.Column("account", sa.String(64), nullable=True))
+    op.create_table(
+        "sailor_messages",
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("started_at", WHEN, nullable=False),
+        sa.Column("finished_at", WHEN, nullable=True),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_sailor_messages")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sailor_messages")
+    with op.batch_alter_table("messages") as table:
+        table.drop_column("account")
