@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from smsgate.core.secret import Secret
+from smsgate.sailor.local import running_sailor
 from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import inbox, inject
 from tests.elasticio_platform import (
@@ -301,3 +304,102 @@ def test_a_sailor_killed_while_the_sms_is_leaving_never_sends_it_again(
     assert "delivered before" in error["message"] and "not processed again" in error["message"]
     assert error_input is not None  # the platform can show what it was
     assert len(inbox(sandbox)) == (1 if when == "after" else 0)  # never twice
+
+
+def close_connections_of(marker: str) -> int:
+    """Close, from the broker's side, every connection whose name contains ``marker``: what a
+    broker restart, a failover or an operator does to the sailor. Returns how many."""
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "--no-table-headers", "list_connections", "pid", "client_properties"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    closed = 0
+    for line in listed.stdout.splitlines():
+        pid, _, properties = line.partition("\t")
+        if marker in properties:
+            subprocess.run(
+                ["rabbitmqctl", "-q", "close_connection", pid, "test: broker gone"],
+                capture_output=True,
+                timeout=60,
+                check=True,
+            )
+            closed += 1
+    return closed
+
+
+@pytest.mark.parametrize("moment", ["idle", "mid-message"])
+def test_the_sailor_survives_the_broker_closing_its_connections(
+    rabbitmq: str, platform: tuple[StepApi, str], sandbox: BackgroundSandbox, moment: str
+) -> None:
+    """The broker closes both of the sailor's connections, while it waits or while an SMS is
+    at AllMySMS: it reconnects, consumes again, and the result in hand is published once."""
+    step = Step(platform[1])
+    if moment == "mid-message":
+        inject(sandbox, method="sendSms", when="after", delay=3.0)
+    process = start_sailor(component_env(sandbox, **step.env()))
+
+    async def scenario(broker: Broker) -> list[dict[str, Any]]:
+        for _ in range(300):
+            if broker.queues and await _consumers(broker) > 0:
+                break
+            await asyncio.sleep(0.05)
+        if moment == "mid-message":
+            await broker.publish(SEND)
+            for _ in range(300):  # until AllMySMS has the SMS, its answer held back
+                if inbox(sandbox):
+                    break
+                await asyncio.sleep(0.05)
+        assert close_connections_of(step.prefix) == 2
+        if moment == "idle":
+            await asyncio.sleep(1.0)
+            await broker.publish(SEND)
+        data = [data_of(await broker.next("data", timeout=60))]
+        await settled(broker)
+        for _ in range(300):  # consuming again
+            if await _consumers(broker) > 0:
+                break
+            await asyncio.sleep(0.05)
+        await broker.publish(SEND)  # and the next message goes through as usual
+        data.append(data_of(await broker.next("data", timeout=60)))
+        await settled(broker)
+        assert await broker.count("data") == 0  # once, never twice
+        assert await broker.count("error") == 0
+        return data
+
+    async def main() -> list[dict[str, Any]]:
+        async with broker_for(step) as broker:
+            return await scenario(broker)
+
+    try:
+        data = asyncio.run(main())
+        assert process.poll() is None  # alive
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+        _, err = process.communicate(timeout=30)
+        print(err)  # shown when the test fails
+    assert [d["body"]["status"] for d in data] == ["sent", "sent"]
+    assert len(inbox(sandbox)) == 2
+
+
+def test_when_the_broker_stays_away_the_sailor_exits_non_zero(
+    rabbitmq: str, platform: tuple[StepApi, str], sandbox: BackgroundSandbox
+) -> None:
+    """Reconnects fail (here: the broker's address no longer answers): the sailor gives up after
+    the Node.js sailor's reconnect attempts and fails, so that the platform restarts it."""
+    step = Step(platform[1])
+
+    async def main() -> bool:
+        async with broker_for(step), running_sailor(step.env()) as sailor:
+            sailor.settings = dataclasses.replace(
+                sailor.settings, amqp_uri=Secret("amqp://guest:guest@127.0.0.1:1/")
+            )
+            assert close_connections_of(step.prefix) == 2
+            await asyncio.wait_for(sailor.failed.wait(), timeout=30)
+            return sailor.failed.is_set()
+
+    assert asyncio.run(main())

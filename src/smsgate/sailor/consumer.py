@@ -16,6 +16,7 @@ never twice, across crashes when the ledger is durable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -26,9 +27,9 @@ import aio_pika
 import aiormq
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractIncomingMessage,
     AbstractQueue,
-    AbstractRobustConnection,
 )
 
 from smsgate.sailor.context import ExecutionContext, ProcessFunction, SharedResources
@@ -91,10 +92,16 @@ class Sailor:
         self._in_flight: dict[DedupeKey, list[AbstractIncomingMessage]] = {}
         self.ledger: Ledger = ledger or MemoryLedger()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._connections: list[AbstractRobustConnection] = []
+        self._read: AbstractConnection | None = None
+        self._write: AbstractConnection | None = None
+        self._write_lock = asyncio.Lock()
         self._publish_channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
+        self._stopping = False
+        self._relisten_task: asyncio.Task[None] | None = None
+        self.failed = asyncio.Event()
+        """Set when the broker cannot be reached again: the process should exit non-zero."""
 
     def __repr__(self) -> str:
         queue = self.settings.listen_messages_on
@@ -108,17 +115,71 @@ class Sailor:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Separate connections to read and to write, as the reference sailors keep them."""
-        uri = self.settings.amqp_uri.reveal()
-        read = await aio_pika.connect_robust(uri)
-        write = await aio_pika.connect_robust(uri)
-        self._connections = [read, write]
-        consume_channel: AbstractChannel = await read.channel()
-        await consume_channel.set_qos(prefetch_count=max(self.settings.prefetch, 1))
-        self._publish_channel = await write.channel(publisher_confirms=True)
-        self._queue = await consume_channel.get_queue(
-            self.settings.listen_messages_on, ensure=False
+        """Separate connections to read and to write, as the reference sailors keep them.
+
+        Plain connections, each replaced when the broker closes it (a restart, a failover, an
+        operator): the read side re-declares its channel and consumes again (_relisten), the
+        write side is opened again by the next publish. aio-pika's robust connections are not
+        used: their restore of a channel could fail and leave the sailor alive with no
+        consumer, never processing another message.
+        """
+        await self._open_read()
+        await self._publish_channel_now()
+
+    def _connection_name(self) -> str:
+        """Shown by the broker (rabbitmqctl list_connections): which step this is."""
+        identity, queue = self.settings.identity, self.settings.listen_messages_on
+        return f"smsgate sailor {identity.step_id} ({queue})"
+
+    async def _open(self) -> AbstractConnection:
+        connection = await aio_pika.connect(
+            self.settings.amqp_uri.reveal(),
+            client_properties={"connection_name": self._connection_name()},
         )
+        connection.close_callbacks.add(self._on_connection_closed)
+        return connection
+
+    async def _open_read(self) -> None:
+        read = await self._open()
+        self._read = read
+        channel = await read.channel()
+        await channel.set_qos(prefetch_count=max(self.settings.prefetch, 1))
+        self._queue = await channel.get_queue(self.settings.listen_messages_on, ensure=False)
+
+    async def _publish_channel_now(self) -> AbstractChannel:
+        """The confirm channel to publish on, opened again if the broker closed it."""
+        async with self._write_lock:
+            channel = self._publish_channel
+            if channel is None or channel.is_closed:
+                if self._write is not None and not self._write.is_closed:
+                    await self._write.close()
+                self._write = await self._open()
+                channel = self._publish_channel = await self._write.channel(publisher_confirms=True)
+            return channel
+
+    def _on_connection_closed(self, connection: Any, error: BaseException | None) -> None:
+        if self._stopping or connection is not self._read or self._consumer_tag is None:
+            return  # ours, or the write side (the next publish opens it again)
+        log.warning("the broker closed the connection (%s): consuming again", error)
+        self._consumer_tag = None
+        self._relisten_task = asyncio.get_running_loop().create_task(self._relisten())
+
+    async def _relisten(self) -> None:
+        """Connect and consume again, with backoff (the Node.js sailor's reconnect settings);
+        when the broker stays away, the sailor fails so the platform restarts it."""
+        attempts = self.settings.amqp_reconnect_attempts
+        for attempt in range(attempts + 1):
+            if self._stopping:
+                return
+            await asyncio.sleep(self.settings.amqp_reconnect_timeout_ms * 2**attempt / 1000)
+            try:
+                await self._open_read()
+                await self.start()
+                return
+            except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as error:
+                log.warning("reconnect %d/%d failed: %s", attempt + 1, attempts + 1, error)
+        log.error("the broker is gone: exiting so that the platform restarts the step")
+        self.failed.set()
 
     async def start(self) -> None:
         assert self._queue is not None, "connect() first"
@@ -129,16 +190,22 @@ class Sailor:
 
     async def stop(self) -> None:
         """Stop consuming, finish every message in hand, then disconnect."""
+        self._stopping = True
+        if self._relisten_task is not None:
+            self._relisten_task.cancel()
         if self._queue is not None and self._consumer_tag is not None:
-            await self._queue.cancel(self._consumer_tag)
+            gone = (aio_pika.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError)
+            with contextlib.suppress(*gone):  # the connection is gone: nothing more comes
+                await self._queue.cancel(self._consumer_tag)
             self._consumer_tag = None
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.shared.aclose()
         await self.ledger.aclose()
-        for connection in self._connections:
-            await connection.close()
-        self._connections = []
+        for connection in (self._read, self._write):
+            if connection is not None and not connection.is_closed:
+                await connection.close()
+        self._read = self._write = None
 
     @property
     def in_hand(self) -> int:
@@ -147,14 +214,15 @@ class Sailor:
     # -- one message ------------------------------------------------------------------------
 
     async def _on_delivery(self, message: AbstractIncomingMessage) -> None:
-        """Runs in the task aio-pika starts for each delivery, kept so that stop() waits."""
-        task = asyncio.current_task()
-        assert task is not None
+        """Hand the delivery to a task of our own, kept so that stop() waits for it.
+
+        Not aio-pika's own task: aio-pika cancels that one when the broker closes the channel,
+        which would abort an SMS in mid-request and lose its result. Ours goes on; the
+        broker's redelivered copy joins it and is settled with its outcome.
+        """
+        task = asyncio.get_running_loop().create_task(self._handle(message))
         self._tasks.add(task)
-        try:
-            await self._handle(message)
-        finally:
-            self._tasks.discard(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         headers: dict[str, Any] = dict(message.headers or {})
@@ -291,7 +359,6 @@ class Sailor:
         Straight to aiormq's channel under aio-pika's, without an aio_pika.Message and its
         checked attributes per publish: publishing keeps no state a reconnect must restore.
         """
-        assert self._publish_channel is not None, "connect() first"
         mode = aio_pika.DeliveryMode.PERSISTENT if self.settings.persistent_messages else None
         attempt = 0
         while True:
@@ -303,7 +370,8 @@ class Sailor:
                 expiration=str(expiration_ms) if expiration_ms else None,
             )
             try:
-                channel = await self._publish_channel.get_underlay_channel()
+                opened = await self._publish_channel_now()
+                channel = await opened.get_underlay_channel()
                 await channel.basic_publish(
                     body,
                     exchange=self.settings.publish_messages_to,

@@ -53,10 +53,13 @@ async def run(env: Mapping[str, str], ledger_for: LedgerFor | None = None) -> in
         await sailor.stop()
         raise
     await sailor.start()
-    await stop.wait()
+    waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(sailor.failed.wait())}
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in pending:
+        wait.cancel()
     log.info("stopping: finishing %d message(s) in hand", sailor.in_hand)
     await sailor.stop()
-    return EXIT_OK
+    return EXIT_FAILED if sailor.failed.is_set() else EXIT_OK
 
 
 def _event_loop_runner() -> Callable[[Coroutine[Any, Any, int]], int]:

@@ -159,6 +159,8 @@ class SailorSettings:
     publish_retry_delay_ms: int = 100
     publish_retry_attempts: int = 2**31
     publish_max_retry_delay_ms: int = 300000
+    amqp_reconnect_attempts: int = 3
+    amqp_reconnect_timeout_ms: int = 100
     outgoing_message_size_limit: int = 10485760
     no_self_passthrough: bool = False
     protocol_version: int = 1
@@ -209,6 +211,8 @@ class SailorSettings:
             publish_retry_delay_ms=env_int(env, "AMQP_PUBLISH_RETRY_DELAY", 100),
             publish_retry_attempts=env_int(env, "AMQP_PUBLISH_RETRY_ATTEMPTS", 2**31),
             publish_max_retry_delay_ms=env_int(env, "AMQP_PUBLISH_MAX_RETRY_DELAY", 300000),
+            amqp_reconnect_attempts=env_int(env, "AMQP_RECONNECT_ATTEMPTS", 3),
+            amqp_reconnect_timeout_ms=env_int(env, "AMQP_RECONNECT_TIMEOUT", 100),
             outgoing_message_size_limit=env_int(env, "OUTGOING_MESSAGE_SIZE_LIMIT", 10485760),
             no_self_passthrough=env_bool(env, "NO_SELF_PASSTRHOUGH", False),
             protocol_version=env_int(env, "PROTOCOL_VERSION", 1),
