@@ -225,6 +225,43 @@ def test_schedule_then_cancel(sandbox: BackgroundSandbox) -> None:
     assert run("send", "--to", "0612345678", "--at", "soon", "Hi").returncode == 2
 
 
+def test_cancel_finds_the_account_its_message_went_through(sandbox: BackgroundSandbox) -> None:
+    """No --dsn needed when the message's account is at hand (SMSGATE_DSN); another account
+    is refused, naming what to do, and nothing is cancelled."""
+    dsn = add_account(sandbox, "planner", "PlannerKey1", 100)
+    sent = run(
+        "send",
+        "--to",
+        "0612345678",
+        "--at",
+        "2099-01-01 09:00",
+        "--json",
+        "Later",
+        env={"SMSGATE_DSN": dsn},
+    )
+    message_id = json.loads(sent.stdout)["recipients"][0]["id"]
+    other = run("cancel", message_id, "--dsn", sandbox.dsn())
+    assert other.returncode == 2
+    assert "went through another allmysms account" in other.stderr and "--dsn" in other.stderr
+    assert "PlannerKey1" not in other.stderr + other.stdout
+    assert run("cancel", message_id).returncode == 2  # the embedded sandbox is another account
+    assert json.loads(run("show", message_id, "--json").stdout)["status"] == "scheduled"
+    done = run("cancel", message_id, env={"SMSGATE_DSN": dsn})
+    assert done.returncode == 0 and "cancelled 1 message(s)" in done.stdout
+    assert json.loads(run("show", message_id, "--json").stdout)["status"] == "cancelled"
+
+
+def test_cancel_a_message_scheduled_on_the_embedded_sandbox() -> None:
+    """sandbox:// lives in the sending process: a later `cancel ID` needs no --dsn, cancels
+    it in the store, and says the sandbox that held it is gone."""
+    sent = run("send", "--to", "0612345678", "--at", "2099-01-01 09:00", "--json", "Later")
+    message_id = json.loads(sent.stdout)["recipients"][0]["id"]
+    done = run("cancel", message_id)
+    assert done.returncode == 0, done.stderr
+    assert "cancelled 1 message(s)" in done.stdout and "embedded sandbox" in done.stdout
+    assert json.loads(run("show", message_id, "--json").stdout)["status"] == "cancelled"
+
+
 def test_sync_and_replies_from_the_cli(sandbox: BackgroundSandbox) -> None:
     sandbox.state.emulator(AllMySmsEmulator).events.settings.receipt_delay = 0.1
     sent = json.loads(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -179,3 +180,33 @@ def test_the_sailor_ledger_starts_a_message_once_and_keeps_how_it_ended(store: S
     store.finish_sailor_message("flow:step:m-1:", "acked")
     assert store.begin_sailor_message("flow:step:m-1:") == "acked"
     assert store.begin_sailor_message("flow:step:m-1:1") is None  # its rebound: a new delivery
+
+
+def test_a_store_at_the_first_revision_is_upgraded_keeping_its_messages(
+    tmp_path: Path,
+) -> None:
+    """0001 -> 0002 on a store with messages in it: they stay, with no account on record
+    (cancel then uses the DSN at hand, as before)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from smsgate.store.store import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Store(url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO messages (id, provider, sandbox, recipient, text, encoding, parts, "
+            "status, final, created_at, updated_at) VALUES ('msg_old', 'allmysms', 0, "
+            "'33612345678', 'Hi', 'GSM-7', 1, 'sent', 0, '2026-11-30 10:00:00', "
+            "'2026-11-30 10:00:00')"
+        )
+    old.close()
+    store = Store(url)
+    row = store.message("msg_old")
+    assert row is not None and row.text == "Hi" and row.account is None
+    assert store.begin_sailor_message("k") is None

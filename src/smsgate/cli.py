@@ -662,15 +662,18 @@ def show(message_id: str, as_json: JsonOption = False) -> None:
 
 @app.command()
 def cancel(message_id: str, dsn: DsnOption = None) -> None:
-    """Cancel a scheduled message (with the rest of its provider campaign)."""
-    from smsgate.gateway import Gateway
+    """Cancel a scheduled message (with the rest of its provider campaign), through the account
+    it went through: --dsn or SMSGATE_DSN must reach that account (a message sent on the
+    embedded sandbox needs neither)."""
     from smsgate.store import Store
-    from smsgate.usecases.messages import cancel_message
+    from smsgate.usecases.messages import cancel_message, gateway_for, scheduled_message
 
     store = Store()
-    with Gateway.from_dsn(dsn) as gateway:
-        count = cancel_message(gateway, store, message_id)
-    out.print(f"cancelled {count} message(s) of {message_id}'s campaign")
+    with gateway_for(scheduled_message(store, message_id), dsn) as gateway:
+        done = cancel_message(gateway, store, message_id)
+    out.print(f"cancelled {done.count} message(s) of {message_id}'s campaign")
+    if done.note:
+        out.print(f"note: {done.note}", markup=False)
 
 
 @app.command()

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -90,6 +91,13 @@ class Dsn:
             credentials = user + (f":{MASK}" if self.password else "") + "@"
         port = f":{self.port}" if self.port is not None else ""
         return f"{scheme}://{credentials}{self.host}{port}"
+
+    def account(self) -> str:
+        """Which account this DSN sends through, as the store may keep it: the scheme and a
+        fingerprint of the credentials and host (never the credentials), so that a later
+        command can tell whether a DSN it is given reaches the same account."""
+        identity = f"{self.scheme}\n{self.user}\n{self.password.reveal()}\n{self.host}:{self.port}"
+        return f"{self.scheme}:{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
     def __repr__(self) -> str:
         return f"Dsn({self.masked()!r})"

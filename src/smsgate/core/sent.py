@@ -23,6 +23,8 @@ class SentBatch:
     credits_used: float | None
     texts: Sequence[str] = ()
     """Personalised sends: each recipient's text, in the order of ``results``."""
+    account: str | None = None
+    """The account it went through (``Dsn.account()``): what a later cancel must reach."""
 
     def text_of(self, index: int) -> str:
         return self.texts[index] if self.texts else self.message.text

@@ -38,6 +38,8 @@ class Endpoint:
     embedded: EmbeddedSandbox | None = None
     default_sender: str | None = None
     """The DSN's ``?from=``: the sender of a send that names none."""
+    account: str | None = None
+    """The account the sends go through (``Dsn.account()``), as the store keeps it."""
 
     def client(self, timeout: httpx.Timeout) -> httpx.Client:
         transport = self.embedded.transport() if self.embedded else None
@@ -58,6 +60,10 @@ class Endpoint:
 _LIMITS: Final = httpx.Limits(max_connections=20, keepalive_expiry=2.0)
 
 
+SANDBOX: Final = "sandbox"
+"""The account of the embedded sandbox, which lives only as long as the process that runs it."""
+
+
 def plain_endpoint(dsn: str) -> Endpoint:
     """The endpoint a DSN names as it is: blank credentials are not swapped for the trial
     account (checking a user's own credentials)."""
@@ -70,8 +76,10 @@ def _plain(dsn: Dsn) -> Endpoint:
         check_options(dsn, frozenset())
         embedded: EmbeddedSandbox = importlib.import_module(EMBEDDED_SANDBOX_MODULE)
         provider = provider_from_dsn(Dsn.parse(embedded.DSN))
-        return Endpoint(provider, sandbox=True, embedded=embedded, default_sender=sender)
-    return Endpoint(provider_from_dsn(dsn), default_sender=sender)
+        return Endpoint(
+            provider, sandbox=True, embedded=embedded, default_sender=sender, account=SANDBOX
+        )
+    return Endpoint(provider_from_dsn(dsn), default_sender=sender, account=dsn.account())
 
 
 def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Endpoint:

@@ -163,6 +163,7 @@ class SendRun:
         )
         self._provider = provider.name
         self._sandbox = endpoint.sandbox
+        self._account = endpoint.account
         self._recorder = recorder
         self._stopped = False
         self._stop_reason = ""
@@ -214,6 +215,7 @@ class SendRun:
                 campaign_id=campaign_id,
                 credits_used=credits_used,
                 texts=batch.texts,
+                account=self._account,
             )
             try:
                 self._recorder.record_batch(sent)

@@ -428,6 +428,7 @@ class Store:
                         id=result.id,
                         provider=sent.provider,
                         sandbox=sent.sandbox,
+                        account=sent.account,
                         provider_message_id=result.provider_message_id,
                         campaign_id=sent.campaign_id if result.status.accepted else None,
                         client_reference=sent.reference,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from smsgate.core.errors import InvalidInput
+from dataclasses import dataclass
+
+from smsgate.core.errors import InvalidInput, ProviderError
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
+from smsgate.gateway.endpoint import SANDBOX, SANDBOX_DSN
 from smsgate.store.schema import MessageRow
 from smsgate.store.store import Store
 
@@ -17,6 +20,24 @@ class NotScheduled(InvalidInput):
     pass
 
 
+class OtherAccount(InvalidInput):
+    """The DSN at hand reaches another account than the one the message went through."""
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    count: int
+    """How many messages of the campaign were cancelled in the store."""
+    note: str | None = None
+    """What the person should know besides (the embedded sandbox case)."""
+
+
+SANDBOX_GONE = (
+    "the embedded sandbox that held it ended with the command that sent it, so nothing is "
+    "left there to send"
+)
+
+
 def stored_message(store: Store, message_id: str) -> MessageRow:
     row = store.message(message_id)
     if row is None:
@@ -24,13 +45,40 @@ def stored_message(store: Store, message_id: str) -> MessageRow:
     return row
 
 
-def cancel_message(gateway: Gateway, store: Store, message_id: str) -> int:
-    """Cancel a scheduled message at the provider (with the rest of its provider campaign),
-    then in the store; returns how many messages were cancelled."""
+def scheduled_message(store: Store, message_id: str) -> MessageRow:
     row = stored_message(store, message_id)
     if row.status != MessageStatus.SCHEDULED or not row.campaign_id:
         raise NotScheduled(
             f"message {message_id} is {row.status}: only a scheduled one can be cancelled"
         )
-    gateway.cancel(row.campaign_id)
-    return store.cancel_campaign(row.provider, row.campaign_id)
+    return row
+
+
+def gateway_for(row: MessageRow, dsn: str | None = None) -> Gateway:
+    """A gateway to the account ``row`` went through: ``dsn`` if given, else the embedded
+    sandbox for a message sent there, else the SMSGATE_DSN setting (checked by cancel)."""
+    if dsn is None and row.account == SANDBOX:
+        dsn = SANDBOX_DSN
+    return Gateway.from_dsn(dsn)
+
+
+def cancel_message(gateway: Gateway, store: Store, message_id: str) -> Cancelled:
+    """Cancel a scheduled message at the provider (with the rest of its provider campaign),
+    then in the store. The gateway must reach the account the message went through."""
+    row = scheduled_message(store, message_id)
+    assert row.campaign_id is not None
+    reaches = gateway.endpoint.account
+    if row.account is not None and reaches != row.account:
+        raise OtherAccount(
+            f"message {message_id} went through another {row.provider} account than the DSN "
+            f"at hand ({gateway.provider_name}): give that account's DSN with --dsn or "
+            "SMSGATE_DSN"
+        )
+    note = None
+    try:
+        gateway.cancel(row.campaign_id)
+    except ProviderError:
+        if row.account != SANDBOX:
+            raise
+        note = SANDBOX_GONE
+    return Cancelled(store.cancel_campaign(row.provider, row.campaign_id), note)

@@ -20,7 +20,7 @@ from smsgate.service.schemas import (
     report_out,
 )
 from smsgate.store import Store
-from smsgate.usecases.messages import NotScheduled, UnknownMessage, cancel_message
+from smsgate.usecases.messages import NotScheduled, OtherAccount, UnknownMessage, cancel_message
 
 
 def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
@@ -127,7 +127,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
             cancel_message(gateway, store, message_id)
         except UnknownMessage as error:
             raise HTTPException(404, str(error)) from None
-        except NotScheduled as error:
+        except (NotScheduled, OtherAccount) as error:
             raise HTTPException(409, str(error)) from None
         return _message(message_id)
 
