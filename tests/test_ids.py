@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsgate.core.ids import crockford128, new_id
+from smsgate.core.ids import crockford128, new_id, new_ids
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -36,3 +38,21 @@ def test_ids_carry_their_prefix_and_grow_with_time() -> None:
     ids = [new_id("msg") for _ in range(1000)]
     assert len(set(ids)) == 1000
     assert ids[0][:13] <= ids[-1][:13]  # the millisecond part never goes back
+
+
+@given(st.integers(0, 2**48 - 1), st.binary(min_size=10, max_size=10))
+def test_ids_in_bulk_write_the_same_digits_as_one_by_one(millis: int, random: bytes) -> None:
+    """new_ids' translated base32hex is crockford128 of the same 128-bit value."""
+    from smsgate.core import ids
+
+    head = crockford128(millis << 80)[:10]
+    tail = base64.b32hexencode(random).decode().translate(ids._FROM_BASE32HEX)
+    assert head + tail == crockford128(millis << 80 | int.from_bytes(random))
+
+
+def test_ids_in_bulk_are_unique_and_shaped_as_new_id() -> None:
+    made = new_ids("msg", 10_000)
+    assert len(set(made)) == 10_000 and new_ids("msg", 0) == []
+    for one in made[:100]:
+        assert one.startswith("msg_") and len(one) == 30 and set(one[4:]) <= set(ALPHABET)
+    assert made[0][:14] <= new_id("msg")[:14]

@@ -6,6 +6,8 @@ same idea (48 bits of milliseconds, 80 random bits) in Crockford base32, like a 
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 import time
 from typing import Final
@@ -20,6 +22,20 @@ _SHIFTS: Final = tuple(range(120, -10, -10))
 def new_id(prefix: str) -> str:
     value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
     return f"{prefix}_{crockford128(value)}"
+
+
+# base32hex (RFC 4648, in C-speed chunks) is Crockford's base32 with other letters: translating
+# its output gives the same digits as crockford128 for the 80 random bits.
+_FROM_BASE32HEX: Final = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUV", _ALPHABET)
+
+
+def new_ids(prefix: str, count: int) -> list[str]:
+    """``count`` ids at once, as new_id makes them: the time part is formatted once and the
+    random parts come from one read of the OS's random source (a 100,000-recipient send
+    spent a fifth of its CPU making ids one by one)."""
+    head = f"{prefix}_{crockford128((time.time_ns() // 1_000_000) << 80)[:10]}"
+    random = base64.b32hexencode(os.urandom(10 * count)).decode().translate(_FROM_BASE32HEX)
+    return [head + random[i : i + 16] for i in range(0, 16 * count, 16)]
 
 
 def crockford128(value: int) -> str:

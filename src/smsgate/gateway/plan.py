@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol, TypedDict, Unpack
 
 from smsgate.core.errors import InvalidText, NoRecipients
-from smsgate.core.ids import new_id
+from smsgate.core.ids import new_id, new_ids
 from smsgate.core.message import compose_message
 from smsgate.core.personalise import TO_COLUMN, Template
 from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
@@ -133,7 +133,7 @@ class SendRun:
         flash_alone = message.flash and not caps.flash_batch
         size = caps.personalised if personal else caps.max_recipients_per_request
         size = 1 if flash_alone else size
-        ids = [new_id("msg") for _ in people]
+        ids = new_ids("msg", len(people))
         self.batches = [
             Batch(
                 message,
