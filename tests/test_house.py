@@ -123,6 +123,7 @@ EXPORTED: Final = {
         "AsyncGateway",
         "Endpoint",
         "Gateway",
+        "Halt",
         "Progress",
         "RetryPolicy",
         "SendOptions",

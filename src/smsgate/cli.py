@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # each command imports what it uses, when it runs: start-up t
 
     from smsgate.core.remote import ProviderMessage
     from smsgate.core.report import AccountInfo, SendReport
+    from smsgate.gateway import Halt
     from smsgate.store.schema import MessageRow
 
 EXIT_OK: Final = 0
@@ -303,8 +304,10 @@ def send(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send one text to one or many recipients; every message is recorded in the store."""
-    from smsgate.gateway import SendOptions
+    """Send one text to one or many recipients; every message is recorded in the store,
+    before its request leaves. Ctrl-C stops after the request in flight (exit 130, with the
+    report so far); a second Ctrl-C stops at once."""
+    from smsgate.gateway import Halt, SendOptions
     from smsgate.store import Store
     from smsgate.usecases.sending import recording_gateway
 
@@ -317,6 +320,7 @@ def send(
     if rows is None:
         _warn_if_template(message)
     chunks = _read_numbers(to or [])
+    halt = Halt()
     options = SendOptions(
         sender=sender,
         strict=strict,
@@ -325,12 +329,14 @@ def send(
         scheduled_at=_parse_when(at),
         campaign_name=tag,
         flash=flash,
+        halt=halt,
     )
     count = len(rows) if rows is not None else _count_entries(chunks)
     store = Store()
     with (
         recording_gateway(dsn, store, region=region) as gateway,
         _progress(count > PROGRESS_THRESHOLD) as progress,
+        _halt_on_ctrl_c(halt),
     ):
         if rows is not None:
             report = gateway.send_personalised(rows, message, progress=progress, **options)
@@ -343,8 +349,35 @@ def send(
         _print_json(report.to_dict())
     else:
         _print_report(report)
+    if halt.reason:
+        raise Failure(EXIT_INTERRUPTED)
     if report.accepted == 0:
         raise Failure(EXIT_FAILED)
+
+
+INTERRUPTED: Final = "interrupted (Ctrl-C): the requests already sent are recorded"
+
+
+@contextmanager
+def _halt_on_ctrl_c(halt: Halt) -> Iterator[None]:
+    """The first Ctrl-C (SIGINT) asks the send to stop between requests, so that none is cut
+    off mid-way (its SMS would be unknown); the second one interrupts at once."""
+    import signal
+
+    def first(signum: int, frame: object) -> None:
+        halt.set(INTERRUPTED)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        err.print("stopping after the request in flight (Ctrl-C again to stop at once)")
+
+    try:
+        previous = signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread: no signal handling to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()

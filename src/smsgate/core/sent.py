@@ -1,4 +1,4 @@
-"""One request's worth of messages and what became of each: what the gateway hands to its
+"""One request's worth of messages, before it leaves and after: what the gateway hands to its
 recorder (the message store), in core terms so that the store needs nothing of the gateway."""
 
 from __future__ import annotations
@@ -8,6 +8,25 @@ from dataclasses import dataclass
 
 from smsgate.core.message import Message
 from smsgate.core.report import RecipientResult
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A request about to leave: its messages go on record (``submitting``) before it does."""
+
+    provider: str
+    sandbox: bool
+    message: Message
+    reference: str
+    ids: Sequence[str]
+    """Our message id per recipient."""
+    recipients: Sequence[str]
+    """The numbers, in the order of ``ids``."""
+    texts: Sequence[str] = ()
+    account: str | None = None
+
+    def text_of(self, index: int) -> str:
+        return self.texts[index] if self.texts else self.message.text
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,8 @@ class SentBatch:
     """Personalised sends: each recipient's text, in the order of ``results``."""
     account: str | None = None
     """The account it went through (``Dsn.account()``): what a later cancel must reach."""
+    announced: bool = False
+    """Its messages are on record already (as ``submitting``, from an Outgoing)."""
 
     def text_of(self, index: int) -> str:
         return self.texts[index] if self.texts else self.message.text

@@ -1,8 +1,10 @@
 """One status model for every provider, and the rule that a final status never goes back.
 
-queued -> scheduled -> sent -> delivered | failed (permanent) | rejected | expired | cancelled.
-``failed`` may be temporary (not final: the operator may still deliver, or we never reached
-the provider); ``unknown`` means we cannot tell whether the provider has it.
+queued -> submitting -> scheduled -> sent -> delivered | failed (permanent) | rejected |
+expired | cancelled. ``submitting`` is on record before the request that carries the message
+leaves (write-ahead), so a crash at any instant leaves the message accounted for. ``failed``
+may be temporary (not final: the operator may still deliver, or we never reached the
+provider); ``unknown`` means we cannot tell whether the provider has it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Final
 
 class MessageStatus(StrEnum):
     QUEUED = "queued"
+    SUBMITTING = "submitting"
     SCHEDULED = "scheduled"
     SENT = "sent"
     DELIVERED = "delivered"
@@ -25,6 +28,7 @@ class MessageStatus(StrEnum):
 
 _RANK: Final = {
     MessageStatus.QUEUED: 0,
+    MessageStatus.SUBMITTING: 0,
     MessageStatus.UNKNOWN: 0,
     MessageStatus.SCHEDULED: 1,
     MessageStatus.SENT: 2,

@@ -17,7 +17,7 @@ from smsgate.core.personalise import TO_COLUMN, Template
 from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
 from smsgate.core.schedule import check_send_time
-from smsgate.core.sent import SentBatch
+from smsgate.core.sent import Outgoing, SentBatch
 from smsgate.core.text import fit_text, segment
 from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS, TRIAL_PREFIX
 from smsgate.gateway.abilities import providers_fitting, require
@@ -32,9 +32,35 @@ Progress = Callable[[int, int], None]
 
 
 class SendRecorder(Protocol):
-    """Keeps every message the gateway sends (the message store implements it)."""
+    """Keeps every message the gateway sends (the message store implements it).
+
+    Write-ahead: ``record_outgoing`` commits the messages of the next requests (``submitting``)
+    before they leave; a recorder that cannot stops the send there. ``record_batch`` then
+    records what became of each (or, for batches never announced, records them outright).
+    """
+
+    def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None: ...
 
     def record_batch(self, sent: SentBatch) -> None: ...
+
+
+class Halt:
+    """Ask a send in progress to stop: no new request leaves, those in flight finish and are
+    recorded, and the rest are reported (and recorded) as not sent with the reason. Safe to
+    set from a signal handler or another thread (a plain attribute write)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def set(self, reason: str) -> None:
+        self.reason = reason
+
+
+ANNOUNCE_RECIPIENTS: Final = 500
+ANNOUNCE_BATCHES: Final = 64
+"""How far ahead the write-ahead record goes in one commit: a batch of 500 recipients or
+more alone, else up to 64 small ones (Messangi's one-recipient requests: one commit each
+would cost more than the requests)."""
 
 
 class SendOptions(TypedDict, total=False):
@@ -48,6 +74,7 @@ class SendOptions(TypedDict, total=False):
     scheduled_at: send later (the provider holds it).
     campaign_name: a label the provider keeps with the campaign.
     flash: shown at once and not stored on the handset.
+    halt: a Halt the caller may set to stop the send between requests (Ctrl-C).
     """
 
     sender: str | None
@@ -58,6 +85,7 @@ class SendOptions(TypedDict, total=False):
     scheduled_at: datetime | None
     campaign_name: str | None
     flash: bool
+    halt: Halt | None
 
 
 class SendRun:
@@ -168,9 +196,16 @@ class SendRun:
         self._stopped = False
         self._stop_reason = ""
         self._done = 0
+        self.halt: Halt | None = options.get("halt")
+        self._announced_to = 0
+        self._announced: set[str] = set()
 
     def __iter__(self) -> Iterator[Batch]:
         for index, batch in enumerate(self.batches):
+            if self.halt is not None and self.halt.reason and not self._stopped:
+                self._stop(self.halt.reason)
+            if not self._stopped and index >= self._announced_to:
+                self._announce(index)
             if self._stopped:
                 for skipped in self.batches[index:]:
                     start = len(self.report.recipients)
@@ -216,6 +251,7 @@ class SendRun:
                 credits_used=credits_used,
                 texts=batch.texts,
                 account=self._account,
+                announced=batch.reference in self._announced,
             )
             try:
                 self._recorder.record_batch(sent)
@@ -224,6 +260,41 @@ class SendRun:
                     f"{len(results)} message(s) were not recorded in the store "
                     f"({type(error).__name__}); the report above is their only record"
                 )
+
+    def _announce(self, index: int) -> None:
+        """Put the next requests' messages on record before any of them leaves."""
+        if self._recorder is None:
+            self._announced_to = len(self.batches)
+            return
+        end, count = index, 0
+        while end < len(self.batches) and end - index < ANNOUNCE_BATCHES:
+            count += len(self.batches[end].recipients)
+            end += 1
+            if count >= ANNOUNCE_RECIPIENTS:
+                break
+        outgoing = [
+            Outgoing(
+                provider=self._provider,
+                sandbox=self._sandbox,
+                message=batch.message,
+                reference=batch.reference,
+                ids=batch.message_ids,
+                recipients=[r.number for r in batch.recipients],
+                texts=batch.texts,
+                account=self._account,
+            )
+            for batch in self.batches[index:end]
+        ]
+        try:
+            self._recorder.record_outgoing(outgoing)
+        except Exception as error:  # nothing leaves that is not on record
+            self._stop(
+                f"the message store could not record the messages before sending them "
+                f"({type(error).__name__}): check the store (smsgate settings) and send again"
+            )
+            return
+        self._announced.update(batch.reference for batch in self.batches[index:end])
+        self._announced_to = end
 
     def _stop(self, reason: str) -> None:
         self._stopped = True

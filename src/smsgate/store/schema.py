@@ -58,6 +58,8 @@ class MessageRow(Base):
     provider: Mapped[str] = mapped_column(String(32))
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
     account: Mapped[str | None] = mapped_column(String(64))
+    submitted_by: Mapped[str | None] = mapped_column(String(120))
+    """The process that put it on record (write-ahead), to tell a dead sender's leftovers."""
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     campaign_id: Mapped[str | None] = mapped_column(String(64), index=True)
     client_reference: Mapped[str | None] = mapped_column(String(40))

@@ -40,9 +40,10 @@ from smsgate import settings
 from smsgate.core.errors import ConfigurationError
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import RecipientStatus
-from smsgate.core.sent import SentBatch
+from smsgate.core.sent import Outgoing, SentBatch
 from smsgate.core.status import MessageStatus, advances, is_final
 from smsgate.core.text import segment
+from smsgate.store.processes import gone, this_process
 from smsgate.store.schema import (
     EventRow,
     MessageRow,
@@ -57,6 +58,11 @@ MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
 HEAD_REVISION: Final = "0002"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
+
+ABANDONED: Final = (
+    "the process sending it stopped during its request (killed or crashed): the provider may "
+    "have it; check there (smsgate sync, or the provider's site) before sending it again"
+)
 
 _SEND_STATUS: Final = {
     RecipientStatus.SENT: MessageStatus.SENT,
@@ -80,8 +86,15 @@ def _insert_ignoring_duplicates(dialect_name: str, table: Any) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
-def _insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT many rows with one statement straight to the driver's executemany.
+def _write_many(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    where: str | None = None,
+) -> None:
+    """INSERT many rows (or, with ``where``, UPDATE each row found by that column) with one
+    statement straight to the driver's executemany.
 
     A send's rows differ in a few strings only: SQLAlchemy's per-value type processing cost
     more than SQLite's own work (see bench/run.py's CLI send). Each distinct value of a column
@@ -89,7 +102,7 @@ def _insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
     type once, so the database holds exactly what the ORM writes and reads.
     """
     dialect = connection.dialect
-    columns = list(rows[0])
+    columns = [name for name in rows[0] if name != where] + ([where] if where else [])
     values: list[list[Any]] = []
     for name in columns:
         column = [row[name] for row in rows]
@@ -100,11 +113,47 @@ def _insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
                 column = [done[value] for value in column]
         values.append(column)
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 (our table and columns)
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
+    # Built from our own table's column names only; every value goes as a parameter.
+    if where is None:
+        statement = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join([marker] * len(columns))})"
+        )
+    else:
+        assignments = ", ".join(f"{name} = {marker}" for name in columns[:-1])
+        statement = f"UPDATE {table.name} SET {assignments} WHERE {where} = {marker}"  # noqa: S608
     connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
+
+
+def _message_values(
+    batch: Outgoing | SentBatch, index: int, now: datetime, owner: str
+) -> dict[str, Any]:
+    """What a message row holds from before its request leaves."""
+    message = batch.message
+    text = batch.text_of(index)
+    seg = segment(text) if batch.texts else message.fitted.segmentation
+    to = batch.recipients[index] if isinstance(batch, Outgoing) else batch.results[index].to
+    return {
+        "id": batch.ids[index] if isinstance(batch, Outgoing) else batch.results[index].id,
+        "provider": batch.provider,
+        "sandbox": batch.sandbox,
+        "account": batch.account,
+        "provider_message_id": None,
+        "campaign_id": None,
+        "client_reference": batch.reference,
+        "recipient": to,
+        "sender": message.sender,
+        "text": text,
+        "encoding": seg.encoding.value,
+        "parts": seg.count,
+        "cost": None,
+        "error": None,
+        "tag": message.campaign_name,
+        "scheduled_at": message.scheduled_at,
+        "created_at": now,
+        "updated_at": now,
+        "submitted_by": owner,
+    }
 
 
 def _message_key(receipt: Receipt) -> tuple[str, ...]:
@@ -400,8 +449,10 @@ class Store:
         self.url = url or database_url()
         self.engine = _engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.owner = this_process()
         if migrate:
             self.migrate()
+            self.settle_abandoned()
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -444,52 +495,114 @@ class Store:
 
     # -- recording sends --------------------------------------------------------------------
 
+    def settle_abandoned(self) -> int:
+        """Messages left ``submitting`` by a process of this host that runs no more become
+        ``unknown``, saying why: their request may have reached the provider. Returns how many.
+        (Run whenever a store opens: one look-up on the status index when there are none.)"""
+        table = cast(Table, MessageRow.__table__)
+        with self.engine.begin() as connection:
+            owners = connection.execute(
+                select(table.c.submitted_by)
+                .where(table.c.status == MessageStatus.SUBMITTING.value)
+                .distinct()
+            ).scalars()
+            dead = [owner for owner in owners if owner and gone(owner)]
+            if not dead:
+                return 0
+            left = connection.execute(
+                select(table.c.id, table.c.provider, table.c.recipient).where(
+                    table.c.status == MessageStatus.SUBMITTING.value,
+                    table.c.submitted_by.in_(dead),
+                )
+            ).all()
+            now = utcnow()
+            outcomes = [
+                {
+                    "id": row.id,
+                    "status": MessageStatus.UNKNOWN.value,
+                    "error": ABANDONED,
+                    "updated_at": now,
+                }
+                for row in left
+            ]
+            events = [
+                {
+                    "message_id": row.id,
+                    "provider": row.provider,
+                    "provider_message_id": None,
+                    "campaign_id": None,
+                    "recipient": row.recipient,
+                    "status": MessageStatus.UNKNOWN.value,
+                    "permanent": False,
+                    "provider_status": None,
+                    "detail": ABANDONED,
+                    "source": "recovery",
+                    "occurred_at": now,
+                    "received_at": now,
+                    "dedupe_key": None,
+                }
+                for row in left
+            ]
+            if outcomes:
+                _write_many(connection, table, outcomes, where="id")
+                _write_many(connection, cast(Table, EventRow.__table__), events)
+            return len(outcomes)
+
+    def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
+        """Write-ahead: the messages of the next requests, committed as ``submitting`` before
+        any of them leaves, each marked with this process (see abandoned_submissions)."""
+        now = utcnow()
+        rows = [
+            {
+                **_message_values(batch, index, now, self.owner),
+                "status": MessageStatus.SUBMITTING.value,
+                "final": False,
+            }
+            for batch in outgoing
+            for index in range(len(batch.ids))
+        ]
+        if rows:
+            with self.engine.begin() as connection:
+                _write_many(connection, cast(Table, MessageRow.__table__), rows)
+
     def record_batch(self, sent: SentBatch) -> None:
-        """One row and one "send" event per recipient, in one transaction.
+        """What became of each message of one request, and its "send" event, in one
+        transaction: the rows written ahead are updated; a batch never announced (not sent
+        after a refusal) is recorded outright.
 
         SQLAlchemy Core with one statement per table and many parameter sets: no ORM object
         per row (building 200,000 of them was 90% of a 100,000-recipient CLI send's CPU).
         """
-        message = sent.message
         now = utcnow()
         accepted = [r for r in sent.results if r.status.accepted]
         cost = int(sent.credits_used) // len(accepted) if sent.credits_used and accepted else None
-        seg = message.fitted.segmentation
-        rows: list[dict[str, Any]] = []
-        for index, result in enumerate(sent.results):
+        outcomes: list[dict[str, Any]] = []
+        for result in sent.results:
             assert result.id is not None
             status = _SEND_STATUS[result.status]
             taken = result.status.accepted
-            if sent.texts:
-                seg = segment(sent.text_of(index))
-            rows.append(
+            outcomes.append(
                 {
                     "id": result.id,
-                    "provider": sent.provider,
-                    "sandbox": sent.sandbox,
-                    "account": sent.account,
                     "provider_message_id": result.provider_message_id,
                     "campaign_id": sent.campaign_id if taken else None,
-                    "client_reference": sent.reference,
-                    "recipient": result.to,
-                    "sender": message.sender,
-                    "text": sent.text_of(index),
-                    "encoding": seg.encoding.value,
-                    "parts": seg.count,
                     "cost": cost if taken else None,
                     "status": status.value,
                     "final": is_final(status),
                     "error": result.error,
-                    "tag": message.campaign_name,
-                    "scheduled_at": message.scheduled_at,
-                    "created_at": now,
                     "updated_at": now,
                 }
             )
+        if not outcomes:
+            return
+        rows = [
+            {**o, "provider": sent.provider, "recipient": r.to}
+            for o, r in zip(outcomes, sent.results, strict=True)
+        ]
         events = [
             {
                 "message_id": row["id"],
-                "provider": row["provider"],
+                "provider": sent.provider,
                 "provider_message_id": row["provider_message_id"],
                 "campaign_id": row["campaign_id"],
                 "recipient": row["recipient"],
@@ -504,11 +617,17 @@ class Store:
             }
             for row in rows
         ]
-        if not rows:
-            return
+        messages = cast(Table, MessageRow.__table__)
         with self.engine.begin() as connection:
-            _insert_many(connection, cast(Table, MessageRow.__table__), rows)
-            _insert_many(connection, cast(Table, EventRow.__table__), events)
+            if sent.announced:
+                _write_many(connection, messages, outcomes, where="id")
+            else:
+                whole = [
+                    {**_message_values(sent, index, now, self.owner), **outcome}
+                    for index, outcome in enumerate(outcomes)
+                ]
+                _write_many(connection, messages, whole)
+            _write_many(connection, cast(Table, EventRow.__table__), events)
             self._claim_waiting(connection, sent.provider, sent.campaign_id, rows, now)
 
     def _claim_waiting(

@@ -1,4 +1,5 @@
-"""the account each message went through; the elastic.io sailor's record of its messages
+"""the account each message went through and the process that wrote it ahead; the elastic.io
+sailor's record of its messages
 
 Revision ID: 0002
 Revises: 0001
@@ -21,6 +22,7 @@ WHEN = sa.DateTime(timezone=True)
 def upgrade() -> None:
     with op.batch_alter_table("messages") as table:
         table.add_column(sa.Column("account", sa.String(64), nullable=True))
+        table.add_column(sa.Column("submitted_by", sa.String(120), nullable=True))
     op.create_table(
         "sailor_messages",
         sa.Column("key", sa.String(255), nullable=False),
@@ -34,4 +36,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("sailor_messages")
     with op.batch_alter_table("messages") as table:
+        table.drop_column("submitted_by")
         table.drop_column("account")

@@ -1,0 +1,168 @@
+"""Write-ahead records: every message is on record (``submitting``) before its request leaves,
+so a crash, a SIGKILL or Ctrl-C at any instant leaves every SMS accounted for."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from smsgate.core.sent import Outgoing, SentBatch
+from smsgate.gateway import Gateway
+from smsgate.sandbox.server import BackgroundSandbox
+from smsgate.store import Store
+from smsgate.store.processes import gone, this_process
+from smsgate.store.store import ABANDONED
+from tests.conftest import inbox, inject
+
+SMSGATE = [sys.executable, "-m", "smsgate.cli"]
+
+
+def statuses(store: Store) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in store.messages(limit=10_000).messages:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return counts
+
+
+def test_the_messages_are_on_record_before_their_request_leaves(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    """While AllMySMS holds the request, its messages are already in the store, submitting."""
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    inject(sandbox, method="sendSms", when="before", delay=1.5)
+    seen: list[dict[str, int]] = []
+
+    def watch() -> None:
+        while not inbox(sandbox) and len(seen) < 300:
+            seen.append(statuses(Store(store.url)))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    with Gateway.from_dsn(sandbox.dsn(), recorder=store, env={}) as gateway:
+        watcher.start()
+        report = gateway.send("0612345678, 0698765432", "Write-ahead")
+    watcher.join()
+    assert report.accepted == 2
+    assert {"submitting": 2} in seen  # on record while the request was at the provider
+    assert statuses(store) == {"sent": 2}
+    message = store.messages(limit=1).messages[0]
+    assert [e.status for e in store.events(message.id)] == ["sent"]
+
+
+class RefusingStore:
+    """A store that cannot write: the send must not go out unrecorded."""
+
+    def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
+        raise OSError("disk full")
+
+    def record_batch(self, sent: SentBatch) -> None:
+        pass
+
+
+def test_nothing_leaves_that_could_not_be_put_on_record(sandbox: BackgroundSandbox) -> None:
+    with Gateway.from_dsn(sandbox.dsn(), recorder=RefusingStore(), env={}) as gateway:
+        report = gateway.send("0612345678", "Never unrecorded")
+    assert report.accepted == 0 and inbox(sandbox) == []
+    assert "could not record the messages before sending them" in (report.recipients[0].error or "")
+
+
+def cli(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    env["SMSGATE_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def test_a_send_killed_mid_request_leaves_its_messages_unknown_never_lost(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    """SIGKILL while AllMySMS has the SMS and has not answered: the next command that opens
+    the store finds the messages of the dead process and makes them unknown, saying why."""
+    inject(sandbox, method="sendSms", when="after", delay=30.0)
+    process = subprocess.Popen(
+        [*SMSGATE, "send", "--to", "0612345678", "--dsn", sandbox.dsn(), "Killed"],
+        env=cli(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            if inbox(sandbox):
+                break
+            time.sleep(0.05)
+        assert (
+            Store(f"sqlite:///{tmp_path / 'smsgate.db'}", migrate=False)
+            .messages(limit=5)
+            .messages[0]
+            .status
+            == "submitting"
+        )
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    shown = subprocess.run(
+        [*SMSGATE, "messages", "--json"], env=cli(tmp_path), capture_output=True, text=True
+    )
+    [message] = json.loads(shown.stdout)["items"]
+    assert message["status"] == "unknown" and message["error"] == ABANDONED
+    assert len(inbox(sandbox)) == 1  # it did go out: unknown, never lost, never re-sent
+
+
+def test_ctrl_c_stops_after_the_request_in_flight_and_records_everything(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    """SIGINT while the first of three requests is at AllMySMS: that request finishes and is
+    recorded, the other two never leave and are recorded as not sent; exit 130 with the
+    report so far."""
+    inject(sandbox, method="sendSms", when="after", delay=2.0)
+    numbers = "0612345601, 0612345602, 0612345603, 0612345604, 0612345605"
+    process = subprocess.Popen(
+        [
+            *SMSGATE,
+            "send",
+            "--to",
+            numbers,
+            "--dsn",
+            sandbox.dsn() + "?batch_size=2",
+            "--json",
+            "Hi",
+        ],
+        env=cli(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(600):
+        if inbox(sandbox):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "stopping after the request in flight" in err
+    report = json.loads(out)
+    assert [r["status"] for r in report["recipients"]] == ["sent"] * 2 + ["failed"] * 3
+    assert "interrupted (Ctrl-C)" in report["recipients"][4]["error"]
+    assert len(inbox(sandbox)) == 2
+    store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}")
+    assert statuses(store) == {"sent": 2, "failed": 3}
+
+
+@pytest.mark.parametrize("owner", ["elsewhere:1:1", f"{socket.gethostname()}:999999999:1"])
+def test_only_a_process_known_to_be_gone_has_its_messages_settled(owner: str) -> None:
+    """Another host's process cannot be judged from here; a pid that runs no more can; this
+    process, and one whose pid was reused since (another start time), are told apart."""
+    assert gone(owner) is owner.endswith(":999999999:1")
+    assert not gone(this_process())
+    host, pid, started = this_process().split(":")
+    assert gone(f"{host}:{pid}:{started}0")
