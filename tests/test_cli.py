@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,8 @@ SMSGATE = [sys.executable, "-m", "smsgate.cli"]
 
 
 DATA_DIR = Path(tempfile.mkdtemp(prefix="smsgate-cli-tests-"))
+LATER = (datetime.now() + timedelta(days=30)).strftime("%Y-%m-%d 09:00")
+"""Ahead, and well within the year a send may be scheduled."""
 
 
 def run(
@@ -210,7 +213,7 @@ def test_schedule_then_cancel(sandbox: BackgroundSandbox) -> None:
         "--dsn",
         sandbox.dsn(),
         "--at",
-        "2099-01-01 09:00",
+        LATER,
         "--json",
         "Later",
     )
@@ -234,7 +237,7 @@ def test_cancel_finds_the_account_its_message_went_through(sandbox: BackgroundSa
         "--to",
         "0612345678",
         "--at",
-        "2099-01-01 09:00",
+        LATER,
         "--json",
         "Later",
         env={"SMSGATE_DSN": dsn},
@@ -254,7 +257,7 @@ def test_cancel_finds_the_account_its_message_went_through(sandbox: BackgroundSa
 def test_cancel_a_message_scheduled_on_the_embedded_sandbox() -> None:
     """sandbox:// lives in the sending process: a later `cancel ID` needs no --dsn, cancels
     it in the store, and says the sandbox that held it is gone."""
-    sent = run("send", "--to", "0612345678", "--at", "2099-01-01 09:00", "--json", "Later")
+    sent = run("send", "--to", "0612345678", "--at", LATER, "--json", "Later")
     message_id = json.loads(sent.stdout)["recipients"][0]["id"]
     done = run("cancel", message_id)
     assert done.returncode == 0, done.stderr

@@ -159,6 +159,10 @@ def test_probable_mistakes_are_refused_or_warned_not_guessed(
     past = ["send", "--dsn", sandbox.dsn(), "--to", "0612345678", "--at", "2020-01-01 09:00"]
     assert main([*past, "Hi"]) == 2
     assert "is in the past" in capsys.readouterr().err
+    # Over a year ahead is most likely a typo in the year.
+    typo = ["send", "--dsn", sandbox.dsn(), "--to", "0612345678", "--at", "2099-01-01 09:00"]
+    assert main([*typo, "Hi"]) == 2
+    assert "more than a year ahead: check the year" in capsys.readouterr().err
     # An invalid status filter.
     assert main(["messages", "--status", "deliverd"]) == 2
     assert "unknown status 'deliverd': use one of" in capsys.readouterr().err
@@ -181,6 +185,9 @@ def test_the_api_refuses_an_unknown_field_instead_of_ignoring_it(
         past = {"to": ["0612345678"], "text": "Hi", "scheduled_at": "2020-01-01T09:00:00Z"}
         answer = client.post("/v1/messages", json=past)
         assert answer.status_code == 422 and "in the past" in answer.json()["error"]
+        far = {**past, "scheduled_at": "2099-01-01T09:00:00Z"}
+        answer = client.post("/v1/messages", json=far)
+        assert answer.status_code == 422 and "more than a year ahead" in answer.json()["error"]
     gateway.close()
     store.close()
     assert inbox(sandbox) == []

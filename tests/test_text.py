@@ -148,3 +148,22 @@ def test_truncation_is_a_prefix_that_fits(text: str, max_parts: int) -> None:
     assert len(fitted.text) <= 640
     assert fitted.truncated == (fitted.text != text)
     assert fit_text(text, max_parts=max_parts, max_chars=640) == fitted
+
+
+@given(st.integers(min_value=-(10**7), max_value=10**8))
+def test_a_send_time_is_taken_only_ahead_and_within_a_year(seconds: int) -> None:
+    """Property: check_send_time refuses exactly the past (and now) and beyond 366 days."""
+    from datetime import UTC, datetime, timedelta
+
+    from smsgate.core.errors import InvalidInput
+    from smsgate.core.schedule import FURTHEST, check_send_time
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    moment = now + timedelta(seconds=seconds)
+    accepted = timedelta(0) < moment - now <= FURTHEST
+    try:
+        check_send_time(moment, now)
+    except InvalidInput:
+        assert not accepted
+    else:
+        assert accepted
