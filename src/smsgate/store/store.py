@@ -22,7 +22,6 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
-    bindparam,
     create_engine,
     event,
     func,
@@ -278,25 +277,13 @@ class _CoreStatements:
         return {key for (key,) in result}
 
     def write_statuses(self, states: list[_MessageState], now: datetime) -> None:
-        table = cast(Table, MessageRow.__table__)
-        self.connection.execute(
-            update(table)
-            .where(table.c.id == bindparam("message_id"))
-            .values(
-                status=bindparam("new_status"),
-                final=bindparam("new_final"),
-                updated_at=bindparam("now"),
-            ),
-            [
-                {
-                    "message_id": state.id,
-                    "new_status": state.status.value,
-                    "new_final": state.final,
-                    "now": now,
-                }
-                for state in states
-            ],
-        )
+        if not states:
+            return
+        rows = [
+            {"id": state.id, "status": state.status.value, "final": state.final, "updated_at": now}
+            for state in states
+        ]
+        _write_many(self.connection, cast(Table, MessageRow.__table__), rows, where="id")
 
 
 class _PsycopgStatements(_CoreStatements):
@@ -668,40 +655,20 @@ class Store:
             row = by_id.get(provider_message_id or "") or by_number.get(recipient or "")
             if row is None:
                 continue
-            claimed.append({"event_id": event_id, "claimed_by": row["id"]})
+            claimed.append({"id": event_id, "message_id": row["id"]})
             current = MessageStatus(row["status"])
             if advances(current, row["final"], MessageStatus(status), permanent):
                 row["status"] = status
                 row["final"] = is_final(MessageStatus(status), permanent)
                 moved[row["id"]] = row
         if claimed:
-            table = cast(Table, EventRow.__table__)
-            connection.execute(
-                update(table)
-                .where(table.c.id == bindparam("event_id"))
-                .values(message_id=bindparam("claimed_by")),
-                claimed,
-            )
+            _write_many(connection, cast(Table, EventRow.__table__), claimed, where="id")
         if moved:
-            table = cast(Table, MessageRow.__table__)
-            connection.execute(
-                update(table)
-                .where(table.c.id == bindparam("row_id"))
-                .values(
-                    status=bindparam("new_status"),
-                    final=bindparam("new_final"),
-                    updated_at=bindparam("now"),
-                ),
-                [
-                    {
-                        "row_id": row["id"],
-                        "new_status": row["status"],
-                        "new_final": row["final"],
-                        "now": now,
-                    }
-                    for row in moved.values()
-                ],
-            )
+            statuses = [
+                {"id": r["id"], "status": r["status"], "final": r["final"], "updated_at": now}
+                for r in moved.values()
+            ]
+            _write_many(connection, cast(Table, MessageRow.__table__), statuses, where="id")
 
     @staticmethod
     def _advance(row: MessageRow, status: MessageStatus, permanent: bool) -> bool:
