@@ -370,3 +370,32 @@ def test_fractional_credits_stay_fractional(
         assert sent.json()["credits_left"] == 4320.5
     gateway.close()
     store.close()
+
+
+def test_sync_finds_at_the_provider_what_an_unknown_outcome_hid(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    """The SMS Works took one SMS and its answer was lost (a 500 after it took it): unknown,
+    never re-sent. sync searches the provider by recipient, text and time, and records its
+    id and status. Another SMS that never arrived (refused before) stays unknown."""
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    with Gateway.from_dsn(
+        sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}, recorder=store
+    ) as gateway:
+        inject(sandbox, method="smsworks.send", when="after", status=500)
+        taken = gateway.send("447700900001", "Lost answer", sender="ACME")
+        inject(sandbox, method="smsworks.send", when="before", status=500)
+        refused = gateway.send("447700900002", "Never arrived", sender="ACME")
+        assert [taken.recipients[0].status, refused.recipients[0].status] == ["unknown"] * 2
+        assert len(inbox(sandbox)) == 1
+        result = sync(gateway, store)
+    assert result.identified == 1
+    found = store.message(taken.recipients[0].id or "")
+    assert found is not None and found.status == "sent" and found.provider_message_id
+    events = store.events(found.id)
+    assert [e.source for e in events][-1] == "sync" and "found at the provider" in (
+        events[-1].detail or ""
+    )
+    still = store.message(refused.recipients[0].id or "")
+    assert still is not None and still.status == "unknown" and still.provider_message_id is None
+    assert len(inbox(sandbox)) == 1  # nothing re-sent

@@ -740,7 +740,8 @@ def sync_command(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     else:
         out.print(
             f"{result.campaigns} campaign(s) checked, {result.receipts} receipt(s), "
-            f"{result.applied} status change(s), {result.replies} new reply(ies)"
+            f"{result.applied} status change(s), {result.replies} new reply(ies), "
+            f"{result.identified} unknown message(s) found at the provider"
         )
 
 

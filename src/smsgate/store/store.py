@@ -535,6 +535,59 @@ class Store:
                 _write_many(connection, cast(Table, EventRow.__table__), events)
             return len(outcomes)
 
+    def unidentified(
+        self, provider: str, account: str | None, limit: int = 1000
+    ) -> list[MessageRow]:
+        """Messages of one account whose outcome is unknown and that the provider never named
+        (its answer was lost, or the process died during the request): what sync asks about."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(MessageRow)
+                    .where(
+                        MessageRow.provider == provider,
+                        MessageRow.account == account,
+                        MessageRow.status == MessageStatus.UNKNOWN.value,
+                        MessageRow.provider_message_id.is_(None),
+                    )
+                    .order_by(MessageRow.created_at)
+                    .limit(limit)
+                ).all()
+            )
+
+    def identify(
+        self, message_id: str, provider_message_id: str, status: MessageStatus, detail: str
+    ) -> bool:
+        """Record what the provider says of a message we could not account for: its id, and
+        its status if that moves it. False when the provider's message is another row's."""
+        now = utcnow()
+        with self._session() as session:
+            taken = session.scalar(
+                select(func.count())
+                .select_from(MessageRow)
+                .where(MessageRow.provider_message_id == provider_message_id)
+            )
+            row = session.get(MessageRow, message_id)
+            if taken or row is None:
+                return False
+            row.provider_message_id = provider_message_id
+            self._advance(row, status, False)
+            session.add(
+                EventRow(
+                    message_id=row.id,
+                    provider=row.provider,
+                    provider_message_id=provider_message_id,
+                    recipient=row.recipient,
+                    status=status.value,
+                    permanent=False,
+                    detail=detail,
+                    source="sync",
+                    occurred_at=now,
+                    received_at=now,
+                )
+            )
+            return True
+
     def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
         """Write-ahead: the messages of the next requests, committed as ``submitting`` before
         any of them leaves, each marked with this process (see abandoned_submissions)."""
