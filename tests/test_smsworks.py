@@ -149,7 +149,7 @@ def test_every_gateway_of_one_account_shares_one_budget(sandbox: BackgroundSandb
     dsn = sandbox.smsworks_dsn()
     with Gateway.from_dsn(dsn, env={}) as one, Gateway.from_dsn(dsn, env={}) as two:
         first, second = limiter_for(one.endpoint.provider), limiter_for(two.endpoint.provider)
-        assert first is not None and first is second
+        assert isinstance(first, RateLimiter) and first is second
         assert (first.calls, first.period) == (100, 60.0)
     with Gateway.from_dsn(sandbox.messangi_dsn(), env={}) as unlimited:
         assert limiter_for(unlimited.endpoint.provider) is None

@@ -17,7 +17,7 @@ from smsgate.core.report import AccountInfo
 from smsgate.gateway.abilities import require
 from smsgate.gateway.endpoint import Endpoint, default_region, resolve_endpoint
 from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun, start_send
-from smsgate.gateway.ratelimit import limiter_for
+from smsgate.gateway.ratelimit import Budgets, limiter_for
 from smsgate.gateway.transport import RetryPolicy
 from smsgate.providers import Exchange, Provider
 from smsgate.providers.base import (
@@ -41,12 +41,13 @@ class GatewayBase:
         region: str | None = None,
         retry: RetryPolicy | None = None,
         recorder: SendRecorder | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.region = default_region(region)
         self.retry = retry or RetryPolicy()
         self.recorder = recorder
-        self._limiter = limiter_for(endpoint.provider)
+        self._limiter = limiter_for(endpoint.provider, endpoint.rate_limit, budgets)
 
     @classmethod
     def from_dsn(
@@ -57,12 +58,15 @@ class GatewayBase:
         retry: RetryPolicy | None = None,
         env: Mapping[str, str] | None = None,
         recorder: SendRecorder | None = None,
+        budgets: Budgets | None = None,
     ) -> Self:
         """The DSN, else the ``SMSGATE_DSN`` setting, else the embedded sandbox (``sandbox://``).
 
-        A recorder (the message store) keeps every message sent.
+        A recorder (the message store) keeps every message sent; budgets (the message store
+        on PostgreSQL) share each account's call budget with every other process.
         """
-        return cls(resolve_endpoint(dsn, env), region=region, retry=retry, recorder=recorder)
+        endpoint = resolve_endpoint(dsn, env)
+        return cls(endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint.provider.describe()})"

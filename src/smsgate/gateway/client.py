@@ -23,7 +23,7 @@ from smsgate.core.report import AccountInfo, SendReport
 from smsgate.gateway.base import GatewayBase
 from smsgate.gateway.endpoint import Endpoint
 from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun
-from smsgate.gateway.ratelimit import RateLimiter
+from smsgate.gateway.ratelimit import Budgets, Limiter
 from smsgate.gateway.transport import MaybeSent, NotSent, RetryPolicy, drive, drive_async
 from smsgate.providers import Batch, BatchOutcome, Exchange
 
@@ -43,8 +43,9 @@ class Gateway(GatewayBase):
         retry: RetryPolicy | None = None,
         recorder: SendRecorder | None = None,
         client: httpx.Client | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
-        super().__init__(endpoint, region=region, retry=retry, recorder=recorder)
+        super().__init__(endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets)
         self._client = client or endpoint.client(self.retry.timeout)
 
     def send(
@@ -170,7 +171,7 @@ class AsyncLane:
         self,
         endpoint: Endpoint,
         retry: RetryPolicy,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.endpoint = endpoint
@@ -209,8 +210,9 @@ class AsyncGateway(GatewayBase):
         retry: RetryPolicy | None = None,
         recorder: SendRecorder | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
-        super().__init__(endpoint, region=region, retry=retry, recorder=recorder)
+        super().__init__(endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets)
         self._lane = AsyncLane(endpoint, self.retry, self._limiter, transport)
         self._drive = self._lane.drive
 

@@ -40,6 +40,9 @@ class Endpoint:
     """The DSN's ``?from=``: the sender of a send that names none."""
     account: str | None = None
     """The account the sends go through (``Dsn.account()``), as the store keeps it."""
+    rate_limit: tuple[int, float] | None = None
+    """The DSN's ``?rate=CALLS/SECONDSs``: a call budget tighter (or looser) than the
+    provider's own, e.g. for an account whose contract says so."""
 
     def client(self, timeout: httpx.Timeout) -> httpx.Client:
         transport = self.embedded.transport() if self.embedded else None
@@ -70,6 +73,25 @@ def plain_endpoint(dsn: str) -> Endpoint:
     return _plain(Dsn.parse(dsn))
 
 
+def _rate(dsn: Dsn) -> tuple[int, float] | None:
+    """``?rate=100/60s`` (or ``/60``, ``/1m``): at most 100 calls in any 60 seconds."""
+    text = dsn.options.get("rate")
+    if not text:
+        return None
+    calls, _, period = text.strip().lower().partition("/")
+    scale = 60.0 if period.endswith("m") else 1.0
+    try:
+        parsed = (int(calls), float(period.rstrip("sm")) * scale)
+    except ValueError:
+        parsed = (0, 0.0)
+    if parsed[0] < 1 or parsed[1] <= 0:
+        raise ConfigurationError(
+            f"the DSN option rate={text!r} is not a rate: write it as CALLS/SECONDS, "
+            "e.g. rate=100/60s"
+        )
+    return parsed
+
+
 def _plain(dsn: Dsn) -> Endpoint:
     sender = dsn.options.get("from") or None
     if dsn.scheme == "sandbox":
@@ -79,7 +101,9 @@ def _plain(dsn: Dsn) -> Endpoint:
         return Endpoint(
             provider, sandbox=True, embedded=embedded, default_sender=sender, account=SANDBOX
         )
-    return Endpoint(provider_from_dsn(dsn), default_sender=sender, account=dsn.account())
+    return Endpoint(
+        provider_from_dsn(dsn), default_sender=sender, account=dsn.account(), rate_limit=_rate(dsn)
+    )
 
 
 def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Endpoint:

@@ -1,7 +1,10 @@
-"""A provider's call limit, kept by every worker of one process (threads and event loops).
+"""A provider's call limit: one budget per account, however many threads, event loops and
+processes send through it.
 
-Written by hand: the asyncio rate limiters on PyPI serve one event loop, and a sync gateway's
-threads and the service's loops must share one budget per account.
+In one process, :class:`RateLimiter` (written by hand: the asyncio rate limiters on PyPI
+serve one event loop, and a sync gateway's threads and the service's loops must share one
+budget). Across processes and machines, a :class:`Budgets` the gateway is given (the message
+store on PostgreSQL keeps each account's budget in a row).
 """
 
 from __future__ import annotations
@@ -9,9 +12,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Final
+from typing import Final, Protocol
 
 from smsgate.providers import Provider
+
+
+class Limiter(Protocol):
+    def reserve(self) -> float:
+        """Take the next free call slot; returns the seconds to wait for it."""
+        ...
+
+
+class Budgets(Protocol):
+    def budget(self, key: str, calls: int, period: float) -> Limiter | None:
+        """The budget of one account shared with other processes; None: this process's."""
+        ...
 
 
 class RateLimiter:
@@ -38,13 +53,21 @@ _LIMITERS: Final[dict[str, RateLimiter]] = {}
 _LOCK: Final = threading.Lock()
 
 
-def limiter_for(provider: Provider) -> RateLimiter | None:
-    """The process-wide limiter of this provider account, if the provider declares a limit."""
-    limit = provider.capabilities.rate_limit
+def limiter_for(
+    provider: Provider,
+    limit: tuple[int, float] | None = None,
+    budgets: Budgets | None = None,
+) -> Limiter | None:
+    """The limiter of this provider account: ``limit`` (the DSN's ``?rate=``) or the one the
+    provider declares; shared across processes when ``budgets`` keeps it, else process-wide."""
+    limit = limit or provider.capabilities.rate_limit
     if limit is None:
         return None
     key = provider.rate_key
+    if budgets is not None and (shared := budgets.budget(key, *limit)) is not None:
+        return shared
     with _LOCK:
-        if key not in _LIMITERS:
-            _LIMITERS[key] = RateLimiter(*limit)
-        return _LIMITERS[key]
+        found = _LIMITERS.get(key)
+        if found is None or (found.calls, found.period) != limit:
+            found = _LIMITERS[key] = RateLimiter(*limit)
+        return found

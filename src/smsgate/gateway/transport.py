@@ -18,7 +18,7 @@ from typing import Final, TypeVar
 import httpx
 
 from smsgate.core.errors import ProviderError
-from smsgate.gateway.ratelimit import RateLimiter
+from smsgate.gateway.ratelimit import Limiter
 from smsgate.providers.base import Exchange
 
 T = TypeVar("T")
@@ -126,7 +126,7 @@ def drive(
     exchange: Exchange[T],
     send: Callable[[httpx.Request], httpx.Response],
     policy: RetryPolicy,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     try:
@@ -160,7 +160,7 @@ async def drive_async(
     exchange: Exchange[T],
     send: Callable[[httpx.Request], Awaitable[httpx.Response]],
     policy: RetryPolicy,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     try:

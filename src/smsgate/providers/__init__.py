@@ -50,9 +50,9 @@ def provider_from_dsn(dsn: Dsn) -> Provider:
     return entry.from_dsn(dsn)
 
 
-GATEWAY_OPTIONS: Final = frozenset({"from"})
+GATEWAY_OPTIONS: Final = frozenset({"from", "rate"})
 """DSN options every provider takes, read by the gateway: ``from`` is the default sender
-(Symfony Notifier's form)."""
+(Symfony Notifier's form); ``rate`` a call budget (``rate=100/60s``)."""
 
 
 def check_options(dsn: Dsn, known: frozenset[str]) -> None:

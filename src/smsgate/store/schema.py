@@ -132,5 +132,15 @@ class SailorMessageRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class RateBudgetRow(Base):
+    """One provider account's call budget, shared by every process that sends through it:
+    the times (seconds, the database's clock) of its latest calls, as a JSON list."""
+
+    __tablename__ = "rate_budgets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    slots: Mapped[str] = mapped_column(Text)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -7,6 +7,7 @@ before its message was recorded waits, and is applied when the message arrives.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ from smsgate.store.processes import gone, this_process
 from smsgate.store.schema import (
     EventRow,
     MessageRow,
+    RateBudgetRow,
     ReplyRow,
     SailorMessageRow,
     UtcDateTime,
@@ -588,6 +590,13 @@ class Store:
             )
             return True
 
+    def budget(self, key: str, calls: int, period: float) -> SharedBudget | None:
+        """A provider account's call budget shared by every process on this database
+        (PostgreSQL); None on SQLite, where the process's own budget serves."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return SharedBudget(self, key, calls, period)
+
     def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
         """Write-ahead: the messages of the next requests, committed as ``submitting`` before
         any of them leaves, each marked with this process (see abandoned_submissions)."""
@@ -945,3 +954,36 @@ class Store:
                 .where(SailorMessageRow.key == key)
                 .values(state=state, finished_at=utcnow())
             )
+
+
+class SharedBudget:
+    """At most ``calls`` per ``period`` seconds for one account, across processes and
+    machines: the account's row is locked (SELECT ... FOR UPDATE) while a caller takes the
+    next free slot, on the database's clock, so no two take the same one."""
+
+    def __init__(self, store: Store, key: str, calls: int, period: float) -> None:
+        self.store, self.key, self.calls, self.period = store, key, calls, period
+
+    def __repr__(self) -> str:
+        return f"SharedBudget({self.calls}/{self.period:g}s)"
+
+    def reserve(self) -> float:
+        table = cast(Table, RateBudgetRow.__table__)
+        with self.store.engine.begin() as connection:
+            connection.execute(
+                postgresql.insert(table).values(key=self.key, slots="[]").on_conflict_do_nothing()
+            )
+            slots_text, now = connection.execute(
+                select(table.c.slots, func.extract("epoch", func.clock_timestamp()))
+                .where(table.c.key == self.key)
+                .with_for_update()
+            ).one()
+            slots: list[float] = json.loads(slots_text)[-self.calls :]
+            at = float(now)
+            if len(slots) == self.calls:
+                at = max(at, slots[0] + self.period)
+            slots = [*slots, at][-self.calls :]
+            connection.execute(
+                update(table).where(table.c.key == self.key).values(slots=json.dumps(slots))
+            )
+        return at - float(now)

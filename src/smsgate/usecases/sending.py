@@ -11,5 +11,6 @@ from smsgate.store import Store
 
 
 def recording_gateway(dsn: str | None, store: Store, *, region: str | None = None) -> Gateway:
-    """The gateway for a DSN (else the settings', else the sandbox), recording in ``store``."""
-    return Gateway.from_dsn(dsn, region=region, recorder=store)
+    """The gateway for a DSN (else the settings', else the sandbox), recording in ``store``
+    and sharing each account's call budget through it (on PostgreSQL)."""
+    return Gateway.from_dsn(dsn, region=region, recorder=store, budgets=store)

@@ -1,5 +1,5 @@
 """the account each message went through and the process that wrote it ahead; the elastic.io
-sailor's record of its messages
+sailor's record of its messages; each provider account's call budget, shared by processes
 
 Revision ID: 0002
 Revises: 0001
@@ -31,9 +31,16 @@ def upgrade() -> None:
         sa.Column("finished_at", WHEN, nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_sailor_messages")),
     )
+    op.create_table(
+        "rate_budgets",
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("slots", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_budgets")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rate_budgets")
     op.drop_table("sailor_messages")
     with op.batch_alter_table("messages") as table:
         table.drop_column("submitted_by")
