@@ -48,8 +48,9 @@ def test_three_processes_share_one_budget_and_never_exceed_it(
     )
     assert len(times) == 24
     busiest = max(sum(1 for t in times if start <= t < start + 2.0) for start in times)
-    # The emulator stamps arrival a little after the budget's slot: a hair of slack.
-    assert busiest <= 6 + 1, f"{busiest} calls in one 2-s window for a budget of 6"
+    # Strictly: a slot counts from its call's answer, so even calls that leave late (three
+    # processes on a busy machine) never arrive within one period of the slot's last call.
+    assert busiest <= 6, f"{busiest} calls in one 2-s window for a budget of 6"
     assert times[-1] - times[0] >= 2 * (24 / 6 - 1) - 0.5  # the budget held them back
 
 

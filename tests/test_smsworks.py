@@ -169,10 +169,20 @@ def test_the_budget_is_the_customers_whichever_token() -> None:
 
 def test_the_rate_limit_reserves_slots_one_period_apart() -> None:
     limiter = RateLimiter(2, 60.0)
-    waits = [limiter.reserve() for _ in range(5)]
+    waits = [limiter.reserve().wait for _ in range(5)]
     assert waits[0] == waits[1] == 0
     assert 59 < waits[2] <= 60 and 59 < waits[3] <= 60
     assert 119 < waits[4] <= 120
+
+
+def test_a_slot_counts_from_its_calls_answer() -> None:
+    """A call that left late (a busy machine) counts from when it was answered: the next
+    call waits a whole period from then, so the two never arrive within one period."""
+    limiter = RateLimiter(1, 0.2)
+    first = limiter.reserve()
+    time.sleep(0.1)  # the call is slow to go out and come back
+    first.done()
+    assert 0.15 < limiter.reserve().wait <= 0.2
 
 
 # -- the emulator, as any client sees it -------------------------------------------------------

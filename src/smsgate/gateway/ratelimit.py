@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from typing import Final, Protocol
 
+from smsgate.core.rates import Slot
 from smsgate.providers import Provider
 
 
 class Limiter(Protocol):
-    def reserve(self) -> float:
-        """Take the next free call slot; returns the seconds to wait for it."""
+    def reserve(self) -> Slot:
+        """Take the next free call slot."""
         ...
 
 
@@ -30,23 +30,32 @@ class Budgets(Protocol):
 
 
 class RateLimiter:
-    """At most ``calls`` per ``period`` seconds. A caller reserves the next free slot and is
-    told how long to wait for it, so waiting never holds the lock."""
+    """At most ``calls`` in any ``period`` seconds, as the provider counts them. A caller
+    takes the slot whose last call is oldest and is told how long to wait, so waiting never
+    holds the lock."""
 
     def __init__(self, calls: int, period: float) -> None:
         self.calls = calls
         self.period = period
-        self._slots: deque[float] = deque(maxlen=calls)
+        self._slots: list[list[float]] = []  # each slot: [when its call last counted]
         self._lock = threading.Lock()
 
-    def reserve(self) -> float:
+    def reserve(self) -> Slot:
         with self._lock:
             now = time.monotonic()
             at = now
-            if len(self._slots) == self.calls:
-                at = max(now, self._slots[0] + self.period)
-            self._slots.append(at)
-            return at - now
+            if len(self._slots) >= self.calls:
+                oldest = min(self._slots, key=lambda slot: slot[0])
+                at = max(now, oldest[0] + self.period)
+                self._slots.remove(oldest)
+            entry = [at]
+            self._slots.append(entry)
+
+        def done() -> None:
+            with self._lock:
+                entry[0] = max(entry[0], time.monotonic())
+
+        return Slot(at - now, done)
 
 
 _LIMITERS: Final[dict[str, RateLimiter]] = {}

@@ -135,13 +135,17 @@ def drive(
             attempt = 1
             while True:
                 outcome: httpx.Response | httpx.HTTPError
-                if limiter is not None and (turn := limiter.reserve()) > 0:
-                    sleep(turn)
+                slot = limiter.reserve() if limiter is not None else None
+                if slot is not None and slot.wait > 0:
+                    sleep(slot.wait)
                 try:
                     outcome = send(request)
                     outcome.read()
                 except httpx.HTTPError as error:
                     outcome = error
+                finally:
+                    if slot is not None:
+                        slot.done()
                 wait = _next_wait(outcome, request, attempt, policy)
                 if wait is None:
                     break
@@ -169,13 +173,17 @@ async def drive_async(
             attempt = 1
             while True:
                 outcome: httpx.Response | httpx.HTTPError
-                if limiter is not None and (turn := limiter.reserve()) > 0:
-                    await sleep(turn)
+                slot = limiter.reserve() if limiter is not None else None
+                if slot is not None and slot.wait > 0:
+                    await sleep(slot.wait)
                 try:
                     outcome = await send(request)
                     await outcome.aread()
                 except httpx.HTTPError as error:
                     outcome = error
+                finally:
+                    if slot is not None:
+                        slot.done()
                 wait = _next_wait(outcome, request, attempt, policy)
                 if wait is None:
                     break

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smsgate import settings
 from smsgate.core.errors import ConfigurationError
+from smsgate.core.rates import Slot
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import RecipientStatus
 from smsgate.core.sent import Outgoing, SentBatch
@@ -958,8 +960,9 @@ class Store:
 
 class SharedBudget:
     """At most ``calls`` per ``period`` seconds for one account, across processes and
-    machines: the account's row is locked (SELECT ... FOR UPDATE) while a caller takes the
-    next free slot, on the database's clock, so no two take the same one."""
+    machines, on the database's clock: the account's row is locked (SELECT ... FOR UPDATE)
+    while a caller takes the slot whose last call is oldest, and again when its call has
+    its answer, so that the slot counts from then (see ``gateway.ratelimit.Slot``)."""
 
     def __init__(self, store: Store, key: str, calls: int, period: float) -> None:
         self.store, self.key, self.calls, self.period = store, key, calls, period
@@ -967,7 +970,8 @@ class SharedBudget:
     def __repr__(self) -> str:
         return f"SharedBudget({self.calls}/{self.period:g}s)"
 
-    def reserve(self) -> float:
+    def _update(self, change: Callable[[list[list[Any]], float], float]) -> float:
+        """Run ``change`` on the locked row's slots ([id, seconds]) and the database's now."""
         table = cast(Table, RateBudgetRow.__table__)
         with self.store.engine.begin() as connection:
             connection.execute(
@@ -978,12 +982,34 @@ class SharedBudget:
                 .where(table.c.key == self.key)
                 .with_for_update()
             ).one()
-            slots: list[float] = json.loads(slots_text)[-self.calls :]
-            at = float(now)
-            if len(slots) == self.calls:
-                at = max(at, slots[0] + self.period)
-            slots = [*slots, at][-self.calls :]
+            slots: list[list[Any]] = json.loads(slots_text)
+            result = change(slots, float(now))
             connection.execute(
                 update(table).where(table.c.key == self.key).values(slots=json.dumps(slots))
             )
-        return at - float(now)
+        return result
+
+    def reserve(self) -> Slot:
+        token = secrets.token_hex(6)
+
+        def take(slots: list[list[Any]], now: float) -> float:
+            at = now
+            while len(slots) >= self.calls:
+                oldest = min(slots, key=lambda slot: float(slot[1]))
+                at = max(at, float(oldest[1]) + self.period)
+                slots.remove(oldest)
+            slots.append([token, at])
+            return at - now
+
+        def answered(slots: list[list[Any]], now: float) -> float:
+            for slot in slots:
+                if slot[0] == token:
+                    slot[1] = max(float(slot[1]), now)
+            return 0.0
+
+        wait = self._update(take)
+
+        def done() -> None:
+            self._update(answered)
+
+        return Slot(wait, done)
