@@ -6,6 +6,8 @@ and replies, as the real provider does.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from smsgate.gateway import Gateway
 from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
+from smsgate.service.schemas import SendRequest
 from smsgate.store import Store
 from smsgate.usecases.sync import sync
 from tests.conftest import FAST_RETRY, inbox
@@ -239,6 +242,35 @@ def test_bad_input_is_422_and_sends_nothing(service: Service) -> None:
     assert response.status_code == 422 and "no valid recipient" in response.json()["error"]
     assert service.api.post("/v1/messages", json={"to": "0612345678"}).status_code == 422
     assert inbox(service.sandbox) == []
+
+
+def test_an_idempotency_key_makes_a_retried_send_safe(service: Service) -> None:
+    """The same key and body: the first answer again, nothing sent twice. Another body with
+    the key: 409. A request refused before anything left frees its key. A key whose first
+    request never finished (cut off mid-send): 409, never a second send."""
+    body = {"to": "0612345678", "text": "Once only"}
+    key = {"Idempotency-Key": "order-4821"}
+    first = service.api.post("/v1/messages", json=body, headers=key)
+    again = service.api.post("/v1/messages", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert len(inbox(service.sandbox)) == 1
+    other = service.api.post("/v1/messages", json={**body, "text": "Else"}, headers=key)
+    assert other.status_code == 409 and "use a new key" in other.json()["error"]
+    refused = {"Idempotency-Key": "order-bad"}
+    bad = {"to": "abc", "text": "Hi"}
+    assert service.api.post("/v1/messages", json=bad, headers=refused).status_code == 422
+    retried = service.api.post("/v1/messages", json={**bad, "to": "0612345679"}, headers=refused)
+    assert retried.status_code == 201  # the refused request took nothing
+    cut_off = hashlib.sha256(
+        json.dumps(
+            SendRequest.model_validate(body).model_dump(mode="json"), sort_keys=True
+        ).encode()
+    ).hexdigest()
+    assert service.store.claim_key("order-cut", cut_off).state.value == "new"  # never finished
+    pending = service.api.post("/v1/messages", json=body, headers={"Idempotency-Key": "order-cut"})
+    assert pending.status_code == 409 and "has not finished" in pending.json()["error"]
+    assert len(inbox(service.sandbox)) == 2
 
 
 def test_listing_and_lookups(service: Service) -> None:

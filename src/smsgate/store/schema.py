@@ -132,6 +132,18 @@ class SailorMessageRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class IdempotencyRow(Base):
+    """An API request's Idempotency-Key: what it sent (a fingerprint of the body) and, once
+    done, its answer, so a retry gets the first answer instead of a second send."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class RateBudgetRow(Base):
     """One provider account's call budget, shared by every process that sends through it:
     the times (seconds, the database's clock) of its latest calls, as a JSON list."""

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, cast
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     and_,
     create_engine,
+    delete,
     event,
     func,
     inspect,
@@ -48,6 +49,7 @@ from smsgate.core.text import segment
 from smsgate.store.processes import gone, this_process
 from smsgate.store.schema import (
     EventRow,
+    IdempotencyRow,
     MessageRow,
     RateBudgetRow,
     ReplyRow,
@@ -74,6 +76,23 @@ _SEND_STATUS: Final = {
     RecipientStatus.FAILED: MessageStatus.FAILED,
     RecipientStatus.UNKNOWN: MessageStatus.UNKNOWN,
 }
+
+
+KEY_LIFETIME: Final = timedelta(hours=24)
+"""How long an Idempotency-Key keeps its first answer."""
+
+
+class ClaimState(StrEnum):
+    NEW = "new"  # this request took the key: go ahead
+    DONE = "done"  # an earlier request with the same body finished: its answer is kept
+    PENDING = "pending"  # an earlier request with the same body has not finished (or died)
+    CONFLICT = "conflict"  # the key was used with another body
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    response: Any = None
 
 
 class ReceiptOutcome(StrEnum):
@@ -591,6 +610,42 @@ class Store:
                 )
             )
             return True
+
+    def claim_key(self, key: str, fingerprint: str) -> Claim:
+        """Take an Idempotency-Key for a request with this body fingerprint, committed before
+        the request does anything; a key older than a day is free again."""
+        now = utcnow()
+        table = cast(Table, IdempotencyRow.__table__)
+        insert = _insert_ignoring_duplicates(self.engine.dialect.name, table)
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(table).where(table.c.key == key, table.c.created_at < now - KEY_LIFETIME)
+            )
+            values = insert.values(key=key, fingerprint=fingerprint, created_at=now)
+            if connection.execute(values.returning(table.c.key)).first() is not None:
+                return Claim(ClaimState.NEW)
+            found, response = connection.execute(
+                select(table.c.fingerprint, table.c.response).where(table.c.key == key)
+            ).one()
+        if found != fingerprint:
+            return Claim(ClaimState.CONFLICT)
+        if response is None:
+            return Claim(ClaimState.PENDING)
+        return Claim(ClaimState.DONE, json.loads(response))
+
+    def finish_key(self, key: str, response: Any) -> None:
+        """Keep the answer of the request that took ``key``, for its retries."""
+        table = cast(Table, IdempotencyRow.__table__)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(table).where(table.c.key == key).values(response=json.dumps(response))
+            )
+
+    def release_key(self, key: str) -> None:
+        """Free a key whose request did nothing (refused before any message left)."""
+        table = cast(Table, IdempotencyRow.__table__)
+        with self.engine.begin() as connection:
+            connection.execute(delete(table).where(table.c.key == key))
 
     def budget(self, key: str, calls: int, period: float) -> SharedBudget | None:
         """A provider account's call budget shared by every process on this database

@@ -1,11 +1,14 @@
 """``/v1/messages``: send, list, read, history, cancel."""
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Header, HTTPException, Path, Query
 
+from smsgate.core.errors import InvalidInput
 from smsgate.core.personalise import Template
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway, SendOptions
@@ -20,6 +23,7 @@ from smsgate.service.schemas import (
     report_out,
 )
 from smsgate.store import Store
+from smsgate.store.store import ClaimState
 from smsgate.usecases.messages import NotScheduled, OtherAccount, UnknownMessage, cancel_message
 
 
@@ -30,11 +34,55 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         "/v1/messages",
         operation_id="SendMessages",
         summary="Send an SMS to one or many recipients",
+        description="With an Idempotency-Key, a retried request (the same key and body "
+        "within 24 h) gets the first answer and sends nothing; the same key with another "
+        "body, or while the first request has not finished, is 409.",
         response_model=SendReportOut,
         status_code=201,
-        responses=ERRORS,
+        responses={**ERRORS, 409: {"model": ErrorOut}},
     )
-    def send_messages(body: SendRequest) -> SendReportOut:
+    def send_messages(
+        body: SendRequest,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=200,
+                description="Makes a retry safe: the same key and body get the first answer",
+            ),
+        ] = None,
+    ) -> SendReportOut:
+        if idempotency_key is None:
+            return _send(body)
+        fingerprint = hashlib.sha256(
+            json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
+        claim = store.claim_key(idempotency_key, fingerprint)
+        if claim.state is ClaimState.DONE:
+            return SendReportOut.model_validate(claim.response)
+        if claim.state is ClaimState.CONFLICT:
+            raise HTTPException(
+                409,
+                f"the Idempotency-Key {idempotency_key!r} was used for another request in the "
+                "last 24 h: use a new key for a new send",
+            )
+        if claim.state is ClaimState.PENDING:
+            raise HTTPException(
+                409,
+                f"the request with Idempotency-Key {idempotency_key!r} has not finished, or "
+                "was cut off: its messages are on record (GET /v1/messages); do not send it "
+                "again without checking",
+            )
+        try:
+            report = _send(body)
+        except InvalidInput:
+            store.release_key(idempotency_key)  # refused before anything left: retry freely
+            raise
+        store.finish_key(idempotency_key, report.model_dump(mode="json"))
+        return report
+
+    def _send(body: SendRequest) -> SendReportOut:
         options = SendOptions(
             sender=body.sender,
             region=body.region,

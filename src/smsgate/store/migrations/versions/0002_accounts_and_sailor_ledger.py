@@ -1,5 +1,6 @@
 """the account each message went through and the process that wrote it ahead; the elastic.io
-sailor's record of its messages; each provider account's call budget, shared by processes
+sailor's record of its messages; each provider account's call budget, shared by processes;
+the API's idempotency keys
 
 Revision ID: 0002
 Revises: 0001
@@ -32,6 +33,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_sailor_messages")),
     )
     op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("response", sa.Text(), nullable=True),
+        sa.Column("created_at", WHEN, nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_table(
         "rate_budgets",
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("slots", sa.Text(), nullable=False),
@@ -41,6 +50,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rate_budgets")
+    op.drop_table("idempotency_keys")
     op.drop_table("sailor_messages")
     with op.batch_alter_table("messages") as table:
         table.drop_column("submitted_by")
