@@ -363,6 +363,26 @@ def test_a_redelivery_of_a_finished_message_is_acked_not_sent_again(
     assert len(inbox(sandbox)) == 1
 
 
+def test_with_a_message_store_every_sms_of_the_component_is_on_record(
+    step: Step, sandbox: BackgroundSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SMSGATE_DATABASE_URL: the Send action records its SMS (written ahead, then with their
+    outcome) in the message store the CLI and the API use."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("SMSGATE_DATABASE_URL", url)
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(SEND)
+        data = data_of(await broker.next("data"))
+        assert data["body"]["status"] == "sent"
+
+    play(step, scenario)
+    [row] = Store(url).messages(limit=5).messages
+    assert (row.recipient, row.status, row.provider) == ("33612345678", "sent", "allmysms")
+    assert row.account is not None and row.submitted_by is not None
+    assert len(inbox(sandbox)) == 1
+
+
 class _HeldBy:
     """A consumer that takes the step's next message and dies without acking it: the broker
     redelivers it, flagged, to the next consumer."""

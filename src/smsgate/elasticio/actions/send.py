@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
+from smsgate import settings
 from smsgate.core.errors import InvalidInput, ProviderError, SmsgateError
 from smsgate.core.report import RecipientStatus, SendReport
 from smsgate.core.schedule import parse_send_time
 from smsgate.elasticio.credentials import allmysms_dsn
 from smsgate.gateway import AsyncGateway, RetryPolicy, SendOptions, resolve_endpoint
 from smsgate.sailor.context import ExecutionContext
+
+if TYPE_CHECKING:
+    from smsgate.store import Store
 
 # The fields of the action's in-metadata (component.json); a test keeps the two in step.
 NUMBERS_FIELD: Final = "nums"
@@ -121,8 +125,22 @@ def judge(report: SendReport) -> str | None:
     )
 
 
-def _gateway(dsn: str) -> AsyncGateway:
-    return AsyncGateway(resolve_endpoint(dsn, os.environ), retry=COMPONENT_RETRY)
+def _gateway(dsn: str, store: Store | None) -> AsyncGateway:
+    """With a message store (SMSGATE_DATABASE_URL), every SMS is on record before it leaves,
+    as from the CLI and the API, and the account's call budget is shared with them."""
+    endpoint = resolve_endpoint(dsn, os.environ)
+    return AsyncGateway(endpoint, retry=COMPONENT_RETRY, recorder=store, budgets=store)
+
+
+def _store() -> Store | None:
+    """The message store named by SMSGATE_DATABASE_URL; none without it (the component then
+    keeps no record but the report it emits)."""
+    url = settings.DATABASE_URL.read(os.environ)
+    if not url:
+        return None
+    from smsgate.store import Store  # SQLAlchemy only for a component that keeps a store
+
+    return Store(url)
 
 
 async def process(
@@ -135,7 +153,8 @@ async def process(
     text = _text(body, TEXT_FIELD) or ""
     options = send_options(body)
     dsn = allmysms_dsn(cfg)
-    gateway = ctx.shared.get(f"allmysms {dsn}", lambda: _gateway(dsn))
+    store = ctx.shared.get("store", _store)
+    gateway = ctx.shared.get(f"allmysms {dsn}", lambda: _gateway(dsn, store))
     report = await gateway.send(numbers, text, **options)
     reason = judge(report)
     if reason is not None:
