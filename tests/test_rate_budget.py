@@ -11,8 +11,9 @@ from datetime import datetime
 import pytest
 
 from smsgate.core.errors import ConfigurationError
+from smsgate.core.rates import Slot
 from smsgate.gateway import Gateway
-from smsgate.gateway.ratelimit import RateLimiter
+from smsgate.gateway.ratelimit import Limiter, RateLimiter
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
 from smsgate.store.store import SharedBudget
@@ -72,3 +73,38 @@ def test_a_rate_that_is_not_one_is_refused_with_what_to_write(
 ) -> None:
     with pytest.raises(ConfigurationError, match="write it as CALLS/SECONDS"):
         Gateway.from_dsn(sandbox.smsworks_dsn() + f"?rate={rate}", env={})
+
+
+class _Unreachable:
+    """A budget keeper that is down: no slot can be taken."""
+
+    def budget(self, key: str, calls: int, period: float) -> Limiter | None:
+        return self
+
+    def reserve(self) -> Slot:
+        raise OSError("the store is down")
+
+
+def test_a_budget_that_cannot_be_taken_stops_the_call_before_it_leaves(
+    sandbox: BackgroundSandbox,
+) -> None:
+    """Never a call outside the budget: the batch is failed (not sent), nothing reaches the
+    provider, and the report says why."""
+    with Gateway.from_dsn(sandbox.smsworks_dsn(), env={}, budgets=_Unreachable()) as gateway:
+        report = gateway.send("447700900001", "Budget", sender="ACME")
+    assert report.recipients[0].status.value == "failed"
+    assert "call budget" in (report.recipients[0].error or "") and inbox(sandbox) == []
+
+
+def test_a_slot_whose_answer_cannot_be_noted_never_fails_the_call_that_went_out(
+    postgres_url: str,
+) -> None:
+    """The call has left when its answer is noted: a store gone meanwhile only leaves the
+    slot counted from its reservation; the send (and its report) goes on."""
+    from sqlalchemy import create_engine
+
+    budget = Store(postgres_url).budget("smsworks:test-noted", 5, 1.0)
+    assert budget is not None
+    slot = budget.reserve()
+    budget.store.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone")
+    slot.done()  # no exception

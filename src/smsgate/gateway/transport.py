@@ -18,6 +18,7 @@ from typing import Final, TypeVar
 import httpx
 
 from smsgate.core.errors import ProviderError
+from smsgate.core.rates import Slot
 from smsgate.gateway.ratelimit import Limiter
 from smsgate.providers.base import Exchange
 
@@ -122,6 +123,20 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
+def _turn(limiter: Limiter | None, request: httpx.Request) -> Slot | None:
+    """The call's turn in its account's budget. A budget that cannot be reached (the store
+    down) stops the call before it leaves: NotSent, never a call outside the budget."""
+    if limiter is None:
+        return None
+    try:
+        return limiter.reserve()
+    except Exception as error:
+        raise NotSent(
+            f"the call budget for {_host(request)} could not be taken "
+            f"({type(error).__name__}): nothing was sent; check the message store"
+        ) from None
+
+
 def drive(
     exchange: Exchange[T],
     send: Callable[[httpx.Request], httpx.Response],
@@ -135,7 +150,7 @@ def drive(
             attempt = 1
             while True:
                 outcome: httpx.Response | httpx.HTTPError
-                slot = limiter.reserve() if limiter is not None else None
+                slot = _turn(limiter, request)
                 if slot is not None and slot.wait > 0:
                     sleep(slot.wait)
                 try:
@@ -173,7 +188,7 @@ async def drive_async(
             attempt = 1
             while True:
                 outcome: httpx.Response | httpx.HTTPError
-                slot = limiter.reserve() if limiter is not None else None
+                slot = _turn(limiter, request)
                 if slot is not None and slot.wait > 0:
                     await sleep(slot.wait)
                 try:

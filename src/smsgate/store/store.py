@@ -8,6 +8,7 @@ before its message was recorded waits, and is applied when the message arrives.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -58,6 +59,7 @@ from smsgate.store.schema import (
     utcnow,
 )
 
+log = logging.getLogger("smsgate.store")
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
 HEAD_REVISION: Final = "0002"
@@ -1065,6 +1067,11 @@ class SharedBudget:
         wait = self._update(take)
 
         def done() -> None:
-            self._update(answered)
+            # The call went out whatever happens here: a store that cannot note its answer
+            # leaves the slot counted from its reservation, and the send goes on.
+            try:
+                self._update(answered)
+            except SQLAlchemyError as error:
+                log.warning("could not note a call's answer in its budget: %s", error)
 
         return Slot(wait, done)
