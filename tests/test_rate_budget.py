@@ -67,7 +67,7 @@ def test_the_budget_is_shared_only_where_the_store_can_share_it(
         assert isinstance(gateway._limiter, RateLimiter)  # this process's own
 
 
-@pytest.mark.parametrize("rate", ["abc", "0/1s", "5/0s", "5/"])
+@pytest.mark.parametrize("rate", ["abc", "0/1s", "5/0s", "5/", "10/100ms", "5/2h"])
 def test_a_rate_that_is_not_one_is_refused_with_what_to_write(
     sandbox: BackgroundSandbox, rate: str
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -78,12 +79,11 @@ def _rate(dsn: Dsn) -> tuple[int, float] | None:
     text = dsn.options.get("rate")
     if not text:
         return None
-    calls, _, period = text.strip().lower().partition("/")
-    scale = 60.0 if period.endswith("m") else 1.0
-    try:
-        parsed = (int(calls), float(period.rstrip("sm")) * scale)
-    except ValueError:
-        parsed = (0, 0.0)
+    found = re.fullmatch(r"(\d+)/(\d+(?:\.\d+)?)([sm]?)", text.strip().lower())
+    parsed = (0, 0.0)
+    if found:
+        scale = 60.0 if found[3] == "m" else 1.0
+        parsed = (int(found[1]), float(found[2]) * scale)
     if parsed[0] < 1 or parsed[1] <= 0:
         raise ConfigurationError(
             f"the DSN option rate={text!r} is not a rate: write it as CALLS/SECONDS, "
