@@ -149,16 +149,47 @@ def _write_many(
     connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
 
 
+def _own_event(
+    message_id: str,
+    provider: str,
+    recipient: str,
+    status: str,
+    now: datetime,
+    source: str,
+    *,
+    provider_message_id: str | None = None,
+    campaign_id: str | None = None,
+    permanent: bool = False,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """An event of our own making (a send, a recovery): no provider code, no dedupe key (a
+    receipt's event comes from _event_values)."""
+    return {
+        "message_id": message_id,
+        "provider": provider,
+        "provider_message_id": provider_message_id,
+        "campaign_id": campaign_id,
+        "recipient": recipient,
+        "status": status,
+        "permanent": permanent,
+        "provider_status": None,
+        "detail": detail,
+        "source": source,
+        "occurred_at": now,
+        "received_at": now,
+        "dedupe_key": None,
+    }
+
+
 def _message_values(
-    batch: Outgoing | SentBatch, index: int, now: datetime, owner: str
+    batch: Outgoing | SentBatch, index: int, message_id: str, to: str, now: datetime, owner: str
 ) -> dict[str, Any]:
     """What a message row holds from before its request leaves."""
     message = batch.message
     text = batch.text_of(index)
     seg = segment(text) if batch.texts else message.fitted.segmentation
-    to = batch.recipients[index] if isinstance(batch, Outgoing) else batch.results[index].to
     return {
-        "id": batch.ids[index] if isinstance(batch, Outgoing) else batch.results[index].id,
+        "id": message_id,
         "provider": batch.provider,
         "sandbox": batch.sandbox,
         "account": batch.account,
@@ -537,22 +568,11 @@ class Store:
                 }
                 for row in left
             ]
+            unknown = MessageStatus.UNKNOWN.value
             events = [
-                {
-                    "message_id": row.id,
-                    "provider": row.provider,
-                    "provider_message_id": None,
-                    "campaign_id": None,
-                    "recipient": row.recipient,
-                    "status": MessageStatus.UNKNOWN.value,
-                    "permanent": False,
-                    "provider_status": None,
-                    "detail": ABANDONED,
-                    "source": "recovery",
-                    "occurred_at": now,
-                    "received_at": now,
-                    "dedupe_key": None,
-                }
+                _own_event(
+                    row.id, row.provider, row.recipient, unknown, now, "recovery", detail=ABANDONED
+                )
                 for row in left
             ]
             if outcomes:
@@ -662,7 +682,9 @@ class Store:
         now = utcnow()
         rows = [
             {
-                **_message_values(batch, index, now, self.owner),
+                **_message_values(
+                    batch, index, batch.ids[index], batch.recipients[index], now, self.owner
+                ),
                 "status": MessageStatus.SUBMITTING.value,
                 "final": False,
             }
@@ -708,21 +730,18 @@ class Store:
             for o, r in zip(outcomes, sent.results, strict=True)
         ]
         events = [
-            {
-                "message_id": row["id"],
-                "provider": sent.provider,
-                "provider_message_id": row["provider_message_id"],
-                "campaign_id": row["campaign_id"],
-                "recipient": row["recipient"],
-                "status": row["status"],
-                "permanent": row["final"],
-                "provider_status": None,
-                "detail": row["error"],
-                "source": "send",
-                "occurred_at": now,
-                "received_at": now,
-                "dedupe_key": None,
-            }
+            _own_event(
+                row["id"],
+                sent.provider,
+                row["recipient"],
+                row["status"],
+                now,
+                "send",
+                provider_message_id=row["provider_message_id"],
+                campaign_id=row["campaign_id"],
+                permanent=row["final"],
+                detail=row["error"],
+            )
             for row in rows
         ]
         messages = cast(Table, MessageRow.__table__)
@@ -731,8 +750,8 @@ class Store:
                 _write_many(connection, messages, outcomes, where="id")
             else:
                 whole = [
-                    {**_message_values(sent, index, now, self.owner), **outcome}
-                    for index, outcome in enumerate(outcomes)
+                    {**_message_values(sent, i, o["id"], r.to, now, self.owner), **o}
+                    for i, (o, r) in enumerate(zip(outcomes, sent.results, strict=True))
                 ]
                 _write_many(connection, messages, whole)
             _write_many(connection, cast(Table, EventRow.__table__), events)
