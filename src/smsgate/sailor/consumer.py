@@ -258,11 +258,10 @@ class Sailor:
         if seen in (Seen.ACKED, Seen.REJECTED):
             log.warning("message %s was delivered again after it was done: skipped", message_id)
             return seen is Seen.ACKED
+        ok = False
         if seen is Seen.STARTED or (message.redelivered and not self.ledger.durable):
             await self._refuse_redelivered(message, headers)
-            ok = False
         else:
-            ok = False
             try:
                 ok = await self._process(message, headers)
             except Exception:
