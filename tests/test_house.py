@@ -31,9 +31,20 @@ ALLOWED: Final[dict[str, set[str]]] = {
     "gateway": {"core", "settings", "providers"},
     "store": {"core", "settings"},
     "usecases": {"core", "gateway", "store"},
-    "service": {"core", "settings", "shapes", "gateway", "store", "usecases"},
+    "queue": {"core", "gateway", "store"},
+    "service": {"core", "settings", "shapes", "gateway", "store", "usecases", "queue"},
     "elasticio": {"core", "settings", "gateway", "sailor", "store"},
-    "cli": {"core", "settings", "shapes", "gateway", "store", "usecases", "service", "sandbox"},
+    "cli": {
+        "core",
+        "settings",
+        "shapes",
+        "gateway",
+        "store",
+        "usecases",
+        "queue",
+        "service",
+        "sandbox",
+    },
     "__init__": {"core", "gateway"},
 }
 """core imports nothing of ours; providers only core; the sandbox only core (it shares nothing

@@ -746,12 +746,45 @@ def sync_command(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Sends this worker runs at once.")
+    ] = 4,
+    dsn: DsnOption = None,
+) -> None:
+    """Send queued sends (needs SMSGATE_DATABASE_URL on PostgreSQL). Run as many as you like,
+    on any machine, with the service's DSN; SIGTERM finishes the sends in hand, then exits 0."""
+    import logging
+    import os
+
+    from smsgate.queue.worker import needs_postgresql, run_worker
+    from smsgate.store import Store
+    from smsgate.usecases.sending import recording_gateway
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    store = Store()
+    needs_postgresql(store)
+    gateway = recording_gateway(dsn, store)
+    err.print(f"smsgate worker: {gateway!r}, {store!r}, {concurrency} at once", markup=False)
+    run_worker(store, gateway, concurrency, name=f"worker-{os.getpid()}")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     dsn: DsnOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=256,
+            help="Also run a worker sending N at once beside the service (one machine).",
+        ),
+    ] = 0,
 ) -> None:
-    """Serve the HTTP API (needs SMSGATE_API_KEYS; webhooks need SMSGATE_WEBHOOK_SECRETS)."""
+    """Serve the HTTP API (needs SMSGATE_API_KEYS; webhooks need SMSGATE_WEBHOOK_SECRETS).
+    With SMSGATE_DATABASE_URL on PostgreSQL, sends are queued for workers."""
     import uvicorn
 
     from smsgate.service.app import ServiceConfig, create_app
@@ -766,7 +799,27 @@ def serve(
     store = Store()
     gateway = recording_gateway(dsn, store)
     err.print(f"smsgate service on http://{host}:{port} ({gateway!r}, {store!r})", markup=False)
-    uvicorn.run(create_app(gateway, store, config), host=host, port=port, log_level="warning")
+    child = _start_worker(dsn, workers, store) if workers else None
+    try:
+        uvicorn.run(create_app(gateway, store, config), host=host, port=port, log_level="warning")
+    finally:
+        if child is not None:  # it finishes the sends in hand first
+            child.terminate()
+            child.wait()
+
+
+def _start_worker(dsn: str | None, concurrency: int, store: Any) -> Any:
+    """A worker process beside the service (``serve --workers N``); the DSN goes by its
+    environment, never on a command line others can read."""
+    import os
+    import subprocess
+
+    from smsgate.queue.worker import needs_postgresql
+
+    needs_postgresql(store)
+    env = {**os.environ, **({settings.DSN.name: dsn} if dsn else {})}
+    argv = [sys.executable, "-m", "smsgate.cli", "worker", "--concurrency", str(concurrency)]
+    return subprocess.Popen(argv, env=env)  # noqa: S603
 
 
 def _check_port(host: str, port: int) -> None:

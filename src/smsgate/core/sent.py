@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from smsgate.core.message import Message
 from smsgate.core.report import RecipientResult
@@ -24,6 +25,13 @@ class Outgoing:
     """The numbers, in the order of ``ids``."""
     texts: Sequence[str] = ()
     account: str | None = None
+    params: Sequence[tuple[str, ...]] = ()
+    """Personalised sends: each recipient's values for the template (a queued job needs them)."""
+    send_id: str | None = None
+    """Queued sends: the send it belongs to, and the job (chunk) that will send it."""
+    chunk: int | None = None
+    hold_until: datetime | None = None
+    """Queued sends the gateway holds (the provider cannot schedule): when the job may run."""
 
     def text_of(self, index: int) -> str:
         return self.texts[index] if self.texts else self.message.text

@@ -61,7 +61,7 @@ class Gateway(GatewayBase):
         Raises InvalidInput (nothing sent) for a bad sender or text, or when no recipient is
         valid; otherwise always returns a report, whatever the provider or network did.
         """
-        return self._execute(self._start(to, text, progress, options))
+        return self.execute(self._start(to, text, progress, options))
 
     def send_personalised(
         self,
@@ -73,9 +73,10 @@ class Gateway(GatewayBase):
     ) -> SendReport:
         """A text per recipient: ``rows`` have a ``to`` and a value for each ``{column}`` of
         the template. A recipient whose text does not fit is skipped; the others go."""
-        return self._execute(self._start_personalised(rows, template, progress, options))
+        return self.execute(self._start_personalised(rows, template, progress, options))
 
-    def _execute(self, run: SendRun) -> SendReport:
+    def execute(self, run: SendRun) -> SendReport:
+        """Drive a planned run's requests (a send above, or a queued send's job)."""
         if self.endpoint.provider.capabilities.concurrency <= 1:
             for batch in run:
                 run.record(batch, self._send_batch(batch))

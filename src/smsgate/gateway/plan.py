@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Final, Protocol, TypedDict, Unpack
 
 from smsgate.core.errors import InvalidText, NoRecipients
 from smsgate.core.ids import new_id, new_ids
-from smsgate.core.message import compose_message
+from smsgate.core.message import Message, compose_message
 from smsgate.core.personalise import TO_COLUMN, Template
 from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
@@ -104,38 +105,8 @@ class SendRun:
     ) -> None:
         """Everything that can be refused is refused here, before the first request."""
         provider = endpoint.provider
-        if scheduled := options.get("scheduled_at"):
-            require(provider, "schedule", "schedule a send")
-            check_send_time(scheduled, datetime.now(UTC))
-        if options.get("flash"):
-            require(provider, "flash", "send a flash SMS")
-        template = Template.parse(text) if rows is not None else None
-        personal = template is not None and template.personal
-        if personal:
-            require(provider, "personalised", "send a personalised text per recipient")
-            if options.get("scheduled_at") and not provider.capabilities.personalised_schedule:
-                require(provider, "personalised_schedule", "schedule personalised texts")
-        limit = provider.capabilities.max_text_chars
-        try:
-            message = compose_message(
-                text,
-                sender=options.get("sender") or endpoint.default_sender,
-                trial=endpoint.trial,
-                max_parts=options.get("max_parts", 1) if not personal else 255,
-                max_chars=limit if not personal else None,
-                truncate=options.get("truncate", True) if not personal else False,
-                scheduled_at=options.get("scheduled_at"),
-                campaign_name=options.get("campaign_name"),
-                sender_rule=provider.capabilities.sender,
-                flash=options.get("flash", False),
-            )
-        except InvalidText as error:
-            if limit is None or len(text) <= limit or personal:
-                raise
-            raise InvalidText(
-                f"{error}; {provider.name} takes up to {limit} characters, "
-                f"{providers_fitting(len(text), provider.name)}"
-            ) from None
+        message, template = plan_message(endpoint, text, options, personalised=rows is not None)
+        personal = template is not None
         region = options.get("region")
         recipients = prepare_recipients(
             [row.get(TO_COLUMN, "") for row in rows] if rows is not None else to,
@@ -150,9 +121,7 @@ class SendRun:
         people = recipients.recipients
         params: list[tuple[str, ...]] = []
         texts: list[str] = []
-        if template is not None and rows is not None and personal:
-            template = template.prefixed(TRIAL_PREFIX) if endpoint.trial else template
-            message = replace(message, template=template)
+        if template is not None and rows is not None:
             people, params, texts = _personalise(
                 template, rows, people, recipients, options, caps.max_text_chars
             )
@@ -189,16 +158,46 @@ class SendRun:
             skipped=recipients.skipped,
             warnings=message.warnings() + ([SANDBOX_WARNING] if endpoint.sandbox else []),
         )
-        self._provider = provider.name
+        self._begin(endpoint, recorder, options.get("halt"))
+
+    def _begin(self, endpoint: Endpoint, recorder: SendRecorder | None, halt: Halt | None) -> None:
+        self._provider = endpoint.provider.name
         self._sandbox = endpoint.sandbox
         self._account = endpoint.account
         self._recorder = recorder
         self._stopped = False
-        self._stop_reason = ""
         self._done = 0
-        self.halt: Halt | None = options.get("halt")
+        self.halt = halt
         self._announced_to = 0
         self._announced: set[str] = set()
+        self.postponable = False
+        self.postponed: list[Batch] = []
+        """Batches a busy provider (429/503) turned away, when the run may postpone them
+        (a queued send: its job runs them again later) instead of failing them."""
+        self.postpone_for = 0.0
+        self.stop_reason: str | None = None
+        """Why the run stopped sending, when it did (a refusal that applies to every batch)."""
+
+    @classmethod
+    def resume(
+        cls,
+        endpoint: Endpoint,
+        batches: Sequence[Batch],
+        report: SendReport,
+        recorder: SendRecorder | None,
+    ) -> SendRun:
+        """A run of batches planned earlier and on record already (a queued send's job): no
+        validation, nothing to announce. It may postpone what a busy provider turns away."""
+        run = cls.__new__(cls)
+        run.batches = list(batches)
+        run.total = sum(len(b.recipients) for b in batches)
+        run.progress = None
+        run.report = report
+        run._begin(endpoint, recorder, None)
+        run._announced_to = len(run.batches)
+        run._announced = {b.reference for b in run.batches}
+        run.postponable = True
+        return run
 
     def __iter__(self) -> Iterator[Batch]:
         for index, batch in enumerate(self.batches):
@@ -207,9 +206,12 @@ class SendRun:
             if not self._stopped and index >= self._announced_to:
                 self._announce(index)
             if self._stopped:
+                if self.postponed:
+                    self.postponed.extend(self.batches[index:])
+                    return
                 for skipped in self.batches[index:]:
                     start = len(self.report.recipients)
-                    record_not_attempted(self.report, [skipped], self._stop_reason)
+                    record_not_attempted(self.report, [skipped], self.stop_reason or "")
                     self._finish(skipped, start, None, None)
                 return
             yield batch
@@ -218,6 +220,11 @@ class SendRun:
         report = self.report
         start = len(report.recipients)
         campaign_id = credits_used = None
+        if isinstance(outcome, NotSent) and self.postponable and outcome.retry_after is not None:
+            self.postponed.append(batch)  # provably not sent: its job sends it later
+            self.postpone_for = max(self.postpone_for, outcome.retry_after)
+            self._stop(str(outcome))
+            return
         if isinstance(outcome, NotSent):
             record_transport_failure(report, batch, RecipientStatus.FAILED, str(outcome))
             self._stop(str(outcome))
@@ -266,12 +273,7 @@ class SendRun:
         if self._recorder is None:
             self._announced_to = len(self.batches)
             return
-        end, count = index, 0
-        while end < len(self.batches) and end - index < ANNOUNCE_BATCHES:
-            count += len(self.batches[end].recipients)
-            end += 1
-            if count >= ANNOUNCE_RECIPIENTS:
-                break
+        end = window_end(self.batches, index)
         outgoing = [
             Outgoing(
                 provider=self._provider,
@@ -298,7 +300,87 @@ class SendRun:
 
     def _stop(self, reason: str) -> None:
         self._stopped = True
-        self._stop_reason = reason
+        self.stop_reason = reason
+
+
+def batches_again(
+    message: Message, rows: Iterable[tuple[str, str, str, tuple[str, ...], str]]
+) -> list[Batch]:
+    """A queued send's requests as they were planned, from its rows on record: (reference,
+    message id, number, the template's values, text), in reference order, one batch per
+    reference (AllMySMS CLIMSGID)."""
+    personal = message.template is not None
+    batches = []
+    for reference, grouped in groupby(rows, key=lambda row: row[0]):
+        group = list(grouped)
+        batches.append(
+            Batch(
+                message,
+                [Recipient(row[2], row[2]) for row in group],
+                reference,
+                [row[1] for row in group],
+                [row[3] for row in group] if personal else (),
+                [row[4] for row in group] if personal else (),
+            )
+        )
+    return batches
+
+
+def window_end(batches: Sequence[Batch], index: int) -> int:
+    """Where the window of batches starting at ``index`` ends: the batches put on record in
+    one commit (write-ahead), and the batches of one queued job."""
+    end, count = index, 0
+    while end < len(batches) and end - index < ANNOUNCE_BATCHES:
+        count += len(batches[end].recipients)
+        end += 1
+        if count >= ANNOUNCE_RECIPIENTS:
+            break
+    return end
+
+
+def plan_message(
+    endpoint: Endpoint, text: str, options: SendOptions, *, personalised: bool
+) -> tuple[Message, Template | None]:
+    """The message a send carries, with its template when each recipient gets a text of
+    their own; refuses (InvalidInput) what the provider cannot do or the text that cannot fit.
+    A queued send's job composes its message again from the same values."""
+    provider = endpoint.provider
+    if scheduled := options.get("scheduled_at"):
+        require(provider, "schedule", "schedule a send")
+        check_send_time(scheduled, datetime.now(UTC))
+    if options.get("flash"):
+        require(provider, "flash", "send a flash SMS")
+    template = Template.parse(text) if personalised else None
+    personal = template is not None and template.personal
+    if personal:
+        require(provider, "personalised", "send a personalised text per recipient")
+        if options.get("scheduled_at") and not provider.capabilities.personalised_schedule:
+            require(provider, "personalised_schedule", "schedule personalised texts")
+    limit = provider.capabilities.max_text_chars
+    try:
+        message = compose_message(
+            text,
+            sender=options.get("sender") or endpoint.default_sender,
+            trial=endpoint.trial,
+            max_parts=options.get("max_parts", 1) if not personal else 255,
+            max_chars=limit if not personal else None,
+            truncate=options.get("truncate", True) if not personal else False,
+            scheduled_at=options.get("scheduled_at"),
+            campaign_name=options.get("campaign_name"),
+            sender_rule=provider.capabilities.sender,
+            flash=options.get("flash", False),
+        )
+    except InvalidText as error:
+        if limit is None or len(text) <= limit or personal:
+            raise
+        raise InvalidText(
+            f"{error}; {provider.name} takes up to {limit} characters, "
+            f"{providers_fitting(len(text), provider.name)}"
+        ) from None
+    if template is None or not personal:
+        return message, None
+    template = template.prefixed(TRIAL_PREFIX) if endpoint.trial else template
+    return replace(message, template=template), template
 
 
 def _no_recipient_message(recipients: RecipientList) -> str:

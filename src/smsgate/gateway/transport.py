@@ -44,7 +44,12 @@ class NotSent(ProviderError):
     """The request never reached the provider: nothing was sent, sending again is safe.
 
     A send folds it into its report (the batch ``failed``); any other operation raises it as
-    the ordinary error it is (exit 1, HTTP 502), never as a bug."""
+    the ordinary error it is (exit 1, HTTP 502), never as a bug. ``retry_after`` is set when
+    the provider was busy (429/503): a queued send waits that long and sends it then."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class MaybeSent(ProviderError):
@@ -85,7 +90,8 @@ def _wait_after_response(
         if attempt >= policy.attempts or wait > policy.max_wait:
             raise NotSent(
                 f"{host} is busy (HTTP {code}, asked to wait {wait:g} s) after {attempt} tries: "
-                "nothing was sent; try again later"
+                "nothing was sent; try again later",
+                retry_after=wait,
             )
         return wait
     if code >= 500:

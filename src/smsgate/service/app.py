@@ -24,7 +24,7 @@ from smsgate.gateway import Gateway
 from smsgate.service.auth import matches_any
 from smsgate.service.guard import ApiGuard
 from smsgate.service.ingest import ReceiptWriter
-from smsgate.service.routers import account, messages, provider, replies
+from smsgate.service.routers import account, messages, provider, replies, sends
 from smsgate.service.schemas import ErrorOut
 from smsgate.service.swagger2 import swagger2
 from smsgate.service.webhooks import PREFIX as WEBHOOK_PREFIX
@@ -84,6 +84,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
     auth = [Depends(api_key)]
     for router in (messages, account, replies, provider):
         app.include_router(router.router(gateway, store, auth))
+    app.include_router(sends.router(store, auth))
 
     @app.get("/openapi-v2.json", include_in_schema=False)
     def openapi_v2(request: Request) -> dict[str, Any]:

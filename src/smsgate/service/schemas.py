@@ -136,6 +136,67 @@ class SendReportOut(BaseModel):
     warnings: list[str] = []
 
 
+class QueuedMessageOut(BaseModel):
+    id: str = Field(description="smsgate's message id")
+    to: str
+    status: str = Field(description="queued")
+
+
+class QueuedOut(BaseModel):
+    """A send accepted for the queue (202): on record, not sent yet."""
+
+    send_id: str = Field(description="Follow it at GET /v1/sends/{send_id}")
+    status: str = Field(description="queued")
+    accepted: int = Field(description="Recipients queued")
+    provider: str
+    sandbox: bool
+    trial: bool
+    text: str
+    truncated: bool
+    encoding: str
+    parts: int
+    skipped: list[SkippedOut]
+    warnings: list[str]
+    scheduled_at: datetime | None = None
+    held: bool = Field(
+        description="The gateway holds it until scheduled_at (the provider cannot schedule)"
+    )
+    messages: list[QueuedMessageOut] = Field(
+        description="The first 1,000; all of them at GET /v1/sends/{send_id}/messages"
+    )
+    messages_total: int
+
+
+class SendProgressOut(BaseModel):
+    """A queued send: how many of its messages are at each status, and its report's head."""
+
+    send_id: str
+    status: str = Field(
+        description="queued (nothing sent yet), sending, done (every message past the queue), "
+        "or cancelled"
+    )
+    total: int
+    counts: dict[str, int] = Field(description="Messages per status")
+    created_at: datetime
+    scheduled_at: datetime | None = None
+    held: bool
+    stop_reason: str | None = Field(
+        None, description="Why the rest of the send was not sent (a refusal for every batch)"
+    )
+    provider: str
+    sandbox: bool
+    trial: bool
+    text: str
+    encoding: str
+    parts: int
+    skipped: list[SkippedOut]
+    warnings: list[str]
+
+
+class CancelledOut(BaseModel):
+    cancelled: int = Field(description="Messages still held that will not be sent")
+
+
 class MessagePageOut(BaseModel):
     items: list[MessageOut]
     total: int
@@ -177,6 +238,7 @@ class CustomerOut(BaseModel):
 
 __all__ = [
     "AccountOut",
+    "CancelledOut",
     "CustomerOut",
     "ErrorOut",
     "EventOut",
@@ -184,9 +246,12 @@ __all__ = [
     "MessagePageOut",
     "ProviderMessageOut",
     "ProviderStatusOut",
+    "QueuedMessageOut",
+    "QueuedOut",
     "RecipientOut",
     "ReplyOut",
     "RequestOut",
+    "SendProgressOut",
     "SendReportOut",
     "SendRequest",
     "SkippedOut",

@@ -76,8 +76,40 @@ class MessageRow(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    send_id: Mapped[str | None] = mapped_column(String(40))
+    """Queued sends: the send it belongs to, and the job (chunk) of that send that sends it."""
+    chunk: Mapped[int | None] = mapped_column(Integer)
+    params: Mapped[str | None] = mapped_column(Text)
+    """Queued personalised sends: the recipient's values for the template (JSON list)."""
 
-    __table_args__ = (Index(None, "provider", "provider_message_id"),)
+    __table_args__ = (
+        Index(None, "provider", "provider_message_id"),
+        Index(None, "send_id", "chunk"),
+    )
+
+
+class SendRow(Base):
+    """A send accepted for the queue: what its jobs need to compose its message again, and
+    what its answer said (the report's head: skipped numbers, warnings, encoding, parts)."""
+
+    __tablename__ = "sends"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str | None] = mapped_column(String(64))
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    spec: Mapped[str] = mapped_column(Text)
+    """The text and options its message is composed from (JSON)."""
+    head: Mapped[str] = mapped_column(Text)
+    """The report's head as accepted (JSON)."""
+    total: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer)
+    hold_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When the gateway holds it (the provider cannot schedule): not sent before."""
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    """A refusal that applies to the whole send (the key, the credit): its later jobs send
+    nothing and say why."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class EventRow(Base):

@@ -62,7 +62,7 @@ from smsgate.store.schema import (
 log = logging.getLogger("smsgate.store")
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0002"
+HEAD_REVISION: Final = "0003"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
 
@@ -95,6 +95,27 @@ class ClaimState(StrEnum):
 class Claim:
     state: ClaimState
     response: Any = None
+
+
+def claim_key(connection: Connection, key: str, fingerprint: str) -> Claim:
+    """Take an Idempotency-Key in the caller's transaction (see Store.claim_key)."""
+    now = utcnow()
+    table = cast(Table, IdempotencyRow.__table__)
+    insert = _insert_ignoring_duplicates(connection.dialect.name, table)
+    connection.execute(
+        delete(table).where(table.c.key == key, table.c.created_at < now - KEY_LIFETIME)
+    )
+    values = insert.values(key=key, fingerprint=fingerprint, created_at=now)
+    if connection.execute(values.returning(table.c.key)).first() is not None:
+        return Claim(ClaimState.NEW)
+    found, response = connection.execute(
+        select(table.c.fingerprint, table.c.response).where(table.c.key == key)
+    ).one()
+    if found != fingerprint:
+        return Claim(ClaimState.CONFLICT)
+    if response is None:
+        return Claim(ClaimState.PENDING)
+    return Claim(ClaimState.DONE, json.loads(response))
 
 
 class ReceiptOutcome(StrEnum):
@@ -182,7 +203,12 @@ def _own_event(
 
 
 def _message_values(
-    batch: Outgoing | SentBatch, index: int, message_id: str, to: str, now: datetime, owner: str
+    batch: Outgoing | SentBatch,
+    index: int,
+    message_id: str,
+    to: str,
+    now: datetime,
+    owner: str | None,
 ) -> dict[str, Any]:
     """What a message row holds from before its request leaves."""
     message = batch.message
@@ -204,7 +230,7 @@ def _message_values(
         "cost": None,
         "error": None,
         "tag": message.campaign_name,
-        "scheduled_at": message.scheduled_at,
+        "scheduled_at": (isinstance(batch, Outgoing) and batch.hold_until) or message.scheduled_at,
         "created_at": now,
         "updated_at": now,
         "submitted_by": owner,
@@ -636,24 +662,8 @@ class Store:
     def claim_key(self, key: str, fingerprint: str) -> Claim:
         """Take an Idempotency-Key for a request with this body fingerprint, committed before
         the request does anything; a key older than a day is free again."""
-        now = utcnow()
-        table = cast(Table, IdempotencyRow.__table__)
-        insert = _insert_ignoring_duplicates(self.engine.dialect.name, table)
         with self.engine.begin() as connection:
-            connection.execute(
-                delete(table).where(table.c.key == key, table.c.created_at < now - KEY_LIFETIME)
-            )
-            values = insert.values(key=key, fingerprint=fingerprint, created_at=now)
-            if connection.execute(values.returning(table.c.key)).first() is not None:
-                return Claim(ClaimState.NEW)
-            found, response = connection.execute(
-                select(table.c.fingerprint, table.c.response).where(table.c.key == key)
-            ).one()
-        if found != fingerprint:
-            return Claim(ClaimState.CONFLICT)
-        if response is None:
-            return Claim(ClaimState.PENDING)
-        return Claim(ClaimState.DONE, json.loads(response))
+            return claim_key(connection, key, fingerprint)
 
     def finish_key(self, key: str, response: Any) -> None:
         """Keep the answer of the request that took ``key``, for its retries."""

@@ -9,6 +9,7 @@ from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway
 from smsgate.gateway.endpoint import SANDBOX, SANDBOX_DSN
 from smsgate.store.schema import MessageRow
+from smsgate.store.sends import Sends
 from smsgate.store.store import Store
 
 
@@ -64,7 +65,12 @@ def gateway_for(row: MessageRow, dsn: str | None = None) -> Gateway:
 
 def cancel_message(gateway: Gateway, store: Store, message_id: str) -> Cancelled:
     """Cancel a scheduled message at the provider (with the rest of its provider campaign),
-    then in the store. The gateway must reach the account the message went through."""
+    then in the store. The gateway must reach the account the message went through.
+    A message the gateway still holds (a queued send, scheduled where the provider cannot
+    schedule) is cancelled in the store with the rest of its send: its job then sends nothing."""
+    held = stored_message(store, message_id)
+    if held.status == MessageStatus.QUEUED and held.send_id:
+        return Cancelled(Sends(store).cancel(held.send_id))
     row = scheduled_message(store, message_id)
     assert row.campaign_id is not None
     reaches = gateway.endpoint.account

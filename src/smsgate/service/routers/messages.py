@@ -2,47 +2,85 @@
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query
+from fastapi.responses import JSONResponse
 
 from smsgate.core.errors import InvalidInput
 from smsgate.core.personalise import Template
 from smsgate.core.status import MessageStatus
 from smsgate.gateway import Gateway, SendOptions
+from smsgate.queue.accept import KeyTaken, accept_send
+from smsgate.queue.engine import queue_of
 from smsgate.service.common import ERRORS, MAX_OFFSET, aware
 from smsgate.service.schemas import (
     ErrorOut,
     EventOut,
     MessageOut,
     MessagePageOut,
+    QueuedOut,
     SendReportOut,
     SendRequest,
     report_out,
 )
 from smsgate.store import Store
+from smsgate.store.sends import Sends
 from smsgate.store.store import ClaimState
 from smsgate.usecases.messages import NotScheduled, OtherAccount, UnknownMessage, cancel_message
+
+WAIT_MAX_RECIPIENTS: Final = 1000
+"""?wait=true sends during the request: a bounded size keeps the request's time bounded."""
+
+
+def _recipients(body: SendRequest) -> int:
+    if body.rows is not None:
+        return len(body.rows)
+    if isinstance(body.to, str):
+        return len([p for p in re.split(r"[,;\n]", body.to) if p.strip()])
+    return len(body.to or [])
+
+
+def _check_columns(body: SendRequest) -> None:
+    """Rows with columns the text does not use are a mistake: refuse them before anything."""
+    if body.rows is not None:
+        Template.parse(body.text).check_columns(sorted({k for row in body.rows for k in row}))
 
 
 def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
     app = APIRouter(dependencies=list(auth))
 
+    sends = queue_of(store)
+
     @app.post(
         "/v1/messages",
         operation_id="SendMessages",
         summary="Send an SMS to one or many recipients",
-        description="With an Idempotency-Key, a retried request (the same key and body "
-        "within 24 h) gets the first answer and sends nothing; the same key with another "
-        "body, or while the first request has not finished, is 409.",
+        description="With the message store on PostgreSQL, the send is queued: every message "
+        "is on record and the answer (202) comes at once; workers send it, and "
+        "GET /v1/sends/{send_id} follows it. With ?wait=true (up to "
+        f"{WAIT_MAX_RECIPIENTS:,} recipients), or on the embedded SQLite store, it is sent "
+        "during the request and the answer (201) is its report. With an Idempotency-Key, a "
+        "retried request (the same key and body within 24 h) gets the first answer and sends "
+        "nothing; the same key with another body, or while the first request has not "
+        "finished, is 409.",
         response_model=SendReportOut,
         status_code=201,
-        responses={**ERRORS, 409: {"model": ErrorOut}},
+        responses={
+            **ERRORS,
+            202: {"model": QueuedOut, "description": "Queued: on record, sent by the workers"},
+            409: {"model": ErrorOut},
+        },
     )
     def send_messages(
         body: SendRequest,
+        wait: Annotated[
+            bool,
+            Query(description=f"Send during the request (up to {WAIT_MAX_RECIPIENTS:,})"),
+        ] = False,
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -52,28 +90,24 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
                 description="Makes a retry safe: the same key and body get the first answer",
             ),
         ] = None,
-    ) -> SendReportOut:
-        if idempotency_key is None:
-            return _send(body)
+    ) -> Any:
         fingerprint = hashlib.sha256(
             json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
         ).hexdigest()
+        if sends is not None and not wait:
+            return _queue(body, sends, idempotency_key, fingerprint)
+        if wait and _recipients(body) > WAIT_MAX_RECIPIENTS:
+            raise InvalidInput(
+                f"?wait=true sends up to {WAIT_MAX_RECIPIENTS:,} recipients during the request: "
+                "leave it out to queue a larger send"
+            )
+        if idempotency_key is None:
+            return _send(body)
         claim = store.claim_key(idempotency_key, fingerprint)
         if claim.state is ClaimState.DONE:
-            return SendReportOut.model_validate(claim.response)
-        if claim.state is ClaimState.CONFLICT:
-            raise HTTPException(
-                409,
-                f"the Idempotency-Key {idempotency_key!r} was used for another request in the "
-                "last 24 h: use a new key for a new send",
-            )
-        if claim.state is ClaimState.PENDING:
-            raise HTTPException(
-                409,
-                f"the request with Idempotency-Key {idempotency_key!r} has not finished, or "
-                "was cut off: its messages are on record (GET /v1/messages); do not send it "
-                "again without checking",
-            )
+            return _replay(claim.response)
+        if claim.state is not ClaimState.NEW:
+            raise _key_taken(idempotency_key, claim.state)
         try:
             report = _send(body)
         except InvalidInput:
@@ -82,8 +116,45 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         store.finish_key(idempotency_key, report.model_dump(mode="json"))
         return report
 
-    def _send(body: SendRequest) -> SendReportOut:
-        options = SendOptions(
+    def _queue(body: SendRequest, sends: Sends, key: str | None, fingerprint: str) -> Any:
+        _check_columns(body)
+        try:
+            accepted = accept_send(
+                gateway,
+                sends,
+                body.to or [],
+                body.text,
+                rows=body.rows,
+                key=(key, fingerprint) if key else None,
+                **_options(body),
+            )
+        except KeyTaken as taken:
+            assert key is not None
+            raise _key_taken(key, taken.state) from None
+        return JSONResponse(accepted.answer, 202 if "send_id" in accepted.answer else 201)
+
+    def _replay(answer: dict[str, Any]) -> Any:
+        """The first answer again: a queued send's (202) or a sent one's report."""
+        if "send_id" in answer:
+            return JSONResponse(answer, 202)
+        return SendReportOut.model_validate(answer)
+
+    def _key_taken(key: str, state: ClaimState) -> HTTPException:
+        if state is ClaimState.CONFLICT:
+            return HTTPException(
+                409,
+                f"the Idempotency-Key {key!r} was used for another request in the "
+                "last 24 h: use a new key for a new send",
+            )
+        return HTTPException(
+            409,
+            f"the request with Idempotency-Key {key!r} has not finished, or "
+            "was cut off: its messages are on record (GET /v1/messages); do not send it "
+            "again without checking",
+        )
+
+    def _options(body: SendRequest) -> SendOptions:
+        return SendOptions(
             sender=body.sender,
             region=body.region,
             strict=body.strict,
@@ -93,8 +164,11 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
             campaign_name=body.tag,
             flash=body.flash,
         )
+
+    def _send(body: SendRequest) -> SendReportOut:
+        options = _options(body)
+        _check_columns(body)
         if body.rows is not None:
-            Template.parse(body.text).check_columns(sorted({k for row in body.rows for k in row}))
             report = gateway.send_personalised(body.rows, body.text, **options)
         else:
             report = gateway.send(body.to or [], body.text, **options)

@@ -1,0 +1,126 @@
+"""One job: send one chunk of a queued send, idempotent by our message ids.
+
+The job takes the chunk's rows still ``queued`` (they become ``submitting``, committed before
+any request), composes the send's message again from what was accepted, and drives the
+requests through the gateway, which records each outcome. Run twice (redelivery, recovery of
+a dead worker's job), it sends only what is still ``queued``; what a dead attempt had in
+flight becomes ``unknown``, never re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from smsgate.core.errors import InvalidInput
+from smsgate.core.message import Message
+from smsgate.core.report import SendReport
+from smsgate.core.text import Encoding
+from smsgate.gateway import Gateway, SendOptions
+from smsgate.gateway.plan import SendRun, batches_again, plan_message
+from smsgate.queue.engine import defer_chunks
+from smsgate.store.sends import QueuedSend, Sends
+from smsgate.store.store import Store
+
+log = logging.getLogger("smsgate.queue")
+
+
+@dataclass(frozen=True)
+class ChunkDone:
+    sent: int
+    """Messages whose request went out (whatever the provider answered)."""
+    postponed: int = 0
+    """Messages a busy provider turned away: queued again, with a job after its wait."""
+
+
+class Runner:
+    """What a worker runs its jobs with: the store and a gateway to one provider account."""
+
+    def __init__(
+        self,
+        store: Store,
+        gateway: Gateway,
+        defer: Callable[[Any, str, int, datetime], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.sends = Sends(store)
+        self.gateway = gateway
+        self._defer = defer or (lambda c, s, chunk, at: defer_chunks(c, s, [chunk], at))
+        self._messages: dict[str, Message] = {}
+
+    def run(self, send_id: str, chunk: int) -> ChunkDone:
+        send = self.sends.get(send_id)
+        if send is None:
+            log.warning("job for send %s, which is not on record: nothing to do", send_id)
+            return ChunkDone(0)
+        if send.stop_reason:
+            self.sends.fail_queued(send_id, chunk, send.stop_reason)
+            return ChunkDone(0)
+        endpoint = self.gateway.endpoint
+        if (send.provider, send.account) != (endpoint.provider.name, endpoint.account):
+            reason = (
+                f"this worker sends through another {endpoint.provider.name} account than "
+                f"the send's ({send.provider}): start workers with the DSN the service uses"
+            )
+            self.sends.fail_queued(send_id, chunk, reason)
+            return ChunkDone(0)
+        try:
+            message = self._message(send)
+        except InvalidInput as error:  # e.g. its provider-held time passed while queued
+            self.sends.fail_queued(send_id, chunk, str(error))
+            self.sends.stop(send_id, str(error))
+            return ChunkDone(0)
+        taken = self.sends.take(send_id, chunk, self.store.owner)
+        if not taken:
+            return ChunkDone(0)
+        rows = ((t.reference, t.id, t.recipient, t.params, t.text) for t in taken)
+        run = SendRun.resume(endpoint, batches_again(message, rows), _head(send), self.store)
+        self.gateway.execute(run)
+        if run.postponed:
+            ids = [i for batch in run.postponed for i in batch.message_ids]
+            at = datetime.now(UTC) + timedelta(seconds=run.postpone_for)
+            self.sends.give_back(ids, lambda c: self._defer(c, send_id, chunk, at))
+            return ChunkDone(len(taken) - len(ids), len(ids))
+        if run.stop_reason:
+            self.sends.stop(send_id, run.stop_reason)
+        return ChunkDone(len(taken))
+
+    def _message(self, send: QueuedSend) -> Message:
+        """The send's message, composed again from what was accepted (once per send)."""
+        found = self._messages.get(send.id)
+        if found is None:
+            spec: Mapping[str, Any] = send.spec
+            raw = spec["options"]
+            options: SendOptions = {
+                "sender": raw["sender"],
+                "max_parts": raw["max_parts"],
+                "truncate": raw["truncate"],
+                "scheduled_at": datetime.fromisoformat(raw["scheduled_at"])
+                if raw["scheduled_at"]
+                else None,
+                "campaign_name": raw["campaign_name"],
+                "flash": raw["flash"],
+            }
+            found, _ = plan_message(
+                self.gateway.endpoint, spec["text"], options, personalised=spec["personalised"]
+            )
+            if len(self._messages) > 1000:
+                self._messages.clear()
+            self._messages[send.id] = found
+        return found
+
+
+def _head(send: QueuedSend) -> SendReport:
+    head = send.head
+    return SendReport(
+        provider=send.provider,
+        sandbox=head["sandbox"],
+        trial=head["trial"],
+        text=head["text"],
+        truncated=head["truncated"],
+        encoding=Encoding(head["encoding"]),
+        parts=head["parts"],
+    )

@@ -1,0 +1,73 @@
+"""``smsgate worker``: run the queue's jobs, any number of workers on any number of machines
+against one PostgreSQL. SIGTERM (or Ctrl-C) finishes the jobs in hand, then exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from smsgate.core.errors import ConfigurationError
+from smsgate.gateway import Gateway
+from smsgate.queue.engine import (
+    HEARTBEAT,
+    MAINTENANCE_QUEUE,
+    RECOVER_TASK,
+    SEND_TASK,
+    SENDS_QUEUE,
+    STALLED_AFTER,
+    job_app,
+)
+from smsgate.queue.job import Runner
+from smsgate.store import Store
+
+log = logging.getLogger("smsgate.queue")
+
+
+def needs_postgresql(store: Store) -> None:
+    if store.engine.dialect.name != "postgresql":
+        raise ConfigurationError(
+            "the queue needs the message store on PostgreSQL: set SMSGATE_DATABASE_URL="
+            "postgresql+psycopg://USER@HOST/DB (the embedded SQLite store sends in process)"
+        )
+
+
+def run_worker(store: Store, gateway: Gateway, concurrency: int, name: str = "worker") -> None:
+    """Run jobs until SIGTERM/SIGINT: ``concurrency`` sends at once, each in a thread of its
+    own (the gateway and the store are thread-safe), plus the recovery of dead workers' jobs."""
+    needs_postgresql(store)
+    runner = Runner(store, gateway)
+    app = job_app(store.url)
+
+    @app.task(name=SEND_TASK, queue=SENDS_QUEUE)
+    def send_chunk(send_id: str, chunk: int) -> None:
+        done = runner.run(send_id, chunk)
+        log.info("send %s chunk %d: %d sent, %d postponed", send_id, chunk, *vars(done).values())
+
+    @app.periodic(cron="* * * * * */2", periodic_id="recover")
+    @app.task(name=RECOVER_TASK, queue=MAINTENANCE_QUEUE, pass_context=True)
+    async def recover(context: object, timestamp: int) -> None:
+        """Jobs held by a worker that stopped beating run again (safe: jobs are idempotent)."""
+        manager = app.job_manager
+        for job in await manager.get_stalled_jobs(
+            queue=SENDS_QUEUE, seconds_since_heartbeat=STALLED_AFTER
+        ):
+            log.warning("job %s of a dead worker: running it again", job.id)
+            await manager.retry_job(job)
+
+    async def main() -> None:
+        # Sync jobs run in the loop's default executor: one thread per concurrent job.
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(concurrency + 2, "smsgate-job"))
+        async with app.open_async():
+            await app.run_worker_async(
+                queues=[SENDS_QUEUE, MAINTENANCE_QUEUE],
+                concurrency=concurrency + 1,  # a slot for the recovery task
+                name=name,
+                install_signal_handlers=True,
+                update_heartbeat_interval=HEARTBEAT,
+                stalled_worker_timeout=STALLED_AFTER,
+                delete_jobs="successful",
+            )
+
+    asyncio.run(main())

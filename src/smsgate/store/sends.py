@@ -1,0 +1,316 @@
+"""Queued sends in the message store: a send's rows committed with its jobs, and what its
+jobs take, give back and report.
+
+A job is idempotent by our message ids: it takes only rows still ``queued`` (locked, so two
+attempts never take the same row), marks them ``submitting`` before its requests leave, and a
+later attempt of the same job finds rows a dead attempt left ``submitting`` and makes them
+``unknown``: they may have reached the provider, so they are never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, cast
+
+from sqlalchemy import Connection, Table, func, select, update
+
+from smsgate.core.sent import Outgoing
+from smsgate.core.status import MessageStatus, is_final
+from smsgate.store.schema import EventRow, IdempotencyRow, MessageRow, SendRow, utcnow
+from smsgate.store.store import (
+    Claim,
+    ClaimState,
+    Store,
+    _message_values,
+    _own_event,
+    _write_many,
+    claim_key,
+)
+
+DIED: Final = (
+    "the worker sending it stopped during its request (killed or crashed): the provider may "
+    "have it; check there (smsgate sync, or the provider's site) before sending it again"
+)
+
+_MESSAGES = cast(Table, MessageRow.__table__)
+_EVENTS = cast(Table, EventRow.__table__)
+_SENDS = cast(Table, SendRow.__table__)
+
+
+@dataclass(frozen=True)
+class NewSend:
+    """A send about to be queued: its row, and the rows of its messages (``outgoing``)."""
+
+    id: str
+    provider: str
+    account: str | None
+    sandbox: bool
+    spec: dict[str, Any]
+    head: dict[str, Any]
+    total: int
+    chunks: int
+    hold_until: datetime | None
+    outgoing: Sequence[Outgoing]
+
+
+@dataclass(frozen=True)
+class QueuedSend:
+    id: str
+    provider: str
+    account: str | None
+    spec: dict[str, Any]
+    head: dict[str, Any]
+    total: int
+    hold_until: datetime | None
+    stop_reason: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Taken:
+    """One row a job took to send."""
+
+    id: str
+    recipient: str
+    reference: str
+    text: str
+    params: tuple[str, ...]
+
+
+Enqueue = Callable[[Any], None]
+"""Defers a send's jobs on the driver connection it is given, inside the send's transaction."""
+
+
+class Sends:
+    """The queued sends of one store (PostgreSQL: jobs live beside the rows)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def accept(
+        self,
+        send: NewSend,
+        enqueue: Enqueue,
+        answer: dict[str, Any],
+        key: tuple[str, str] | None = None,
+    ) -> Claim:
+        """Commit the send, its ``queued`` rows, its jobs (``enqueue``) and, with an
+        Idempotency-Key (key, body fingerprint), its answer, in one transaction: a crash at
+        any instant leaves all of them or none. Returns the key's claim: NEW when this call
+        queued the send, else what an earlier request with the key left (nothing is queued)."""
+        now = utcnow()
+        rows = [
+            {
+                **_message_values(
+                    batch, index, batch.ids[index], batch.recipients[index], now, None
+                ),
+                "status": MessageStatus.QUEUED.value,
+                "final": False,
+                "send_id": batch.send_id,
+                "chunk": batch.chunk,
+                "params": json.dumps(batch.params[index]) if batch.params else None,
+            }
+            for batch in send.outgoing
+            for index in range(len(batch.ids))
+        ]
+        with self.engine.begin() as connection:
+            if key is not None:
+                claim = claim_key(connection, *key)
+                if claim.state is not ClaimState.NEW:
+                    return claim
+            connection.execute(
+                _SENDS.insert().values(
+                    id=send.id,
+                    provider=send.provider,
+                    account=send.account,
+                    sandbox=send.sandbox,
+                    spec=json.dumps(send.spec),
+                    head=json.dumps(send.head),
+                    total=send.total,
+                    chunks=send.chunks,
+                    hold_until=send.hold_until,
+                    created_at=now,
+                )
+            )
+            if rows:
+                _write_many(connection, _MESSAGES, rows)
+            enqueue(connection.connection.driver_connection)
+            if key is not None:
+                keys = cast(Table, IdempotencyRow.__table__)
+                connection.execute(
+                    update(keys).where(keys.c.key == key[0]).values(response=json.dumps(answer))
+                )
+        return Claim(ClaimState.NEW)
+
+    def get(self, send_id: str) -> QueuedSend | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(_SENDS).where(_SENDS.c.id == send_id)).first()
+        if row is None:
+            return None
+        return QueuedSend(
+            id=row.id,
+            provider=row.provider,
+            account=row.account,
+            spec=json.loads(row.spec),
+            head=json.loads(row.head),
+            total=row.total,
+            hold_until=row.hold_until,
+            stop_reason=row.stop_reason,
+            created_at=row.created_at,
+        )
+
+    def take(self, send_id: str, chunk: int, owner: str) -> list[Taken]:
+        """A job's rows: those still ``queued`` become ``submitting`` (this worker's), and
+        those an earlier attempt left ``submitting`` become ``unknown`` (it died mid-request:
+        never sent again). Locked, so two attempts of one job never take the same row."""
+        now = utcnow()
+        m = _MESSAGES.c
+        with self.engine.begin() as connection:
+            found = connection.execute(
+                select(
+                    m.id, m.provider, m.recipient, m.client_reference, m.text, m.params, m.status
+                )
+                .where(
+                    m.send_id == send_id,
+                    m.chunk == chunk,
+                    m.status.in_([MessageStatus.QUEUED.value, MessageStatus.SUBMITTING.value]),
+                )
+                .order_by(m.client_reference, m.id)
+                .with_for_update()
+            ).all()
+            left = [r for r in found if r.status == MessageStatus.SUBMITTING.value]
+            self._settle(connection, left, MessageStatus.UNKNOWN, DIED, now, "recovery")
+            taken = [r for r in found if r.status == MessageStatus.QUEUED.value]
+            if taken:
+                _write_many(
+                    connection,
+                    _MESSAGES,
+                    [
+                        {
+                            "status": MessageStatus.SUBMITTING.value,
+                            "submitted_by": owner,
+                            "updated_at": now,
+                            "id": r.id,
+                        }
+                        for r in taken
+                    ],
+                    where="id",
+                )
+        return [
+            Taken(
+                r.id,
+                r.recipient,
+                r.client_reference or "",
+                r.text,
+                tuple(json.loads(r.params)) if r.params else (),
+            )
+            for r in taken
+        ]
+
+    def give_back(self, ids: Sequence[str], enqueue: Enqueue) -> None:
+        """Rows a job took but provably did not send (a busy provider turned them away):
+        ``queued`` again, with the job that sends them later (``enqueue``), in one
+        transaction, so they are never left queued without a job."""
+        now = utcnow()
+        rows = [
+            {"status": MessageStatus.QUEUED.value, "submitted_by": None, "updated_at": now, "id": i}
+            for i in ids
+        ]
+        with self.engine.begin() as connection:
+            if rows:
+                _write_many(connection, _MESSAGES, rows, where="id")
+            enqueue(connection.connection.driver_connection)
+
+    def fail_queued(self, send_id: str, chunk: int | None, reason: str) -> int:
+        """A job that sends nothing (its send was stopped): its rows still ``queued`` fail,
+        saying why. Returns how many."""
+        return self._end_queued(send_id, chunk, MessageStatus.FAILED, f"not sent: {reason}")
+
+    def cancel(self, send_id: str) -> int:
+        """Cancel what of a send the gateway still holds (rows ``queued``). Returns how many."""
+        return self._end_queued(send_id, None, MessageStatus.CANCELLED, "cancelled before sending")
+
+    def stop(self, send_id: str, reason: str) -> None:
+        """A refusal that applies to every later job of the send (kept once: the first)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(_SENDS)
+                .where(_SENDS.c.id == send_id, _SENDS.c.stop_reason.is_(None))
+                .values(stop_reason=reason)
+            )
+
+    def counts(self, send_id: str) -> dict[str, int]:
+        """How many of a send's messages are at each status."""
+        m = _MESSAGES.c
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(m.status, func.count()).where(m.send_id == send_id).group_by(m.status)
+            ).all()
+        return {status: count for status, count in found}
+
+    def messages(self, send_id: str, limit: int, offset: int) -> list[MessageRow]:
+        with self.store._session() as session:
+            return list(
+                session.scalars(
+                    select(MessageRow)
+                    .where(MessageRow.send_id == send_id)
+                    .order_by(MessageRow.chunk, MessageRow.client_reference, MessageRow.id)
+                    .limit(limit)
+                    .offset(offset)
+                ).all()
+            )
+
+    def _end_queued(
+        self, send_id: str, chunk: int | None, status: MessageStatus, reason: str
+    ) -> int:
+        m = _MESSAGES.c
+        conditions = [m.send_id == send_id, m.status == MessageStatus.QUEUED.value]
+        if chunk is not None:
+            conditions.append(m.chunk == chunk)
+        with self.engine.begin() as connection:
+            found = connection.execute(
+                select(m.id, m.provider, m.recipient).where(*conditions).with_for_update()
+            ).all()
+            self._settle(connection, found, status, reason, utcnow(), "queue")
+        return len(found)
+
+    @staticmethod
+    def _settle(
+        connection: Connection,
+        rows: Sequence[Any],
+        status: MessageStatus,
+        reason: str,
+        now: datetime,
+        source: str,
+    ) -> None:
+        """Rows that end here without a request (or after one whose fate is unknown)."""
+        if not rows:
+            return
+        final = is_final(status)
+        _write_many(
+            connection,
+            _MESSAGES,
+            [
+                {
+                    "status": status.value,
+                    "final": final,
+                    "error": reason,
+                    "updated_at": now,
+                    "id": r.id,
+                }
+                for r in rows
+            ],
+            where="id",
+        )
+        _write_many(
+            connection,
+            _EVENTS,
+            [
+                _own_event(r.id, r.provider, r.recipient, status.value, now, source, detail=reason)
+                for r in rows
+            ],
+        )
