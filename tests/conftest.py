@@ -98,12 +98,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 WEBHOOK_SECRET = "hook-secret"
+AUTH = {"Authorization": "Bearer key"}
+WAIT = {"wait": "true"}
+"""Sends during the request: the report comes in the answer, whichever the store."""
 
 
 @contextmanager
 def service_with_webhooks(store: Store, dsn_for: Callable[[str], str]) -> Iterator[httpx.Client]:
     """The HTTP service on a loopback port, its gateway's DSN made knowing that port:
-    ``dsn_for(webhook_base)`` gets ``http://127.0.0.1:PORT/webhooks`` to name callbacks."""
+    ``dsn_for(webhook_base)`` gets ``http://127.0.0.1:PORT/webhooks`` to name callbacks.
+    Its client sends with ``?wait=true`` (the report in the answer, on either store); the
+    queue, on PostgreSQL without it, has tests/test_queue.py."""
     apps: list[ASGIApp] = []
 
     async def late(scope: Scope, receive: Receive, send: Send) -> None:
@@ -116,7 +121,7 @@ def service_with_webhooks(store: Store, dsn_for: Callable[[str], str]) -> Iterat
     apps.append(create_app(gateway, store, ServiceConfig(("key",), (WEBHOOK_SECRET,))))
     with (
         service,
-        httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"}) as api,
+        httpx.Client(base_url=service.url, headers=AUTH, params=WAIT) as api,
     ):
         yield api
     gateway.close()

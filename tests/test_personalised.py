@@ -19,7 +19,7 @@ from smsgate.gateway import Gateway
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
-from tests.conftest import FAST_RETRY, inbox
+from tests.conftest import AUTH, FAST_RETRY, WAIT, inbox
 
 ROWS = [
     {"to": "+33612345678", "name": "Ann", "code": "4821"},
@@ -118,7 +118,7 @@ def test_the_http_service_takes_rows(sandbox: BackgroundSandbox, tmp_path: Path)
     gateway = Gateway.from_dsn(sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}, recorder=store)
     app = create_app(gateway, store, ServiceConfig(("key",), ()))
     with BackgroundApp(app) as service:
-        api = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+        api = httpx.Client(base_url=service.url, headers=AUTH, params=WAIT)
         body = {"text": "Hi {name}", "sender": "ACME", "rows": ROWS[:2]}
         sent = api.post("/v1/messages", json=body)
         assert sent.status_code == 201, sent.text
@@ -175,7 +175,7 @@ def test_the_api_refuses_an_unknown_field_instead_of_ignoring_it(
     gateway = Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}, recorder=store)
     app = create_app(gateway, store, ServiceConfig(("key",), ()))
     with BackgroundApp(app) as service:
-        client = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+        client = httpx.Client(base_url=service.url, headers=AUTH, params=WAIT)
         answer = client.post(
             "/v1/messages",
             json={"to": ["0612345678"], "text": "Hi", "schedule_at": "2030-01-01T09:00:00Z"},

@@ -24,7 +24,7 @@ from smsgate.service.app import ServiceConfig, create_app
 from smsgate.service.schemas import SendRequest
 from smsgate.store import Store
 from smsgate.usecases.sync import sync
-from tests.conftest import FAST_RETRY, inbox
+from tests.conftest import FAST_RETRY, WAIT, inbox
 
 KEYS = ("key-one", "key-two")
 SECRET = "hook-secret"
@@ -33,8 +33,11 @@ SECRET = "hook-secret"
 class Service:
     def __init__(self, server: BackgroundApp, store: Store, sandbox: BackgroundSandbox) -> None:
         self.server, self.store, self.sandbox = server, store, sandbox
-        self.api = httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {KEYS[0]}"}, timeout=10
+        self.api = httpx.Client(  # ?wait=true: the report in the answer, on either store
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {KEYS[0]}"},
+            params=WAIT,
+            timeout=10,
         )
 
     def webhook(self, secret: str = SECRET) -> str:

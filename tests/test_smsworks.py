@@ -29,7 +29,15 @@ from smsgate.sandbox.smsworks.emulator import SmsWorksEmulator
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
 from smsgate.usecases.sync import sync
-from tests.conftest import FAST_RETRY, WEBHOOK_SECRET, inbox, inject, service_with_webhooks
+from tests.conftest import (
+    AUTH,
+    FAST_RETRY,
+    WAIT,
+    WEBHOOK_SECRET,
+    inbox,
+    inject,
+    service_with_webhooks,
+)
 
 UK = "+44 7911 123456"
 UK2 = "+44 7911 123457"
@@ -169,10 +177,15 @@ def test_the_budget_is_the_customers_whichever_token() -> None:
 
 def test_the_rate_limit_reserves_slots_one_period_apart() -> None:
     limiter = RateLimiter(2, 60.0)
-    waits = [limiter.reserve().wait for _ in range(5)]
-    assert waits[0] == waits[1] == 0
-    assert 59 < waits[2] <= 60 and 59 < waits[3] <= 60
-    assert 119 < waits[4] <= 120
+    first, second = limiter.reserve(), limiter.reserve()
+    assert first.wait == second.wait == 0
+    assert limiter.reserve().full  # both calls in flight: nothing to promise yet
+    first.done()
+    second.done()
+    third, fourth = limiter.reserve(), limiter.reserve()
+    assert 59 < third.wait <= 60 and 59 < fourth.wait <= 60
+    third.done()
+    assert 119 < limiter.reserve().wait <= 120
 
 
 def test_a_slot_counts_from_its_calls_answer() -> None:
@@ -374,7 +387,7 @@ def test_fractional_credits_stay_fractional(
     store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}")
     gateway = Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}, recorder=store)
     with BackgroundApp(create_app(gateway, store, ServiceConfig(("key",), ()))) as service:
-        api = httpx.Client(base_url=service.url, headers={"Authorization": "Bearer key"})
+        api = httpx.Client(base_url=service.url, headers=AUTH, params=WAIT)
         assert api.get("/v1/account").json()["credits"] == 4321.5
         sent = api.post("/v1/messages", json={"to": [UK], "text": "Hi", "sender": "ACME"})
         assert sent.json()["credits_left"] == 4320.5

@@ -21,9 +21,18 @@ from smsgate.store.schema import Base
 from tests.conftest import FAST_RETRY
 
 
+def _ours(name: str | None, kind: str, parent: object) -> bool:
+    return not (name or "").startswith("procrastinate")
+
+
 def test_migrations_build_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        # The job engine's own tables (PostgreSQL) come from its schema, not from our models.
+        ours = {
+            "include_name": lambda name, kind, parent: not (name or "").startswith("procrastinate")
+        }
+        context = MigrationContext.configure(connection, opts=ours)
+        assert compare_metadata(context, Base.metadata) == []
     store.migrate()  # a second run is a no-op
 
 

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Final, Protocol
 
-from smsgate.core.rates import Slot
+from smsgate.core.rates import Slot, answer_slot, take_slot
 from smsgate.providers import Provider
 
 
@@ -37,25 +37,26 @@ class RateLimiter:
     def __init__(self, calls: int, period: float) -> None:
         self.calls = calls
         self.period = period
-        self._slots: list[list[float]] = []  # each slot: [when its call last counted]
+        self._slots: list[list[float]] = []  # see core.rates.take_slot
         self._lock = threading.Lock()
 
     def reserve(self) -> Slot:
         with self._lock:
             now = time.monotonic()
-            at = now
-            if len(self._slots) >= self.calls:
-                oldest = min(self._slots, key=lambda slot: slot[0])
-                at = max(now, oldest[0] + self.period)
-                self._slots.remove(oldest)
-            entry = [at]
-            self._slots.append(entry)
+            taken = take_slot(self._slots, self.calls, self.period, now)
+        if taken is None:
+            return Slot(0.0, _nothing, full=True)
+        slot, wait = taken
 
         def done() -> None:
             with self._lock:
-                entry[0] = max(entry[0], time.monotonic())
+                answer_slot(slot, time.monotonic())
 
-        return Slot(at - now, done)
+        return Slot(wait, done)
+
+
+def _nothing() -> None:
+    pass
 
 
 _LIMITERS: Final[dict[str, RateLimiter]] = {}

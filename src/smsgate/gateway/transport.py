@@ -18,7 +18,7 @@ from typing import Final, TypeVar
 import httpx
 
 from smsgate.core.errors import ProviderError
-from smsgate.core.rates import Slot
+from smsgate.core.rates import RECHECK, Slot
 from smsgate.gateway.ratelimit import Limiter
 from smsgate.providers.base import Exchange
 
@@ -130,8 +130,9 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def _turn(limiter: Limiter | None, request: httpx.Request) -> Slot | None:
-    """The call's turn in its account's budget. A budget that cannot be reached (the store
-    down) stops the call before it leaves: NotSent, never a call outside the budget."""
+    """The call's turn in its account's budget (``full``: ask again shortly). A budget that
+    cannot be reached (the store down) stops the call before it leaves: NotSent, never a
+    call outside the budget."""
     if limiter is None:
         return None
     try:
@@ -157,6 +158,9 @@ def drive(
             while True:
                 outcome: httpx.Response | httpx.HTTPError
                 slot = _turn(limiter, request)
+                while slot is not None and slot.full:
+                    sleep(RECHECK)
+                    slot = _turn(limiter, request)
                 if slot is not None and slot.wait > 0:
                     sleep(slot.wait)
                 try:
@@ -195,6 +199,9 @@ async def drive_async(
             while True:
                 outcome: httpx.Response | httpx.HTTPError
                 slot = _turn(limiter, request)
+                while slot is not None and slot.full:
+                    await sleep(RECHECK)
+                    slot = _turn(limiter, request)
                 if slot is not None and slot.wait > 0:
                     await sleep(slot.wait)
                 try:

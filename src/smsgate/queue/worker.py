@@ -62,7 +62,11 @@ def run_worker(store: Store, gateway: Gateway, concurrency: int, name: str = "wo
         async with app.open_async():
             await app.run_worker_async(
                 queues=[SENDS_QUEUE, MAINTENANCE_QUEUE],
-                concurrency=concurrency + 1,  # a slot for the recovery task
+                # The recovery task takes a slot when one is free: with every slot busy
+                # sending, no worker has died that it would need to find.
+                concurrency=concurrency,
+                # LISTEN/NOTIFY wakes a worker at once; polling covers a missed notification.
+                fetch_job_polling_interval=1.0,
                 name=name,
                 install_signal_handlers=True,
                 update_heartbeat_interval=HEARTBEAT,

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, select, update
 
@@ -21,6 +21,7 @@ from smsgate.core.sent import Outgoing
 from smsgate.core.status import MessageStatus, is_final
 from smsgate.store.schema import EventRow, IdempotencyRow, MessageRow, SendRow, utcnow
 from smsgate.store.store import (
+    ABANDONED,
     Claim,
     ClaimState,
     Store,
@@ -28,11 +29,6 @@ from smsgate.store.store import (
     _own_event,
     _write_many,
     claim_key,
-)
-
-DIED: Final = (
-    "the worker sending it stopped during its request (killed or crashed): the provider may "
-    "have it; check there (smsgate sync, or the provider's site) before sending it again"
 )
 
 _MESSAGES = cast(Table, MessageRow.__table__)
@@ -183,7 +179,7 @@ class Sends:
                 .with_for_update()
             ).all()
             left = [r for r in found if r.status == MessageStatus.SUBMITTING.value]
-            self._settle(connection, left, MessageStatus.UNKNOWN, DIED, now, "recovery")
+            self._settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
             taken = [r for r in found if r.status == MessageStatus.QUEUED.value]
             if taken:
                 _write_many(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smsgate import settings
 from smsgate.core.errors import ConfigurationError
-from smsgate.core.rates import Slot
+from smsgate.core.rates import Slot, answer_slot, take_slot
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import RecipientStatus
 from smsgate.core.sent import Outgoing, SentBatch
@@ -60,6 +60,7 @@ from smsgate.store.schema import (
 )
 
 log = logging.getLogger("smsgate.store")
+T = TypeVar("T")
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
 HEAD_REVISION: Final = "0003"
@@ -1044,6 +1045,10 @@ class Store:
             )
 
 
+def _nothing() -> None:
+    pass
+
+
 class SharedBudget:
     """At most ``calls`` per ``period`` seconds for one account, across processes and
     machines, on the database's clock: the account's row is locked (SELECT ... FOR UPDATE)
@@ -1056,7 +1061,7 @@ class SharedBudget:
     def __repr__(self) -> str:
         return f"SharedBudget({self.calls}/{self.period:g}s)"
 
-    def _update(self, change: Callable[[list[list[Any]], float], float]) -> float:
+    def _update(self, change: Callable[[list[list[Any]], float], T]) -> T:
         """Run ``change`` on the locked row's slots ([id, seconds]) and the database's now."""
         table = cast(Table, RateBudgetRow.__table__)
         with self.store.engine.begin() as connection:
@@ -1076,28 +1081,31 @@ class SharedBudget:
         return result
 
     def reserve(self) -> Slot:
+        """The next call's slot (see core.rates.take_slot); the row keeps each slot as
+        [when its call last counted, in flight, the token of its latest call]."""
         token = secrets.token_hex(6)
 
-        def take(slots: list[list[Any]], now: float) -> float:
-            at = now
-            while len(slots) >= self.calls:
-                oldest = min(slots, key=lambda slot: float(slot[1]))
-                at = max(at, float(oldest[1]) + self.period)
-                slots.remove(oldest)
-            slots.append([token, at])
-            return at - now
+        def take(slots: list[list[Any]], now: float) -> float | None:
+            slots[:] = [slot for slot in slots if not isinstance(slot[0], str)]  # older format
+            taken = take_slot(slots, self.calls, self.period, now)
+            if taken is None:
+                return None
+            slot, wait = taken
+            slot[2:] = [token]
+            return wait
 
-        def answered(slots: list[list[Any]], now: float) -> float:
+        def answered(slots: list[list[Any]], now: float) -> None:
             for slot in slots:
-                if slot[0] == token:
-                    slot[1] = max(float(slot[1]), now)
-            return 0.0
+                if slot[2:] == [token]:
+                    answer_slot(slot, now)
 
         wait = self._update(take)
+        if wait is None:
+            return Slot(0.0, _nothing, full=True)
 
         def done() -> None:
             # The call went out whatever happens here: a store that cannot note its answer
-            # leaves the slot counted from its reservation, and the send goes on.
+            # leaves the slot in flight until it is stale, and the send goes on.
             try:
                 self._update(answered)
             except SQLAlchemyError as error:

@@ -1,0 +1,434 @@
+"""The durable send queue, with real parts: PostgreSQL, the service and the workers as
+processes of their own (``smsgate serve``, ``smsgate worker``), and the sandbox in its own
+process. Every recipient is counted in the sandbox's inbox: sent once, never twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy
+
+from smsgate.sandbox.server import SandboxProcess, free_port
+from smsgate.store.store import ABANDONED
+from tests.conftest import POSTGRES_ADMIN_URL
+
+API_KEY = "queue-test-key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+RICH = "rich:rich-key:100000000"  # an AllMySMS account with credit for any campaign here
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    """A database of this test's own: its workers see only its jobs."""
+    name = f"smsgate_queue_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxProcess]:
+    with SandboxProcess(accounts=[RICH]) as process:
+        yield process
+
+
+def _env(database: str, dsn: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    return {
+        **clean,
+        "SMSGATE_DATABASE_URL": database,
+        "SMSGATE_API_KEYS": API_KEY,
+        "SMSGATE_DSN": dsn,
+    }
+
+
+class Service:
+    """``smsgate serve`` on a free port."""
+
+    def __init__(self, env: dict[str, str], *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "smsgate.cli", "serve", "--port", str(self.port)]
+        self.process = subprocess.Popen([*command, *extra], env=env)
+        _until(lambda: _answers(self.url), "the service to start")
+
+    def post(self, body: dict[str, Any], key: str | None = None, **params: str) -> httpx.Response:
+        headers = {**AUTH, **({"Idempotency-Key": key} if key else {})}
+        return httpx.post(
+            f"{self.url}/v1/messages", json=body, headers=headers, params=params, timeout=60
+        )
+
+    def get(self, path: str) -> Any:
+        response = httpx.get(f"{self.url}{path}", headers=AUTH, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _worker(env: dict[str, str], concurrency: int = 1) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "smsgate.cli", "worker", "--concurrency", str(concurrency)]
+    return subprocess.Popen(command, env=env)
+
+
+def _until(check: Callable[[], object], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _rows(database: str, query: str) -> list[Any]:
+    engine = sqlalchemy.create_engine(database)
+    try:
+        with engine.connect() as connection:
+            return list(connection.exec_driver_sql(query).all())
+    finally:
+        engine.dispose()
+
+
+def _workers_ready(database: str, count: int) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            found = _rows(database, "SELECT count(*) FROM procrastinate_workers")
+        except sqlalchemy.exc.ProgrammingError:
+            return False
+        return int(found[0][0]) >= count
+
+    return ready
+
+
+def _statuses(database: str, send_id: str) -> Counter[str]:
+    found = _rows(
+        database,
+        f"SELECT status, count(*) FROM messages WHERE send_id = '{send_id}' GROUP BY status",  # noqa: S608
+    )
+    return Counter({status: int(count) for status, count in found})
+
+
+def _settled(database: str, send_id: str) -> Callable[[], bool]:
+    def done() -> bool:
+        statuses = _statuses(database, send_id)
+        return sum(statuses.values()) > 0 and not (statuses["queued"] or statuses["submitting"])
+
+    return done
+
+
+def _inbox(sandbox: SandboxProcess) -> Counter[str]:
+    messages = httpx.get(f"{sandbox.url}/sandbox/messages", timeout=30).json()["messages"]
+    return Counter(str(m["to"]).lstrip("+") for m in messages)
+
+
+def _inject(sandbox: SandboxProcess, **fault: object) -> None:
+    assert httpx.post(f"{sandbox.url}/sandbox/faults", json=fault).status_code == 204
+
+
+def _numbers(count: int, first: int = 0) -> list[str]:
+    return [f"336{first + i:08d}" for i in range(count)]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=60)
+
+
+def test_a_send_is_answered_202_at_once_and_sent_once_by_two_workers(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.dsn("rich", "rich-key"))
+    service = Service(env)
+    workers = [_worker(env), _worker(env)]
+    try:
+        _until(_workers_ready(database, 2), "two workers")
+        # The sandbox answers each request after 1 s: both workers have work to share.
+        _inject(sandbox, method="sendSms", when="before", delay=1.0, times=100)
+        numbers = _numbers(3000)
+        response = service.post({"to": [*numbers, "not-a-number"], "text": "Hi", "sender": "Acme"})
+        assert response.status_code == 202, response.text
+        answer = response.json()
+        assert answer["status"] == "queued"
+        assert answer["accepted"] == 3000
+        assert answer["skipped"][0]["input"] == "not-a-number"
+        assert len(answer["messages"]) == 1000  # the rest are paged
+        assert answer["messages_total"] == 3000
+        assert {m["status"] for m in answer["messages"]} == {"queued"}
+        send_id = answer["send_id"]
+
+        _until(_settled(database, send_id), "the send to be sent")
+        progress = service.get(f"/v1/sends/{send_id}")
+        assert progress["status"] == "done"
+        assert progress["counts"] == {"sent": 3000}
+        assert _inbox(sandbox) == Counter(numbers)  # each recipient exactly once
+        owners = _rows(
+            database,
+            f"SELECT count(DISTINCT submitted_by) FROM messages WHERE send_id = '{send_id}'",  # noqa: S608
+        )
+        assert owners[0][0] == 2, "both workers sent part of it"
+        page = service.get(f"/v1/sends/{send_id}/messages?limit=1000&offset=2500")
+        assert page["total"] == 3000
+        assert len(page["items"]) == 500
+        assert {m["status"] for m in page["items"]} == {"sent"}
+        for worker in workers:
+            assert _stop(worker) == 0  # SIGTERM: the jobs in hand finish, exit 0
+    finally:
+        for worker in workers:
+            worker.kill()
+        service.stop()
+
+
+def test_a_worker_killed_mid_campaign_its_jobs_are_recovered_by_another(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.dsn("rich", "rich-key"))
+    service = Service(env)
+    doomed = _worker(env, concurrency=2)
+    rescuer: subprocess.Popen[bytes] | None = None
+    try:
+        _until(_workers_ready(database, 1), "the first worker")
+        _inject(sandbox, method="sendSms", when="before", delay=1.0, times=100)
+        numbers = _numbers(5000)
+        response = service.post({"to": numbers, "text": "Hi", "sender": "Acme"})
+        assert response.status_code == 202, response.text
+        send_id = response.json()["send_id"]
+        # Mid-campaign: some requests answered, others in flight at the sandbox.
+        _until(lambda: _statuses(database, send_id)["sent"] >= 1000, "a part of it to be sent")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        killed = time.monotonic()
+        rescuer = _worker(env)
+        _until(_settled(database, send_id), "another worker to finish it", timeout=120)
+        recovered_in = time.monotonic() - killed
+
+        statuses = _statuses(database, send_id)
+        inbox = _inbox(sandbox)
+        assert max(inbox.values()) == 1, "a recipient got the SMS twice"
+        # What was in flight when the worker died is unknown (the sandbox had it), never
+        # re-sent; everything else was sent by the other worker.
+        assert statuses["unknown"] > 0
+        assert statuses["sent"] + statuses["unknown"] == 5000
+        assert inbox == Counter(numbers), "every recipient exactly once"
+        unknown = _rows(
+            database,
+            f"SELECT DISTINCT error FROM messages WHERE send_id = '{send_id}' "  # noqa: S608
+            "AND status = 'unknown'",
+        )
+        assert [row[0] for row in unknown] == [ABANDONED]
+        assert recovered_in < 60
+    finally:
+        doomed.kill()
+        if rescuer is not None:
+            rescuer.kill()
+        service.stop()
+
+
+def _post_without_reading(url: str, body: dict[str, Any], key: str) -> socket.socket:
+    """Send a POST and never read its answer: as if the answer were lost on the way."""
+    payload = json.dumps(body).encode()
+    port = int(url.rsplit(":", 1)[1])
+    connection = socket.create_connection(("127.0.0.1", port))
+    head = (
+        f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {API_KEY}\r\n"
+        f"Idempotency-Key: {key}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    connection.sendall(head.encode() + payload)
+    return connection
+
+
+def test_the_service_killed_after_commit_a_retry_with_the_same_key_queues_nothing_new(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.dsn("rich", "rich-key"))
+    service = Service(env)
+    body = {"to": _numbers(20), "text": "Once", "sender": "Acme"}
+    lost = _post_without_reading(service.url, body, "order-1234")
+    try:
+        _until(lambda: _rows(database, "SELECT count(*) FROM sends")[0][0] == 1, "the commit")
+        service.process.send_signal(signal.SIGKILL)  # the answer never reaches the client
+        service.process.wait()
+    finally:
+        lost.close()
+    (first,) = _rows(database, "SELECT id FROM sends")
+
+    again = Service(env)
+    worker = _worker(env)
+    try:
+        retry = again.post(body, key="order-1234")
+        assert retry.status_code == 202, retry.text
+        assert retry.json()["send_id"] == first[0]  # the first answer, kept with the commit
+        other = again.post({**body, "text": "Twice"}, key="order-1234")
+        assert other.status_code == 409
+        assert "used for another request" in other.json()["error"]
+        _until(_settled(database, first[0]), "the send to be sent")
+        assert _rows(database, "SELECT count(*) FROM sends")[0][0] == 1
+        assert _inbox(sandbox) == Counter(body["to"])
+    finally:
+        worker.kill()
+        again.stop()
+
+
+def test_three_workers_share_one_budget_and_the_provider_never_counts_more(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.messangi_dsn(rate="20/2s"))
+    service = Service(env)
+    workers = [_worker(env) for _ in range(3)]
+    try:
+        _until(_workers_ready(database, 3), "three workers")
+        sends = []
+        for first in (0, 1000, 2000):  # one job each: three sends at once
+            response = service.post(
+                {"to": _numbers(30, first), "text": "Budget", "sender": "12345"}
+            )
+            assert response.status_code == 202, response.text
+            sends.append(response.json()["send_id"])
+        for send_id in sends:
+            _until(_settled(database, send_id), "the sends", timeout=120)
+        messages = httpx.get(f"{sandbox.url}/sandbox/messages", timeout=30).json()["messages"]
+        times = sorted(datetime.fromisoformat(str(m["received_at"])).timestamp() for m in messages)
+        assert len(times) == 90
+        busiest = max(sum(1 for t in times if start <= t < start + 2.0) for start in times)
+        assert busiest <= 20, f"{busiest} calls in one 2-s window for a budget of 20"
+        owners = _rows(database, "SELECT count(DISTINCT submitted_by) FROM messages")
+        assert owners[0][0] == 3
+    finally:
+        for worker in workers:
+            worker.kill()
+        service.stop()
+
+
+def test_a_scheduled_messangi_send_is_held_by_the_gateway_sent_at_its_time_or_cancelled(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.messangi_dsn())
+    service = Service(env)
+    worker = _worker(env)
+    try:
+        _until(_workers_ready(database, 1), "a worker")
+        soon = datetime.now(UTC) + timedelta(seconds=4)
+        kept = service.post(
+            {
+                "to": _numbers(3),
+                "text": "Later",
+                "sender": "12345",
+                "scheduled_at": soon.isoformat(),
+            }
+        ).json()
+        dropped = service.post(
+            {
+                "to": _numbers(3, 100),
+                "text": "Never",
+                "sender": "12345",
+                "scheduled_at": soon.isoformat(),
+            }
+        ).json()
+        assert kept["held"] is True
+        assert kept["status"] == "queued"
+        message = service.get(f"/v1/messages/{dropped['messages'][0]['id']}")
+        assert message["status"] == "queued"
+        assert message["scheduled_at"] is not None
+        cancel = httpx.post(
+            f"{service.url}/v1/messages/{dropped['messages'][0]['id']}/cancel", headers=AUTH
+        )
+        assert cancel.status_code == 200, cancel.text
+        assert cancel.json()["status"] == "cancelled"
+        assert _inbox(sandbox) == Counter()  # held: nothing before its time
+        _until(_settled(database, kept["send_id"]), "the held send at its time", timeout=60)
+        sent_at = min(
+            datetime.fromisoformat(str(m["received_at"]))
+            for m in httpx.get(f"{sandbox.url}/sandbox/messages").json()["messages"]
+        )
+        assert sent_at >= soon - timedelta(seconds=0.5)
+        assert _inbox(sandbox) == Counter(_numbers(3))  # the cancelled send never went
+        assert service.get(f"/v1/sends/{dropped['send_id']}")["status"] == "cancelled"
+        late = service.post(
+            {
+                "to": _numbers(1),
+                "text": "x",
+                "sender": "12345",
+                "scheduled_at": "2020-01-01T00:00:00Z",
+            }
+        )
+        assert late.status_code == 422
+        assert "in the past" in late.json()["error"]
+    finally:
+        worker.kill()
+        service.stop()
+
+
+def test_a_busy_provider_delays_the_job_and_nothing_is_sent_twice(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.dsn("rich", "rich-key"))
+    service = Service(env)
+    worker = _worker(env)
+    try:
+        _until(_workers_ready(database, 1), "a worker")
+        # Busy for longer than the transport waits: the job goes back to the queue for 2 s.
+        _inject(sandbox, method="sendSms", when="before", status=429, retry_after="2", times=4)
+        numbers = _numbers(10)
+        answer = service.post({"to": numbers, "text": "Busy", "sender": "Acme"}).json()
+        _until(_settled(database, answer["send_id"]), "the send after the wait", timeout=60)
+        assert _statuses(database, answer["send_id"]) == Counter({"sent": 10})
+        assert _inbox(sandbox) == Counter(numbers)
+    finally:
+        worker.kill()
+        service.stop()
+
+
+def test_wait_true_sends_during_the_request_up_to_a_bound(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.dsn("rich", "rich-key"))
+    service = Service(env)
+    try:
+        report = service.post({"to": _numbers(2), "text": "Now", "sender": "Acme"}, wait="true")
+        assert report.status_code == 201, report.text
+        assert report.json()["status"] == "sent"
+        big = service.post({"to": _numbers(1001), "text": "Now", "sender": "Acme"}, wait="true")
+        assert big.status_code == 422
+        assert "leave it out to queue" in big.json()["error"]
+    finally:
+        service.stop()
+
+
+def test_the_worker_needs_postgresql_and_says_so(tmp_path: Any) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")},
+        "SMSGATE_DATABASE_URL": f"sqlite:///{tmp_path}/store.db",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "smsgate.cli", "worker"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "the queue needs the message store on PostgreSQL" in done.stderr
+    assert "Traceback" not in done.stderr
