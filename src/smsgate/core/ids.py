@@ -6,8 +6,6 @@ same idea (48 bits of milliseconds, 80 random bits) in Crockford base32, like a 
 
 from __future__ import annotations
 
-import base64
-import os
 import secrets
 import time
 from typing import Final
@@ -24,18 +22,26 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{crockford128(value)}"
 
 
-# base32hex (RFC 4648, in C-speed chunks) is Crockford's base32 with other letters: translating
-# its output gives the same digits as crockford128 for the 80 random bits.
-_FROM_BASE32HEX: Final = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUV", _ALPHABET)
-
-
 def new_ids(prefix: str, count: int) -> list[str]:
-    """``count`` ids at once, as new_id makes them: the time part is formatted once and the
-    random parts come from one read of the OS's random source (a 100,000-recipient send
-    spent a fifth of its CPU making ids one by one)."""
-    head = f"{prefix}_{crockford128((time.time_ns() // 1_000_000) << 80)[:10]}"
-    random = base64.b32hexencode(os.urandom(10 * count)).decode().translate(_FROM_BASE32HEX)
-    return [head + random[i : i + 16] for i in range(0, 16 * count, 16)]
+    """``count`` ids at once, in increasing order: the millisecond part as new_id makes it,
+    then 40 random bits, then a 40-bit counter from a random start (a monotonic ULID).
+
+    In order because a million of them go into a B-tree index in one transaction, where
+    random keys cost PostgreSQL four times the work of increasing ones; and made a block of
+    1,024 at a time (the counter's last two digits run through the table), so a
+    1,000,000-recipient send spends a tenth of a second on them."""
+    head = crockford128((time.time_ns() // 1_000_000) << 80)[:10]
+    stem = f"{prefix}_{head}{crockford128(secrets.randbits(40))[-8:]}"
+    value = secrets.randbits(39)  # room for 2**39 more: the counter never wraps
+    end = value + count
+    ids: list[str] = []
+    while value < end:
+        high, low = divmod(value, 1024)
+        block_end = min(end, (high + 1) * 1024)
+        block = f"{stem}{crockford128(high)[-6:]}"
+        ids += [block + pair for pair in _PAIRS[low : low + block_end - value]]
+        value = block_end
+    return ids
 
 
 def crockford128(value: int) -> str:

@@ -100,7 +100,7 @@ def accept_send(
     }
     listed = [
         {"id": message_id, "to": number, "status": MessageStatus.QUEUED.value}
-        for batch in outgoing
+        for batch in outgoing[: MESSAGES_IN_ANSWER + 1]  # a batch holds one recipient or more
         for message_id, number in zip(batch.ids, batch.recipients, strict=True)
     ]
     answer = {

@@ -80,6 +80,71 @@ Enqueue = Callable[[Any], None]
 """Defers a send's jobs on the driver connection it is given, inside the send's transaction."""
 
 
+def _queued_values(batch: Outgoing, index: int, now: datetime) -> dict[str, Any]:
+    return {
+        **_message_values(batch, index, batch.ids[index], batch.recipients[index], now, None),
+        "status": MessageStatus.QUEUED.value,
+        "final": False,
+        "send_id": batch.send_id,
+        "chunk": batch.chunk,
+        "params": json.dumps(batch.params[index]) if batch.params else None,
+    }
+
+
+def _copy_queued(driver: Any, outgoing: Sequence[Outgoing], now: datetime) -> None:
+    """A send's rows, ``queued``, by PostgreSQL's COPY: a million rows in seconds, where one
+    INSERT per row (even pipelined) took half a minute. A row holds what every row of the
+    store holds (_message_values); within a batch only the id and the number differ, and for
+    personalised sends the text and its values.
+
+    The COPY lines are written here, not by psycopg's write_row, which adapts every value of
+    every row (6 µs a row, most of a million-recipient send's time to its answer): a batch's
+    common values are formatted once, and the id and number (letters and digits) need no
+    escaping."""
+    batches = [batch for batch in outgoing if batch.ids]
+    if not batches:
+        return
+    columns = [c for c in _queued_values(batches[0], 0, now) if c not in ("id", "recipient")]
+    statement = f"COPY messages (id, recipient, {', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for batch in batches:
+            if batch.texts:  # personalised: each row its own text
+                lines = [
+                    f"{message_id}\t{number}\t"
+                    + _copy_line(_queued_values(batch, index, now), columns)
+                    for index, (message_id, number) in enumerate(
+                        zip(batch.ids, batch.recipients, strict=True)
+                    )
+                ]
+            else:
+                common = _copy_line(_queued_values(batch, 0, now), columns)
+                lines = [
+                    f"{message_id}\t{number}\t{common}"
+                    for message_id, number in zip(batch.ids, batch.recipients, strict=True)
+                ]
+            copy.write("".join(lines))
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _copy_line(values: dict[str, Any], columns: Sequence[str]) -> str:
+    """The rest of a row in COPY's text format (PostgreSQL's documented escapes), newline
+    included."""
+    fields = []
+    for name in columns:
+        value = values[name]
+        if value is None:
+            fields.append("\\N")
+        elif isinstance(value, bool):
+            fields.append("t" if value else "f")
+        elif isinstance(value, datetime):
+            fields.append(value.isoformat())
+        else:
+            fields.append(str(value).translate(_ESCAPES))
+    return "\t".join(fields) + "\n"
+
+
 class Sends:
     """The queued sends of one store (PostgreSQL: jobs live beside the rows)."""
 
@@ -99,20 +164,6 @@ class Sends:
         any instant leaves all of them or none. Returns the key's claim: NEW when this call
         queued the send, else what an earlier request with the key left (nothing is queued)."""
         now = utcnow()
-        rows = [
-            {
-                **_message_values(
-                    batch, index, batch.ids[index], batch.recipients[index], now, None
-                ),
-                "status": MessageStatus.QUEUED.value,
-                "final": False,
-                "send_id": batch.send_id,
-                "chunk": batch.chunk,
-                "params": json.dumps(batch.params[index]) if batch.params else None,
-            }
-            for batch in send.outgoing
-            for index in range(len(batch.ids))
-        ]
         with self.engine.begin() as connection:
             if key is not None:
                 claim = claim_key(connection, *key)
@@ -132,9 +183,9 @@ class Sends:
                     created_at=now,
                 )
             )
-            if rows:
-                _write_many(connection, _MESSAGES, rows)
-            enqueue(connection.connection.driver_connection)
+            driver = connection.connection.driver_connection
+            _copy_queued(driver, send.outgoing, now)
+            enqueue(driver)
             if key is not None:
                 keys = cast(Table, IdempotencyRow.__table__)
                 connection.execute(

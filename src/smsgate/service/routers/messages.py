@@ -44,6 +44,13 @@ def _recipients(body: SendRequest) -> int:
     return len(body.to or [])
 
 
+def _fingerprint(body: SendRequest) -> str:
+    """What an Idempotency-Key is bound to: the request's body, as validated."""
+    return hashlib.sha256(
+        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
+
+
 def _check_columns(body: SendRequest) -> None:
     """Rows with columns the text does not use are a mistake: refuse them before anything."""
     if body.rows is not None:
@@ -91,11 +98,8 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
             ),
         ] = None,
     ) -> Any:
-        fingerprint = hashlib.sha256(
-            json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-        ).hexdigest()
         if sends is not None and not wait:
-            return _queue(body, sends, idempotency_key, fingerprint)
+            return _queue(body, sends, idempotency_key)
         if wait and _recipients(body) > WAIT_MAX_RECIPIENTS:
             raise InvalidInput(
                 f"?wait=true sends up to {WAIT_MAX_RECIPIENTS:,} recipients during the request: "
@@ -103,7 +107,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
             )
         if idempotency_key is None:
             return _send(body)
-        claim = store.claim_key(idempotency_key, fingerprint)
+        claim = store.claim_key(idempotency_key, _fingerprint(body))
         if claim.state is ClaimState.DONE:
             return _replay(claim.response)
         if claim.state is not ClaimState.NEW:
@@ -116,7 +120,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         store.finish_key(idempotency_key, report.model_dump(mode="json"))
         return report
 
-    def _queue(body: SendRequest, sends: Sends, key: str | None, fingerprint: str) -> Any:
+    def _queue(body: SendRequest, sends: Sends, key: str | None) -> Any:
         _check_columns(body)
         try:
             accepted = accept_send(
@@ -125,7 +129,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
                 body.to or [],
                 body.text,
                 rows=body.rows,
-                key=(key, fingerprint) if key else None,
+                key=(key, _fingerprint(body)) if key else None,
                 **_options(body),
             )
         except KeyTaken as taken:

@@ -27,6 +27,15 @@ def upgrade() -> None:
         table.add_column(sa.Column("chunk", sa.Integer(), nullable=True))
         table.add_column(sa.Column("params", sa.Text(), nullable=True))
         table.create_index("ix_messages_send_id_chunk", ["send_id", "chunk"])
+    # Partial: the rows of a queued send have none of these values yet (see schema.py).
+    for name, columns in (
+        ("ix_messages_provider_provider_message_id", ["provider", "provider_message_id"]),
+        ("ix_messages_campaign_id", ["campaign_id"]),
+        ("ix_messages_tag", ["tag"]),
+    ):
+        op.drop_index(name, "messages")
+        where = sa.text(f"{columns[-1]} IS NOT NULL")
+        op.create_index(name, "messages", columns, postgresql_where=where, sqlite_where=where)
     op.create_table(
         "sends",
         sa.Column("id", sa.String(40), nullable=False),
@@ -54,6 +63,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("sends")
+    for name, columns in (
+        ("ix_messages_provider_provider_message_id", ["provider", "provider_message_id"]),
+        ("ix_messages_campaign_id", ["campaign_id"]),
+        ("ix_messages_tag", ["tag"]),
+    ):
+        op.drop_index(name, "messages")
+        op.create_index(name, "messages", columns)
     with op.batch_alter_table("messages") as table:
         table.drop_index("ix_messages_send_id_chunk")
         table.drop_column("params")
