@@ -20,8 +20,16 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from smsgate.core.ids import new_ids
+from smsgate.core.message import compose_message
+from smsgate.core.sent import Outgoing
+from smsgate.providers.allmysms import ALPHANUMERIC_NAME
 from smsgate.sandbox.server import SandboxProcess, free_port
+from smsgate.store import Store
+from smsgate.store.sends import NewSend, Sends
 from smsgate.store.store import ABANDONED
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -432,3 +440,45 @@ def test_the_worker_needs_postgresql_and_says_so(tmp_path: Any) -> None:
     assert done.returncode == 2
     assert "the queue needs the message store on PostgreSQL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+_STORES: dict[str, Store] = {}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(
+        st.text(
+            st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_queued_rows_keep_every_text_exactly(postgres_url: str, texts: list[str]) -> None:
+    """Personalised texts with tabs, backslashes, newlines and any Unicode go into the store
+    by COPY (written by hand, see store/sends.py) and come back as they were."""
+    store = _STORES.get(postgres_url) or _STORES.setdefault(postgres_url, Store(postgres_url))
+    message = compose_message("Hi {name}", sender="ACME", sender_rule=ALPHANUMERIC_NAME)
+    ids = new_ids("msg", len(texts))
+    send_id = new_ids("snd", 1)[0]
+    batch = Outgoing(
+        provider="allmysms",
+        sandbox=False,
+        message=message,
+        reference="req_1",
+        ids=ids,
+        recipients=[f"3361234{i:04d}" for i in range(len(texts))],
+        texts=texts,
+        params=[(t,) for t in texts],
+        send_id=send_id,
+        chunk=0,
+    )
+    new = NewSend(send_id, "allmysms", None, False, {}, {}, len(texts), 1, None, [batch])
+    Sends(store).accept(new, lambda connection: None, {})
+    taken = Sends(store).take(send_id, 0, "test")
+    assert {t.id: (t.text, t.params) for t in taken} == {
+        i: (t, (t,)) for i, t in zip(ids, texts, strict=True)
+    }
