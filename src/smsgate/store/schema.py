@@ -52,12 +52,16 @@ class Base(DeclarativeBase):
     )
 
 
-def _where_set(index: Index, column: str) -> Index:
-    """An index of the rows where ``column`` has a value (partial, on both databases)."""
-    condition = text(f"{column} IS NOT NULL")
-    index.dialect_options["postgresql"]["where"] = condition
-    index.dialect_options["sqlite"]["where"] = condition
+def _where(index: Index, condition: str) -> Index:
+    """An index of the rows that meet ``condition`` (partial, on both databases)."""
+    index.dialect_options["postgresql"]["where"] = text(condition)
+    index.dialect_options["sqlite"]["where"] = text(condition)
     return index
+
+
+def _where_set(index: Index, column: str) -> Index:
+    """An index of the rows where ``column`` has a value."""
+    return _where(index, f"{column} IS NOT NULL")
 
 
 class MessageRow(Base):
@@ -147,7 +151,8 @@ class EventRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
 
-    __table_args__ = (Index(None, "provider", "provider_message_id"),)
+    # Only the receipts still waiting for their message are looked up by provider id here.
+    __table_args__ = (_where(Index(None, "provider", "provider_message_id"), "message_id IS NULL"),)
 
 
 class ReplyRow(Base):

@@ -19,6 +19,22 @@ branch_labels = None
 depends_on = None
 
 WHEN = sa.DateTime(timezone=True)
+PARTIAL = [
+    (
+        "messages",
+        "ix_messages_provider_provider_message_id",
+        ["provider", "provider_message_id"],
+        "provider_message_id IS NOT NULL",
+    ),
+    ("messages", "ix_messages_campaign_id", ["campaign_id"], "campaign_id IS NOT NULL"),
+    ("messages", "ix_messages_tag", ["tag"], "tag IS NOT NULL"),
+    (
+        "message_events",
+        "ix_message_events_provider_provider_message_id",
+        ["provider", "provider_message_id"],
+        "message_id IS NULL",
+    ),
+]
 
 
 def upgrade() -> None:
@@ -27,15 +43,12 @@ def upgrade() -> None:
         table.add_column(sa.Column("chunk", sa.Integer(), nullable=True))
         table.add_column(sa.Column("params", sa.Text(), nullable=True))
         table.create_index("ix_messages_send_id_chunk", ["send_id", "chunk"])
-    # Partial: the rows of a queued send have none of these values yet (see schema.py).
-    for name, columns in (
-        ("ix_messages_provider_provider_message_id", ["provider", "provider_message_id"]),
-        ("ix_messages_campaign_id", ["campaign_id"]),
-        ("ix_messages_tag", ["tag"]),
-    ):
-        op.drop_index(name, "messages")
-        where = sa.text(f"{columns[-1]} IS NOT NULL")
-        op.create_index(name, "messages", columns, postgresql_where=where, sqlite_where=where)
+    # Partial (see schema.py): the rows of a queued send have none of these values yet, and
+    # only receipts waiting for their message are looked up by provider id among events.
+    for table_name, name, columns, condition in PARTIAL:
+        op.drop_index(name, table_name)
+        where = sa.text(condition)
+        op.create_index(name, table_name, columns, postgresql_where=where, sqlite_where=where)
     op.create_table(
         "sends",
         sa.Column("id", sa.String(40), nullable=False),
@@ -63,13 +76,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("sends")
-    for name, columns in (
-        ("ix_messages_provider_provider_message_id", ["provider", "provider_message_id"]),
-        ("ix_messages_campaign_id", ["campaign_id"]),
-        ("ix_messages_tag", ["tag"]),
-    ):
-        op.drop_index(name, "messages")
-        op.create_index(name, "messages", columns)
+    for table_name, name, columns, _ in PARTIAL:
+        op.drop_index(name, table_name)
+        op.create_index(name, table_name, columns)
     with op.batch_alter_table("messages") as table:
         table.drop_index("ix_messages_send_id_chunk")
         table.drop_column("params")
