@@ -10,6 +10,8 @@
 4. Receipts ingested per second by the service (bench/receipts.py).
 5. Messages per second through the elastic.io sailor, and its overhead (bench/sailor.py).
 6. The CLI's start-up CPU against `python -c 'import typer'` (bench/startup.py).
+7. The durable queue: a 1,000,000-recipient send through the service and workers on
+   PostgreSQL (bench/queued_sends.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import queued_sends  # bench/queued_sends.py
 import receipts  # bench/receipts.py: run as `python bench/run.py`, its folder is on the path
 import sailor  # bench/sailor.py
 import startup  # bench/startup.py
@@ -230,6 +233,7 @@ def main() -> None:
     bench_providers()
     receipts.main()
     sailor.main()
+    queued_sends.main()
 
 
 if __name__ == "__main__":
