@@ -268,13 +268,18 @@ class SendRun:
                     f"({type(error).__name__}); the report above is their only record"
                 )
 
-    def _announce(self, index: int) -> None:
-        """Put the next requests' messages on record before any of them leaves."""
-        if self._recorder is None:
-            self._announced_to = len(self.batches)
-            return
-        end = window_end(self.batches, index)
-        outgoing = [
+    def outgoing(
+        self,
+        start: int,
+        end: int,
+        *,
+        send_id: str | None = None,
+        chunk: int | None = None,
+        hold_until: datetime | None = None,
+    ) -> list[Outgoing]:
+        """Batches ``start:end`` as the store records them before they leave (a queued
+        send's also name their send, their job and the time the gateway holds them to)."""
+        return [
             Outgoing(
                 provider=self._provider,
                 sandbox=self._sandbox,
@@ -284,9 +289,21 @@ class SendRun:
                 recipients=[r.number for r in batch.recipients],
                 texts=batch.texts,
                 account=self._account,
+                params=batch.params,
+                send_id=send_id,
+                chunk=chunk,
+                hold_until=hold_until,
             )
-            for batch in self.batches[index:end]
+            for batch in self.batches[start:end]
         ]
+
+    def _announce(self, index: int) -> None:
+        """Put the next requests' messages on record before any of them leaves."""
+        if self._recorder is None:
+            self._announced_to = len(self.batches)
+            return
+        end = window_end(self.batches, index)
+        outgoing = self.outgoing(index, end)
         try:
             self._recorder.record_outgoing(outgoing)
         except Exception as error:  # nothing leaves that is not on record

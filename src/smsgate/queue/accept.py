@@ -66,23 +66,7 @@ def accept_send(
     chunk = index = 0
     while index < len(run.batches):
         end = window_end(run.batches, index)
-        outgoing += [
-            Outgoing(
-                provider=endpoint.provider.name,
-                sandbox=endpoint.sandbox,
-                message=batch.message,
-                reference=batch.reference,
-                ids=batch.message_ids,
-                recipients=[r.number for r in batch.recipients],
-                texts=batch.texts,
-                account=endpoint.account,
-                params=batch.params,
-                send_id=send_id,
-                chunk=chunk,
-                hold_until=hold_until,
-            )
-            for batch in run.batches[index:end]
-        ]
+        outgoing += run.outgoing(index, end, send_id=send_id, chunk=chunk, hold_until=hold_until)
         chunk, index = chunk + 1, end
     report = run.report
     head = {
