@@ -429,6 +429,26 @@ def test_wait_true_sends_during_the_request_up_to_a_bound(
         service.stop()
 
 
+def test_serve_with_workers_sends_what_it_queues_on_one_machine(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    env = _env(database, sandbox.dsn("rich", "rich-key"))
+    service = Service(env, "--workers", "2")
+    try:
+        answer = service.post({"to": _numbers(700), "text": "Hi", "sender": "Acme"})
+        assert answer.status_code == 202, answer.text
+        _until(_settled(database, answer.json()["send_id"]), "the worker beside the service")
+        assert _inbox(sandbox) == Counter(_numbers(700))
+    finally:
+        service.stop()
+    assert _workers_ready(database, 1)() is False, "the worker stopped with the service"
+    killed = Service(env, "--workers", "1")
+    _until(_workers_ready(database, 1), "the worker beside the service")
+    killed.process.send_signal(signal.SIGKILL)
+    killed.process.wait()
+    _until(lambda: not _workers_ready(database, 1)(), "the worker to stop with its service")
+
+
 def test_the_worker_needs_postgresql_and_says_so(tmp_path: Any) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -800,12 +801,20 @@ def serve(
     gateway = recording_gateway(dsn, store)
     err.print(f"smsgate service on http://{host}:{port} ({gateway!r}, {store!r})", markup=False)
     child = _start_worker(dsn, workers, store) if workers else None
+    if child is not None:
+        # uvicorn stops on SIGTERM, then raises it again once its own handler is gone: ours
+        # turns it into an exit that runs the finally below, so the worker stops too.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(create_app(gateway, store, config), host=host, port=port, log_level="warning")
     finally:
         if child is not None:  # it finishes the sends in hand first
             child.terminate()
             child.wait()
+
+
+def _exit_on_signal(number: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _start_worker(dsn: str | None, concurrency: int, store: Any) -> Any:
@@ -819,7 +828,18 @@ def _start_worker(dsn: str | None, concurrency: int, store: Any) -> Any:
     needs_postgresql(store)
     env = {**os.environ, **({settings.DSN.name: dsn} if dsn else {})}
     argv = [sys.executable, "-m", "smsgate.cli", "worker", "--concurrency", str(concurrency)]
-    return subprocess.Popen(argv, env=env)  # noqa: S603
+    return subprocess.Popen(argv, env=env, preexec_fn=_stop_with_parent)  # noqa: S603
+
+
+def _stop_with_parent() -> None:
+    """In the worker beside the service: SIGTERM when the service dies, even by SIGKILL
+    (Linux's PR_SET_PDEATHSIG; elsewhere the service's own exit stops it)."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _check_port(host: str, port: int) -> None:

@@ -7,6 +7,8 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+import procrastinate
+
 from smsgate.core.errors import ConfigurationError
 from smsgate.gateway import Gateway
 from smsgate.queue.engine import (
@@ -39,7 +41,11 @@ def run_worker(store: Store, gateway: Gateway, concurrency: int, name: str = "wo
     runner = Runner(store, gateway)
     app = job_app(store.url)
 
-    @app.task(name=SEND_TASK, queue=SENDS_QUEUE)
+    # A job that fails (the store unreachable midway) runs again: safe, since it sends only
+    # rows still queued and makes what it had in flight unknown.
+    retry = procrastinate.RetryStrategy(max_attempts=8, exponential_wait=2)
+
+    @app.task(name=SEND_TASK, queue=SENDS_QUEUE, retry=retry)
     def send_chunk(send_id: str, chunk: int) -> None:
         done = runner.run(send_id, chunk)
         log.info("send %s chunk %d: %d sent, %d postponed", send_id, chunk, *vars(done).values())
