@@ -27,10 +27,13 @@ from smsgate.core.ids import new_ids
 from smsgate.core.message import compose_message
 from smsgate.core.sent import Outgoing
 from smsgate.providers.allmysms import ALPHANUMERIC_NAME
+from smsgate.queue.accept import accept_send
+from smsgate.queue.job import Runner
 from smsgate.sandbox.server import SandboxProcess, free_port
 from smsgate.store import Store
 from smsgate.store.sends import NewSend, Sends
 from smsgate.store.store import ABANDONED
+from smsgate.usecases.sending import recording_gateway
 from tests.conftest import POSTGRES_ADMIN_URL
 
 API_KEY = "queue-test-key"
@@ -502,3 +505,65 @@ def test_queued_rows_keep_every_text_exactly(postgres_url: str, texts: list[str]
     assert {t.id: (t.text, t.params) for t in taken} == {
         i: (t, (t,)) for i, t in zip(ids, texts, strict=True)
     }
+
+
+def test_a_job_run_twice_sends_nothing_the_second_time(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    """Redelivery, a recovered job, a retry: the rows say what was sent, and only rows still
+    queued are taken."""
+    store = Store(database)
+    gateway = recording_gateway(sandbox.dsn("rich", "rich-key"), store)
+    answer = accept_send(gateway, Sends(store), _numbers(3), "Once", sender="Acme").answer
+    runner = Runner(store, gateway)
+    first = runner.run(answer["send_id"], 0)
+    again = runner.run(answer["send_id"], 0)
+    assert (first.sent, again.sent) == (3, 0)
+    assert _inbox(sandbox) == Counter(_numbers(3))
+    assert _statuses(database, answer["send_id"]) == Counter({"sent": 3})
+    gateway.close()
+    store.close()
+
+
+def test_a_worker_for_another_account_fails_the_rows_saying_why(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    store = Store(database)
+    service_side = recording_gateway(sandbox.dsn("rich", "rich-key"), store)
+    answer = accept_send(service_side, Sends(store), _numbers(2), "Hi", sender="Acme").answer
+    other = recording_gateway(sandbox.dsn(), store)  # the demo account
+    assert Runner(store, other).run(answer["send_id"], 0).sent == 0
+    rows = _rows(
+        database,
+        f"SELECT status, error FROM messages WHERE send_id = '{answer['send_id']}'",  # noqa: S608
+    )
+    assert {status for status, _ in rows} == {"failed"}
+    assert "start workers with the DSN the service uses" in rows[0][1]
+    assert _inbox(sandbox) == Counter()
+    for gateway in (service_side, other):
+        gateway.close()
+    store.close()
+
+
+def test_smsgate_cancel_cancels_a_held_message_with_its_send(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    store = Store(database)
+    gateway = recording_gateway(sandbox.messangi_dsn(), store)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    answer = accept_send(
+        gateway, Sends(store), _numbers(2), "Later", sender="12345", scheduled_at=later
+    ).answer
+    assert answer["held"] is True
+    env = _env(database, sandbox.messangi_dsn())
+    done = subprocess.run(
+        [sys.executable, "-m", "smsgate.cli", "cancel", answer["messages"][0]["id"]],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cancelled 2 message(s)" in done.stdout
+    assert _statuses(database, answer["send_id"]) == Counter({"cancelled": 2})
+    gateway.close()
+    store.close()

@@ -698,12 +698,13 @@ def show(message_id: str, as_json: JsonOption = False) -> None:
 def cancel(message_id: str, dsn: DsnOption = None) -> None:
     """Cancel a scheduled message (with the rest of its provider campaign), through the account
     it went through: --dsn or SMSGATE_DSN must reach that account (a message sent on the
-    embedded sandbox needs neither)."""
+    embedded sandbox needs neither). A message the queue still holds is cancelled with the
+    rest of its send, in the store alone."""
     from smsgate.store import Store
-    from smsgate.usecases.messages import cancel_message, gateway_for, scheduled_message
+    from smsgate.usecases.messages import cancel_message, gateway_for, stored_message
 
     store = Store()
-    with gateway_for(scheduled_message(store, message_id), dsn) as gateway:
+    with gateway_for(stored_message(store, message_id), dsn) as gateway:
         done = cancel_message(gateway, store, message_id)
     out.print(f"cancelled {done.count} message(s) of {message_id}'s campaign")
     if done.note:
