@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -447,9 +448,20 @@ def test_serve_with_workers_sends_what_it_queues_on_one_machine(
     assert _workers_ready(database, 1)() is False, "the worker stopped with the service"
     killed = Service(env, "--workers", "1")
     _until(_workers_ready(database, 1), "the worker beside the service")
+    pid = killed.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert len(children) == 1
     killed.process.send_signal(signal.SIGKILL)
     killed.process.wait()
-    _until(lambda: not _workers_ready(database, 1)(), "the worker to stop with its service")
+    _until(lambda: _ended(int(children[0])), "the worker to stop with its service")
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie its new parent has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def test_the_worker_needs_postgresql_and_says_so(tmp_path: Any) -> None:
