@@ -15,24 +15,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Table, func, select, update
 
 from smsgate.core.sent import Outgoing
-from smsgate.core.status import MessageStatus, is_final
-from smsgate.store.schema import EventRow, IdempotencyRow, MessageRow, SendRow, utcnow
+from smsgate.core.status import MessageStatus
+from smsgate.store.schema import IdempotencyRow, MessageRow, SendRow, utcnow
 from smsgate.store.store import (
     ABANDONED,
     Claim,
     ClaimState,
     Store,
     _message_values,
-    _own_event,
     _write_many,
     claim_key,
+    settle,
 )
 
 _MESSAGES = cast(Table, MessageRow.__table__)
-_EVENTS = cast(Table, EventRow.__table__)
 _SENDS = cast(Table, SendRow.__table__)
 
 
@@ -230,7 +229,7 @@ class Sends:
                 .with_for_update()
             ).all()
             left = [r for r in found if r.status == MessageStatus.SUBMITTING.value]
-            self._settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
+            settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
             taken = [r for r in found if r.status == MessageStatus.QUEUED.value]
             if taken:
                 _write_many(
@@ -322,42 +321,5 @@ class Sends:
             found = connection.execute(
                 select(m.id, m.provider, m.recipient).where(*conditions).with_for_update()
             ).all()
-            self._settle(connection, found, status, reason, utcnow(), "queue")
+            settle(connection, found, status, reason, utcnow(), "queue")
         return len(found)
-
-    @staticmethod
-    def _settle(
-        connection: Connection,
-        rows: Sequence[Any],
-        status: MessageStatus,
-        reason: str,
-        now: datetime,
-        source: str,
-    ) -> None:
-        """Rows that end here without a request (or after one whose fate is unknown)."""
-        if not rows:
-            return
-        final = is_final(status)
-        _write_many(
-            connection,
-            _MESSAGES,
-            [
-                {
-                    "status": status.value,
-                    "final": final,
-                    "error": reason,
-                    "updated_at": now,
-                    "id": r.id,
-                }
-                for r in rows
-            ],
-            where="id",
-        )
-        _write_many(
-            connection,
-            _EVENTS,
-            [
-                _own_event(r.id, r.provider, r.recipient, status.value, now, source, detail=reason)
-                for r in rows
-            ],
-        )

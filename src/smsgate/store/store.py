@@ -203,6 +203,31 @@ def _own_event(
     }
 
 
+def settle(
+    connection: Connection,
+    rows: Sequence[Any],
+    status: MessageStatus,
+    reason: str,
+    now: datetime,
+    source: str,
+) -> None:
+    """Messages (rows with id, provider, recipient) that end at ``status`` without an answer
+    to go by (abandoned, cancelled, not sent), with the reason and an event saying so."""
+    if not rows:
+        return
+    final = is_final(status)
+    outcomes = [
+        {"status": status.value, "final": final, "error": reason, "updated_at": now, "id": r.id}
+        for r in rows
+    ]
+    events = [
+        _own_event(r.id, r.provider, r.recipient, status.value, now, source, detail=reason)
+        for r in rows
+    ]
+    _write_many(connection, cast(Table, MessageRow.__table__), outcomes, where="id")
+    _write_many(connection, cast(Table, EventRow.__table__), events)
+
+
 def _message_values(
     batch: Outgoing | SentBatch,
     index: int,
@@ -585,27 +610,8 @@ class Store:
                     table.c.submitted_by.in_(dead),
                 )
             ).all()
-            now = utcnow()
-            outcomes = [
-                {
-                    "id": row.id,
-                    "status": MessageStatus.UNKNOWN.value,
-                    "error": ABANDONED,
-                    "updated_at": now,
-                }
-                for row in left
-            ]
-            unknown = MessageStatus.UNKNOWN.value
-            events = [
-                _own_event(
-                    row.id, row.provider, row.recipient, unknown, now, "recovery", detail=ABANDONED
-                )
-                for row in left
-            ]
-            if outcomes:
-                _write_many(connection, table, outcomes, where="id")
-                _write_many(connection, cast(Table, EventRow.__table__), events)
-            return len(outcomes)
+            settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, utcnow(), "recovery")
+            return len(left)
 
     def unidentified(
         self, provider: str, account: str | None, limit: int = 1000
