@@ -165,7 +165,6 @@ class SendRun:
         self._sandbox = endpoint.sandbox
         self._account = endpoint.account
         self._recorder = recorder
-        self._stopped = False
         self._done = 0
         self.halt = halt
         self._announced_to = 0
@@ -201,17 +200,17 @@ class SendRun:
 
     def __iter__(self) -> Iterator[Batch]:
         for index, batch in enumerate(self.batches):
-            if self.halt is not None and self.halt.reason and not self._stopped:
+            if self.halt is not None and self.halt.reason and self.stop_reason is None:
                 self._stop(self.halt.reason)
-            if not self._stopped and index >= self._announced_to:
+            if self.stop_reason is None and index >= self._announced_to:
                 self._announce(index)
-            if self._stopped:
+            if self.stop_reason is not None:
                 if self.postponed:
                     self.postponed.extend(self.batches[index:])
                     return
                 for skipped in self.batches[index:]:
                     start = len(self.report.recipients)
-                    record_not_attempted(self.report, [skipped], self.stop_reason or "")
+                    record_not_attempted(self.report, [skipped], self.stop_reason)
                     self._finish(skipped, start, None, None)
                 return
             yield batch
@@ -316,7 +315,6 @@ class SendRun:
         self._announced_to = end
 
     def _stop(self, reason: str) -> None:
-        self._stopped = True
         self.stop_reason = reason
 
 

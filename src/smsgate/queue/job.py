@@ -10,10 +10,10 @@ flight becomes ``unknown``, never re-sent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from smsgate.core.errors import InvalidInput
 from smsgate.core.message import Message
@@ -39,16 +39,10 @@ class ChunkDone:
 class Runner:
     """What a worker runs its jobs with: the store and a gateway to one provider account."""
 
-    def __init__(
-        self,
-        store: Store,
-        gateway: Gateway,
-        defer: Callable[[Any, str, int, datetime], None] | None = None,
-    ) -> None:
+    def __init__(self, store: Store, gateway: Gateway) -> None:
         self.store = store
         self.sends = Sends(store)
         self.gateway = gateway
-        self._defer = defer or (lambda c, s, chunk, at: defer_chunks(c, s, [chunk], at))
         self._messages: dict[str, Message] = {}
 
     def run(self, send_id: str, chunk: int) -> ChunkDone:
@@ -82,7 +76,7 @@ class Runner:
         if run.postponed:
             ids = [i for batch in run.postponed for i in batch.message_ids]
             at = datetime.now(UTC) + timedelta(seconds=run.postpone_for)
-            self.sends.give_back(ids, lambda c: self._defer(c, send_id, chunk, at))
+            self.sends.give_back(ids, lambda c: defer_chunks(c, send_id, [chunk], at))
             return ChunkDone(len(taken) - len(ids), len(ids))
         if run.stop_reason:
             self.sends.stop(send_id, run.stop_reason)
@@ -93,17 +87,10 @@ class Runner:
         found = self._messages.get(send.id)
         if found is None:
             spec: Mapping[str, Any] = send.spec
-            raw = spec["options"]
-            options: SendOptions = {
-                "sender": raw["sender"],
-                "max_parts": raw["max_parts"],
-                "truncate": raw["truncate"],
-                "scheduled_at": datetime.fromisoformat(raw["scheduled_at"])
-                if raw["scheduled_at"]
-                else None,
-                "campaign_name": raw["campaign_name"],
-                "flash": raw["flash"],
-            }
+            raw = dict(spec["options"])  # the SendOptions accept_send kept, as JSON
+            if raw["scheduled_at"]:
+                raw["scheduled_at"] = datetime.fromisoformat(raw["scheduled_at"])
+            options = cast(SendOptions, raw)
             found, _ = plan_message(
                 self.gateway.endpoint, spec["text"], options, personalised=spec["personalised"]
             )

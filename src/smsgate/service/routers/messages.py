@@ -109,7 +109,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
             return _send(body)
         claim = store.claim_key(idempotency_key, _fingerprint(body))
         if claim.state is ClaimState.DONE:
-            return _replay(claim.response)
+            return _answer(claim.response)
         if claim.state is not ClaimState.NEW:
             raise _key_taken(idempotency_key, claim.state)
         try:
@@ -135,10 +135,11 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         except KeyTaken as taken:
             assert key is not None
             raise _key_taken(key, taken.state) from None
-        return JSONResponse(accepted.answer, 202 if "send_id" in accepted.answer else 201)
+        return _answer(accepted.answer)
 
-    def _replay(answer: dict[str, Any]) -> Any:
-        """The first answer again: a queued send's (202) or a sent one's report."""
+    def _answer(answer: dict[str, Any]) -> Any:
+        """An answer as first given: a queued send's (202) or a sent one's report (201); an
+        Idempotency-Key's retry may get either, whichever way the first request went."""
         if "send_id" in answer:
             return JSONResponse(answer, 202)
         return SendReportOut.model_validate(answer)
