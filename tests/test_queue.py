@@ -526,7 +526,7 @@ def test_a_job_run_twice_sends_nothing_the_second_time(
     queued are taken."""
     store = Store(database)
     gateway = recording_gateway(sandbox.dsn("rich", "rich-key"), store)
-    answer = accept_send(gateway, Sends(store), _numbers(3), "Once", sender="Acme").answer
+    answer = accept_send(gateway, Sends(store), _numbers(3), "Once", sender="Acme")
     runner = Runner(store, gateway)
     first = runner.run(answer["send_id"], 0)
     again = runner.run(answer["send_id"], 0)
@@ -542,7 +542,7 @@ def test_a_worker_for_another_account_fails_the_rows_saying_why(
 ) -> None:
     store = Store(database)
     service_side = recording_gateway(sandbox.dsn("rich", "rich-key"), store)
-    answer = accept_send(service_side, Sends(store), _numbers(2), "Hi", sender="Acme").answer
+    answer = accept_send(service_side, Sends(store), _numbers(2), "Hi", sender="Acme")
     other = recording_gateway(sandbox.dsn(), store)  # the demo account
     assert Runner(store, other).run(answer["send_id"], 0).sent == 0
     rows = _rows(
@@ -565,7 +565,7 @@ def test_smsgate_cancel_cancels_a_held_message_with_its_send(
     later = datetime.now(UTC) + timedelta(hours=1)
     answer = accept_send(
         gateway, Sends(store), _numbers(2), "Later", sender="12345", scheduled_at=later
-    ).answer
+    )
     assert answer["held"] is True
     env = _env(database, sandbox.messangi_dsn())
     done = subprocess.run(

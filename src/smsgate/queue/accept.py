@@ -4,7 +4,6 @@ and its jobs in one transaction and answer at once, before anything is sent."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Unpack
 
@@ -31,13 +30,6 @@ class KeyTaken(Exception):
         self.state = state
 
 
-@dataclass(frozen=True)
-class Accepted:
-    answer: dict[str, Any]
-    replayed: bool
-    """The answer of an earlier request with the same Idempotency-Key: nothing new queued."""
-
-
 def accept_send(
     gateway: GatewayBase,
     sends: Sends,
@@ -47,9 +39,11 @@ def accept_send(
     rows: Sequence[Mapping[str, str]] | None = None,
     key: tuple[str, str] | None = None,
     **options: Unpack[SendOptions],
-) -> Accepted:
-    """Queue a send through the gateway's account. Raises InvalidInput (nothing queued) for
-    what the provider would refuse as a whole; ``key`` is (Idempotency-Key, body fingerprint).
+) -> dict[str, Any]:
+    """Queue a send through the gateway's account and give its answer (or, for an
+    Idempotency-Key used before with the same body, the first request's answer, queuing
+    nothing). Raises InvalidInput (nothing queued) for what the provider would refuse as a
+    whole; ``key`` is (Idempotency-Key, body fingerprint).
 
     Where the provider cannot schedule (Messangi), the gateway holds the send: its jobs wait
     until the time asked, and cancel removes what is still held."""
@@ -79,7 +73,7 @@ def accept_send(
         "parts": report.parts,
         "skipped": [s.to_dict() for s in report.skipped],
         "warnings": report.warnings,
-        "scheduled_at": scheduled.isoformat() if scheduled else None,
+        "scheduled_at": _iso(scheduled),
         "held": hold_until is not None,
     }
     listed = [
@@ -102,7 +96,7 @@ def accept_send(
             "sender": options.get("sender"),
             "max_parts": options.get("max_parts", 1),
             "truncate": options.get("truncate", True),
-            "scheduled_at": None if hold_until or not scheduled else scheduled.isoformat(),
+            "scheduled_at": _iso(options.get("scheduled_at")),  # None when the gateway holds it
             "campaign_name": options.get("campaign_name"),
             "flash": options.get("flash", False),
         },
@@ -125,7 +119,12 @@ def accept_send(
 
     claim = sends.accept(new, enqueue, answer, key)
     if claim.state is ClaimState.NEW:
-        return Accepted(answer, replayed=False)
+        return answer
     if claim.state is ClaimState.DONE:
-        return Accepted(claim.response, replayed=True)
+        response: dict[str, Any] = claim.response
+        return response
     raise KeyTaken(claim.state)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

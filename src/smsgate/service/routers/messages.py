@@ -123,7 +123,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
     def _queue(body: SendRequest, sends: Sends, key: str | None) -> Any:
         _check_columns(body)
         try:
-            accepted = accept_send(
+            answer = accept_send(
                 gateway,
                 sends,
                 body.to or [],
@@ -135,7 +135,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
         except KeyTaken as taken:
             assert key is not None
             raise _key_taken(key, taken.state) from None
-        return _answer(accepted.answer)
+        return _answer(answer)
 
     def _answer(answer: dict[str, Any]) -> Any:
         """An answer as first given: a queued send's (202) or a sent one's report (201); an
