@@ -47,10 +47,13 @@ def stored_message(store: Store, message_id: str) -> MessageRow:
 
 
 def scheduled_message(store: Store, message_id: str) -> MessageRow:
-    row = stored_message(store, message_id)
+    return _scheduled(stored_message(store, message_id))
+
+
+def _scheduled(row: MessageRow) -> MessageRow:
     if row.status != MessageStatus.SCHEDULED or not row.campaign_id:
         raise NotScheduled(
-            f"message {message_id} is {row.status}: only a scheduled one can be cancelled"
+            f"message {row.id} is {row.status}: only a scheduled one can be cancelled"
         )
     return row
 
@@ -68,10 +71,10 @@ def cancel_message(gateway: Gateway, store: Store, message_id: str) -> Cancelled
     then in the store. The gateway must reach the account the message went through.
     A message the gateway still holds (a queued send, scheduled where the provider cannot
     schedule) is cancelled in the store with the rest of its send: its job then sends nothing."""
-    held = stored_message(store, message_id)
-    if held.status == MessageStatus.QUEUED and held.send_id:
-        return Cancelled(Sends(store).cancel(held.send_id))
-    row = scheduled_message(store, message_id)
+    row = stored_message(store, message_id)
+    if row.status == MessageStatus.QUEUED and row.send_id:
+        return Cancelled(Sends(store).cancel(row.send_id))
+    _scheduled(row)
     assert row.campaign_id is not None
     reaches = gateway.endpoint.account
     if row.account is not None and reaches != row.account:
