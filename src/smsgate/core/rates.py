@@ -24,6 +24,13 @@ class Slot:
     answer. The caller asks again shortly (``RECHECK``) and calls nothing meanwhile."""
 
 
+def _nothing() -> None:
+    pass
+
+
+FULL: Final = Slot(0.0, _nothing, full=True)
+"""What a budget hands out while every slot holds a call in flight."""
+
 RECHECK: Final = 0.02
 """Seconds before asking a full budget again."""
 STALE: Final = 300.0

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Final, Protocol
 
-from smsgate.core.rates import Slot, answer_slot, take_slot
+from smsgate.core.rates import FULL, Slot, answer_slot, take_slot
 from smsgate.providers import Provider
 
 
@@ -45,7 +45,7 @@ class RateLimiter:
             now = time.monotonic()
             taken = take_slot(self._slots, self.calls, self.period, now)
         if taken is None:
-            return Slot(0.0, _nothing, full=True)
+            return FULL
         slot, wait = taken
 
         def done() -> None:
@@ -53,10 +53,6 @@ class RateLimiter:
                 answer_slot(slot, time.monotonic())
 
         return Slot(wait, done)
-
-
-def _nothing() -> None:
-    pass
 
 
 _LIMITERS: Final[dict[str, RateLimiter]] = {}

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smsgate import settings
 from smsgate.core.errors import ConfigurationError
-from smsgate.core.rates import Slot, answer_slot, take_slot
+from smsgate.core.rates import FULL, Slot, answer_slot, take_slot
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import RecipientStatus
 from smsgate.core.sent import Outgoing, SentBatch
@@ -1051,10 +1051,6 @@ class Store:
             )
 
 
-def _nothing() -> None:
-    pass
-
-
 class SharedBudget:
     """At most ``calls`` per ``period`` seconds for one account, across processes and
     machines, on the database's clock: the account's row is locked (SELECT ... FOR UPDATE)
@@ -1107,7 +1103,7 @@ class SharedBudget:
 
         wait = self._update(take)
         if wait is None:
-            return Slot(0.0, _nothing, full=True)
+            return FULL
 
         def done() -> None:
             # The call went out whatever happens here: a store that cannot note its answer
