@@ -215,37 +215,28 @@ class Sends:
         never sent again). Locked, so two attempts of one job never take the same row."""
         now = utcnow()
         m = _MESSAGES.c
+        mine = (m.send_id == send_id, m.chunk == chunk)
         with self.engine.begin() as connection:
-            found = connection.execute(
-                select(
-                    m.id, m.provider, m.recipient, m.client_reference, m.text, m.params, m.status
-                )
-                .where(
-                    m.send_id == send_id,
-                    m.chunk == chunk,
-                    m.status.in_([MessageStatus.QUEUED.value, MessageStatus.SUBMITTING.value]),
-                )
-                .order_by(m.client_reference, m.id)
+            left = connection.execute(
+                select(m.id, m.provider, m.recipient)
+                .where(*mine, m.status == MessageStatus.SUBMITTING.value)
+                .order_by(m.id)
                 .with_for_update()
             ).all()
-            left = [r for r in found if r.status == MessageStatus.SUBMITTING.value]
             settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
-            taken = [r for r in found if r.status == MessageStatus.QUEUED.value]
-            if taken:
-                _write_many(
-                    connection,
-                    _MESSAGES,
-                    [
-                        {
-                            "status": MessageStatus.SUBMITTING.value,
-                            "submitted_by": owner,
-                            "updated_at": now,
-                            "id": r.id,
-                        }
-                        for r in taken
-                    ],
-                    where="id",
+            # One statement, whatever the chunk's size: a second attempt waits on the rows'
+            # locks, then finds them no longer queued and takes nothing.
+            taken = list(
+                connection.execute(
+                    update(_MESSAGES)
+                    .where(*mine, m.status == MessageStatus.QUEUED.value)
+                    .values(
+                        status=MessageStatus.SUBMITTING.value, submitted_by=owner, updated_at=now
+                    )
+                    .returning(m.id, m.recipient, m.client_reference, m.text, m.params)
                 )
+            )
+        taken.sort(key=lambda r: (r.client_reference or "", r.id))
         return [
             Taken(
                 r.id,

@@ -7,6 +7,7 @@ before its message was recorded waits, and is applied when the message arrives.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -23,13 +24,16 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    String,
     Table,
     and_,
+    any_,
     create_engine,
     delete,
     event,
     func,
     inspect,
+    literal,
     or_,
     select,
     text,
@@ -139,14 +143,19 @@ def _write_many(
     *,
     where: str | None = None,
 ) -> None:
-    """INSERT many rows (or, with ``where``, UPDATE each row found by that column) with one
-    statement straight to the driver's executemany.
+    """INSERT many rows (or, with ``where``, UPDATE each row found by that column) in one
+    statement: on PostgreSQL one array per column (``unnest``), elsewhere the driver's
+    executemany.
 
     A send's rows differ in a few strings only: SQLAlchemy's per-value type processing cost
-    more than SQLite's own work (see bench/run.py's CLI send). Each distinct value of a column
-    that needs processing (the batch's datetimes) goes through the column's own SQLAlchemy
-    type once, so the database holds exactly what the ORM writes and reads.
+    more than SQLite's own work (see bench/run.py's CLI send), and on PostgreSQL one
+    parameter set per row cost a queued send's worker more than its requests (one statement
+    a row, each a round of the pipeline). Each distinct value of a column that needs
+    processing (the batch's datetimes) goes through the column's own SQLAlchemy type once, so
+    the database holds exactly what the ORM writes and reads.
     """
+    if not rows:
+        return
     dialect = connection.dialect
     columns = [name for name in rows[0] if name != where] + ([where] if where else [])
     values: list[list[Any]] = []
@@ -158,6 +167,12 @@ def _write_many(
                 done = {value: processor(value) for value in set(column)}
                 column = [done[value] for value in column]
         values.append(column)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        keys = [values[-1]] if where else []
+        driver.execute(_unnest_statement(table, tuple(columns), where), values + keys, binary=True)
+        return
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     # Built from our own table's column names only; every value goes as a parameter.
     if where is None:
@@ -169,6 +184,42 @@ def _write_many(
         assignments = ", ".join(f"{name} = {marker}" for name in columns[:-1])
         statement = f"UPDATE {table.name} SET {assignments} WHERE {where} = {marker}"  # noqa: S608
     connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
+
+
+_POSTGRESQL: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _array_of(table: Table, column: str) -> str:
+    """A binary array parameter of one column's type."""
+    return f"%b::{table.c[column].type.compile(_POSTGRESQL)}[]"
+
+
+@functools.cache
+def _unnest_statement(table: Table, columns: tuple[str, ...], where: str | None) -> str:
+    """_write_many's PostgreSQL statement: one array parameter per column, typed by the
+    column, so its text is the same for every batch (psycopg prepares it once)."""
+    arrays = ", ".join(_array_of(table, name) for name in columns)
+    names = ", ".join(columns)
+    # Built from our own table's column names and types only; every value is a parameter.
+    if where is None:
+        return f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    assignments = ", ".join(f"{name} = v.{name}" for name in columns[:-1])
+    # The keys twice: the join alone lets PostgreSQL choose a scan of the whole table when
+    # its statistics lag behind a big send's rows; "= ANY" holds it to the index.
+    key = _array_of(table, where)
+    return (
+        f"UPDATE {table.name} SET {assignments} FROM unnest({arrays}) AS v({names})"  # noqa: S608
+        f" WHERE {table.name}.{where} = v.{where} AND {table.name}.{where} = ANY({key})"
+    )
+
+
+def _one_of(column: Any, values: list[str], dialect: str) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY`` of one array parameter, whose statement
+    is the same whatever the count (an IN list of a batch's 2,000 values was a statement of
+    its own to build and parse for every batch)."""
+    if dialect == "postgresql":
+        return cast(ColumnElement[bool], column == any_(literal(values, postgresql.ARRAY(String))))
+    return cast(ColumnElement[bool], column.in_(values))
 
 
 def _own_event(
@@ -436,21 +487,6 @@ class _PsycopgStatements(_CoreStatements):
             _INSERT_EVENTS, [[v[column] for v in values] for column in _EVENT_COLUMNS]
         )
         return {key for (key,) in self.cursor.fetchall()}
-
-    def write_statuses(self, states: list[_MessageState], now: datetime) -> None:
-        if not states:
-            return
-        self.cursor.execute(
-            "UPDATE messages SET status = v.status, final = v.final, updated_at = %s"
-            " FROM unnest(%s::varchar[], %s::varchar[], %s::boolean[]) AS v(id, status, final)"
-            " WHERE messages.id = v.id",
-            [
-                now,
-                [state.id for state in states],
-                [state.status.value for state in states],
-                [state.final for state in states],
-            ],
-        )
 
 
 _EVENT_TYPES: Final = (
@@ -787,11 +823,15 @@ class Store:
         by_number = {r["recipient"]: r for r in rows if r["campaign_id"]}
         events = cast(Table, EventRow.__table__).c
         conditions: list[ColumnElement[bool]] = []
+        dialect = connection.dialect.name
         if by_id:
-            conditions.append(events.provider_message_id.in_(list(by_id)))
+            conditions.append(_one_of(events.provider_message_id, list(by_id), dialect))
         if campaign_id and by_number:
             conditions.append(
-                and_(events.campaign_id == campaign_id, events.recipient.in_(list(by_number)))
+                and_(
+                    events.campaign_id == campaign_id,
+                    _one_of(events.recipient, list(by_number), dialect),
+                )
             )
         if not conditions:
             return
