@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from smsgate.core.text import segment
+from smsgate.core.text import Segmentation, segment
 from smsgate.sandbox.allmysms import numbers
 from smsgate.sandbox.allmysms.accounts import Account
 from smsgate.sandbox.allmysms.events import Campaign
@@ -166,12 +166,13 @@ def _prepare(state: AllMySmsState, account: Account, call: Call) -> tuple[Flow, 
     valid: list[tuple[str, str, int, str]] = []
     invalid: list[str] = []
     blacklist = state.events.blacklist
+    segments: dict[str, Segmentation] = {}  # a campaign's texts are mostly one text
     for sms, text in zip(flow.sms, texts, strict=True):
         number = numbers.international(sms.mobile)
         if number is None or number in blacklist:
             invalid.append(sms.mobile)
             continue
-        seg = segment(text)
+        seg = segments.get(text) or segments.setdefault(text, segment(text))
         valid.append((number, text, seg.count, seg.encoding.value))
     if not valid:
         raise Refusal(114)
