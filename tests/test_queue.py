@@ -233,6 +233,10 @@ def test_a_worker_killed_mid_campaign_its_jobs_are_recovered_by_another(
         send_id = response.json()["send_id"]
         # Mid-campaign: some requests answered, others in flight at the sandbox.
         _until(lambda: _statuses(database, send_id)["sent"] >= 1000, "a part of it to be sent")
+        # Then the next requests are at the sandbox (each held there 1 s). Killed sooner, a
+        # job could die between taking its rows and its request leaving: those rows become
+        # unknown too (over-careful), and the sandbox would not have them.
+        time.sleep(0.4)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
         killed = time.monotonic()
