@@ -170,8 +170,14 @@ def _write_many(
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         driver = connection.connection.driver_connection
         assert driver is not None
-        keys = [values[-1]] if where else []
-        driver.execute(_unnest_statement(table, tuple(columns), where), values + keys, binary=True)
+        # A batch's rows share most values (its status, time, campaign): those go once, as
+        # one value, and only what differs goes as an array. The first column (the key, for
+        # an UPDATE) is always an array: it says how many rows.
+        counted = len(values) - 1 if where else 0
+        same = tuple(i != counted and len(set(v)) == 1 for i, v in enumerate(values))
+        statement, order = _unnest_statement(table, tuple(columns), same, where)
+        params = [values[i][0] if same[i] else values[i] for i in order]
+        driver.execute(statement, params, binary=True)
         return
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     # Built from our own table's column names only; every value goes as a parameter.
@@ -195,21 +201,40 @@ def _array_of(table: Table, column: str) -> str:
 
 
 @functools.cache
-def _unnest_statement(table: Table, columns: tuple[str, ...], where: str | None) -> str:
-    """_write_many's PostgreSQL statement: one array parameter per column, typed by the
-    column, so its text is the same for every batch (psycopg prepares it once)."""
-    arrays = ", ".join(_array_of(table, name) for name in columns)
-    names = ", ".join(columns)
+def _unnest_statement(
+    table: Table, columns: tuple[str, ...], same: tuple[bool, ...], where: str | None
+) -> tuple[str, list[int]]:
+    """_write_many's PostgreSQL statement, and the order of its parameters (column indexes):
+    one array per column that differs from row to row, one value for each that is ``same``
+    in every row, each typed by its column, so its text is the same for every batch of a
+    kind (psycopg prepares it once)."""
+    varying = [i for i, one in enumerate(same) if not one]
+    arrays = ", ".join(_array_of(table, columns[i]) for i in varying)
+    unnested = f"unnest({arrays}) AS v({', '.join(columns[i] for i in varying)})"
+
+    def value(i: int) -> str:
+        name = columns[i]
+        return f"%b::{table.c[name].type.compile(_POSTGRESQL)}" if same[i] else f"v.{name}"
+
     # Built from our own table's column names and types only; every value is a parameter.
     if where is None:
-        return f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
-    assignments = ", ".join(f"{name} = v.{name}" for name in columns[:-1])
+        chosen = ", ".join(value(i) for i in range(len(columns)))
+        constants = [i for i, one in enumerate(same) if one]
+        return (
+            f"INSERT INTO {table.name} ({', '.join(columns)})"  # noqa: S608
+            f" SELECT {chosen} FROM {unnested}",
+            constants + varying,
+        )
+    updated = range(len(columns) - 1)
+    assignments = ", ".join(f"{columns[i]} = {value(i)}" for i in updated)
     # The keys twice: the join alone lets PostgreSQL choose a scan of the whole table when
     # its statistics lag behind a big send's rows; "= ANY" holds it to the index.
-    key = _array_of(table, where)
+    key = len(columns) - 1
     return (
-        f"UPDATE {table.name} SET {assignments} FROM unnest({arrays}) AS v({names})"  # noqa: S608
-        f" WHERE {table.name}.{where} = v.{where} AND {table.name}.{where} = ANY({key})"
+        f"UPDATE {table.name} SET {assignments} FROM {unnested}"  # noqa: S608
+        f" WHERE {table.name}.{where} = v.{where}"
+        f" AND {table.name}.{where} = ANY({_array_of(table, where)})",
+        [i for i in updated if same[i]] + varying + [key],
     )
 
 
