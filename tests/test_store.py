@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Table
 
+from smsgate.core.ids import new_id
 from smsgate.core.message import compose_message
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import RecipientResult, RecipientStatus
@@ -17,7 +22,8 @@ from smsgate.gateway import Gateway
 from smsgate.providers.allmysms import ALPHANUMERIC_NAME, RECEIPT_STATUSES
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import ReceiptOutcome, Store
-from smsgate.store.schema import Base
+from smsgate.store.schema import Base, MessageRow
+from smsgate.store.store import _write_many
 from tests.conftest import FAST_RETRY
 
 
@@ -219,3 +225,54 @@ def test_a_store_at_the_first_revision_is_upgraded_keeping_its_messages(
     row = store.message("msg_old")
     assert row is not None and row.text == "Hi" and row.account is None
     assert store.begin_sailor_message("k") is None
+
+
+_ROW_VALUES = st.fixed_dictionaries(
+    {
+        "sender": st.none() | st.sampled_from(["Acme", "a\tb\\c"]),
+        "cost": st.none() | st.integers(0, 3),
+        "final": st.booleans(),
+        "error": st.none() | st.text(max_size=5).filter(lambda t: "\x00" not in t),
+        "updated_at": st.sampled_from(
+            [datetime(2026, 12, 6, tzinfo=UTC), datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC)]
+        ),
+    }
+)
+
+
+_ROW_VALUES_KEYS = ("sender", "cost", "final", "error", "updated_at")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(_ROW_VALUES, min_size=1, max_size=6))
+def test_rows_written_many_at_once_read_back_as_written(
+    store: Store, rows: list[dict[str, object]]
+) -> None:
+    """_write_many sends a batch's shared values once and the rest as arrays (PostgreSQL):
+    whatever mix of shared and differing values, each row holds its own, by INSERT and by
+    UPDATE alike."""
+    table = cast(Table, MessageRow.__table__)
+    ids = [new_id("msg") for _ in rows]
+    base = {
+        "provider": "allmysms",
+        "sandbox": True,
+        "recipient": "33600000000",
+        "text": "Hi",
+        "encoding": "gsm7",
+        "parts": 1,
+        "status": "queued",
+        "created_at": datetime(2026, 12, 6, tzinfo=UTC),
+    }
+    first = [{"id": i, **base, **row} for i, row in zip(ids, rows, strict=True)]
+    again = [{**row, "id": i} for i, row in zip(ids, reversed(rows), strict=True)]
+    for written, where in ((first, None), (again, "id")):
+        with store.engine.begin() as connection:
+            _write_many(connection, table, written, where=where)
+        for row in written:
+            found = store.message(str(row["id"]))
+            assert found is not None
+            assert {k: getattr(found, k) for k in _ROW_VALUES_KEYS} == {
+                k: row[k] for k in _ROW_VALUES_KEYS
+            }
