@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+from smsgate.core.optout import DEFAULT_KEYWORDS, OptOutKeywords
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -130,6 +132,21 @@ ALLMYSMS_URL: Final = Variable(
     check=_http_url,
 )
 
+
+def _keywords(value: str) -> object:
+    if not split_list(value):
+        raise ValueError("no keyword: list them comma-separated, e.g. STOP,ARRET")
+    return value
+
+
+OPT_OUT_KEYWORDS: Final = Variable(
+    "SMSGATE_OPT_OUT_KEYWORDS",
+    ",".join(DEFAULT_KEYWORDS),
+    "Replies that opt their sender out of later sends (the whole reply, any case, accents "
+    "and punctuation around it ignored), comma-separated",
+    check=_keywords,
+)
+
 VARIABLES: Final[tuple[Variable, ...]] = (
     DSN,
     TRIAL_DSN,
@@ -139,6 +156,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     API_KEYS,
     WEBHOOK_SECRETS,
     ALLMYSMS_URL,
+    OPT_OUT_KEYWORDS,
 )
 
 
@@ -172,3 +190,8 @@ def current(env: Mapping[str, str] | None = None) -> list[Setting]:
 def split_list(value: str) -> tuple[str, ...]:
     """A comma-separated variable's items, blanks dropped."""
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def opt_out_keywords(env: Mapping[str, str] | None = None) -> OptOutKeywords:
+    """The opt-out keywords in force; ConfigurationError when the variable is unusable."""
+    return OptOutKeywords.parse(OPT_OUT_KEYWORDS.validate(OPT_OUT_KEYWORDS.read(env)))

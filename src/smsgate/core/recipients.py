@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
@@ -50,6 +50,15 @@ class RecipientList:
 
     recipients: list[Recipient] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+
+    def exclude(self, numbers: Container[str], reason: str) -> None:
+        """Skip the recipients whose number is in ``numbers`` (opted out), with ``reason``."""
+        kept = [r for r in self.recipients if r.number not in numbers]
+        if len(kept) < len(self.recipients):
+            self.skipped.extend(
+                Skipped(r.input, reason) for r in self.recipients if r.number in numbers
+            )
+            self.recipients = kept
 
     def limit(self, count: int, reason: str) -> None:
         """Keep the first ``count`` recipients; the rest are skipped with ``reason``."""

@@ -171,6 +171,22 @@ class ReplyRow(Base):
     __table_args__ = (UniqueConstraint("provider", "provider_reply_id"),)
 
 
+class OptOutRow(Base):
+    """A number that asked for no more SMS (a STOP reply, the provider's blacklist, or by
+    hand): later sends skip it, saying so, unless told to ignore opt-outs."""
+
+    __tablename__ = "opt_outs"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """International digits, as recipients are written (``33612345678``)."""
+    source: Mapped[str] = mapped_column(String(16))
+    """``reply``, ``provider`` or ``manual``."""
+    provider: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    """The reply's text, the provider's comment, or the reason given."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SailorMessageRow(Base):
     """What the elastic.io sailor started and finished, where a restarted sailor finds it:
     a message redelivered after a crash is never processed twice (see smsgate.sailor.ledger)."""

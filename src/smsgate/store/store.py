@@ -56,6 +56,7 @@ from smsgate.store.schema import (
     EventRow,
     IdempotencyRow,
     MessageRow,
+    OptOutRow,
     RateBudgetRow,
     ReplyRow,
     SailorMessageRow,
@@ -67,7 +68,7 @@ log = logging.getLogger("smsgate.store")
 T = TypeVar("T")
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0003"
+HEAD_REVISION: Final = "0004"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
 
@@ -236,6 +237,19 @@ def _unnest_statement(
         f" AND {table.name}.{where} = ANY({_array_of(table, where)})",
         [i for i in updated if same[i]] + varying + [key],
     )
+
+
+def opt_out_number(
+    connection: Connection, number: str, source: str, provider: str | None, detail: str | None
+) -> bool:
+    """Add a number to the opt-outs (kept as first added); True when it was not there."""
+    table = cast(Table, OptOutRow.__table__)
+    inserted = connection.execute(
+        _insert_ignoring_duplicates(connection.dialect.name, table)
+        .values(number=number, source=source, provider=provider, detail=detail, created_at=utcnow())
+        .returning(table.c.number)
+    ).scalar()
+    return inserted is not None
 
 
 def _one_of(column: Any, values: list[str], dialect: str) -> ColumnElement[bool]:
@@ -947,9 +961,14 @@ class Store:
                 statements.write_statuses(list(changed.values()), now)
         return outcomes
 
-    def add_reply(self, reply: Reply) -> bool:
-        """Keep a reply once; True when it is new."""
+    def add_reply(self, reply: Reply, *, opt_out: bool = False) -> bool:
+        """Keep a reply once; True when it is new. ``opt_out``: the reply asks for no more
+        SMS, so its sender joins the opt-outs, in the same transaction."""
         with self._session() as session:
+            if opt_out:
+                opt_out_number(
+                    session.connection(), reply.sender, "reply", reply.provider, reply.text
+                )
             message_id = None
             if reply.provider_message_id:
                 message_id = session.scalar(
