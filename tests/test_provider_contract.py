@@ -146,6 +146,8 @@ def _exercise(ability: str, gateway: Gateway, case: Case) -> None:
         assert isinstance(gateway.receipts(campaign or ""), list)
     elif ability == "replies_pull":
         assert isinstance(gateway.replies(), list)
+    elif ability == "opt_outs_pull":
+        assert isinstance(gateway.opt_outs(), list)
     elif ability == "cancel":
         scheduled = _send(gateway, case, 2, scheduled_at=later)
         assert scheduled.recipients[0].status is RecipientStatus.SCHEDULED
@@ -182,6 +184,7 @@ def test_every_optional_operation_works_or_is_refused_naming_who_can(
         "account": gateway.info,
         "receipts": lambda: gateway.receipts("x"),
         "replies": gateway.replies,
+        "opt_outs": gateway.opt_outs,
         "cancel": lambda: gateway.cancel("x"),
         "lookup": lambda: gateway.lookup("x"),
         "search": lambda: gateway.search(MessageQuery()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Self, cast
 
+from smsgate.core.optout import OptOut
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo
@@ -27,6 +28,7 @@ from smsgate.providers.base import (
     Delete,
     Inbound,
     Lookup,
+    OptOutsPull,
     ReceiptsPull,
     RepliesPull,
     Search,
@@ -129,6 +131,10 @@ class GatewayBase:
     def _replies(self) -> Exchange[list[Reply]]:
         provider = cast(RepliesPull, self._able("replies_pull", "hand out replies"))
         return (yield from provider.replies())
+
+    def _opt_outs(self) -> Exchange[list[OptOut]]:
+        provider = cast(OptOutsPull, self._able("opt_outs_pull", "list its opted-out numbers"))
+        return (yield from provider.opt_outs())
 
     def _cancel(self, campaign_id: str) -> Exchange[None]:
         provider = cast(Cancel, self._able("cancel", "cancel a scheduled send"))

@@ -17,6 +17,7 @@ from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
+from smsgate.core.optout import OptOut
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
@@ -117,6 +118,10 @@ class Gateway(GatewayBase):
     def replies(self) -> list[Reply]:
         """Replies the provider has not handed out before."""
         return self._drive(self._replies())
+
+    def opt_outs(self) -> list[OptOut]:
+        """The numbers the provider itself keeps from being sent to (AllMySMS's blacklist)."""
+        return self._drive(self._opt_outs())
 
     def cancel(self, campaign_id: str) -> None:
         """Cancel a scheduled campaign; raises ProviderError when it is too late."""
@@ -247,6 +252,9 @@ class AsyncGateway(GatewayBase):
 
     async def replies(self) -> list[Reply]:
         return await self._drive(self._replies())
+
+    async def opt_outs(self) -> list[OptOut]:
+        return await self._drive(self._opt_outs())
 
     async def cancel(self, campaign_id: str) -> None:
         await self._drive(self._cancel(campaign_id))

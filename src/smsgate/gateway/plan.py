@@ -5,7 +5,7 @@ Pure: the sync and async gateways share it and differ only in how they wait for 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import groupby
@@ -14,6 +14,7 @@ from typing import Final, Protocol, TypedDict, Unpack
 from smsgate.core.errors import InvalidText, NoRecipients
 from smsgate.core.ids import new_id, new_ids
 from smsgate.core.message import Message, compose_message
+from smsgate.core.optout import OPTED_OUT
 from smsgate.core.personalise import TO_COLUMN, Template
 from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
@@ -76,6 +77,8 @@ class SendOptions(TypedDict, total=False):
     campaign_name: a label the provider keeps with the campaign.
     flash: shown at once and not stored on the handset.
     halt: a Halt the caller may set to stop the send between requests (Ctrl-C).
+    opted_out: numbers (international digits) that asked for no more SMS: skipped, saying
+    so (core.optout.OPTED_OUT).
     """
 
     sender: str | None
@@ -87,6 +90,7 @@ class SendOptions(TypedDict, total=False):
     campaign_name: str | None
     flash: bool
     halt: Halt | None
+    opted_out: Container[str] | None
 
 
 class SendRun:
@@ -113,6 +117,8 @@ class SendRun:
             region=default_region(region) if region else gateway_region,
             strict=options.get("strict", False),
         )
+        if opted_out := options.get("opted_out"):
+            recipients.exclude(opted_out, OPTED_OUT)
         if not recipients.recipients:
             raise NoRecipients(_no_recipient_message(recipients))
         if endpoint.trial:

@@ -18,6 +18,7 @@ import httpx
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ProviderError
+from smsgate.core.optout import OptOut
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
@@ -69,6 +70,7 @@ CAPABILITIES: Final = Capabilities(
     trial=True,
     receipts_pull=True,
     replies_pull=True,
+    opt_outs_pull=True,
     flash=True,
     personalised=MAX_RECIPIENTS_PER_REQUEST,
     personalised_schedule=True,
@@ -245,13 +247,7 @@ class AllMySms(BaseProvider):
         return found
 
     def replies(self) -> Exchange[list[Reply]]:
-        response = yield self._post("getPulls")
-        body = _json_object(response)
-        if body is None or "mos" not in body:
-            status = body.get("status") if body else None
-            raise ProviderError(
-                _refusal(_int(status) or 0, str(body.get("statusText", "")) if body else "")
-            )
+        body = _listing((yield self._post("getPulls")), "mos")
         return [
             Reply(
                 provider=NAME,
@@ -263,6 +259,18 @@ class AllMySms(BaseProvider):
             )
             for mo in body.get("mos") or []
             if isinstance(mo, dict)
+        ]
+
+    def opt_outs(self) -> Exchange[list[OptOut]]:
+        """getBlacklist (spec §5): numbers that answered STOP or were unsubscribed."""
+        body = _listing((yield self._post("getBlacklist")), "blacklist")
+        return [
+            OptOut(
+                number=str(entry.get("phoneNumber", "")).lstrip("+"),
+                detail=str(entry.get("comment") or "") or None,
+            )
+            for entry in body.get("blacklist") or []
+            if isinstance(entry, dict) and str(entry.get("phoneNumber", "")).lstrip("+")
         ]
 
     def cancel(self, campaign_id: str) -> Exchange[None]:
@@ -408,6 +416,17 @@ def _everyone(
     results = [RecipientResult(n, status, None, error) for n in numbers]
     record = RequestRecord(None, code, error, len(numbers))
     return BatchOutcome(results, record, stop=error if stop else None)
+
+
+def _listing(response: httpx.Response, key: str) -> dict[str, Any]:
+    """A listing method's body (getPulls, getBlacklist), or the refusal it holds instead."""
+    body = _json_object(response)
+    if body is None or key not in body:
+        status = body.get("status") if body else None
+        raise ProviderError(
+            _refusal(_int(status) or 0, str(body.get("statusText", "")) if body else "")
+        )
+    return body
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ import httpx
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.message import Message
+from smsgate.core.optout import OptOut
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.recipients import Recipient
 from smsgate.core.remote import MessageQuery, ProviderMessage
@@ -43,6 +44,8 @@ class Capabilities:
     trial: bool = False
     receipts_pull: bool = False
     replies_pull: bool = False
+    opt_outs_pull: bool = False
+    """Read the numbers the provider itself keeps from being sent to (their STOP replies)."""
     lookup: bool = False
     """Read one message's current status from the provider."""
     flash: bool = False
@@ -166,6 +169,12 @@ class RepliesPull(Protocol):
         ...
 
 
+class OptOutsPull(Protocol):
+    def opt_outs(self) -> Exchange[list[OptOut]]:
+        """The account's opted-out numbers, as the provider keeps them."""
+        ...
+
+
 class Cancel(Protocol):
     def cancel(self, campaign_id: str) -> Exchange[None]:
         """Cancel a scheduled campaign; raises ProviderError when the provider refuses."""
@@ -210,6 +219,7 @@ OPTIONAL_OPERATIONS: Final[dict[str, tuple[str, ...]]] = {
     "credits": ("account",),
     "receipts_pull": ("receipts",),
     "replies_pull": ("replies",),
+    "opt_outs_pull": ("opt_outs",),
     "cancel": ("cancel",),
     "lookup": ("lookup",),
     "search": ("search", "scheduled", "batch_messages"),

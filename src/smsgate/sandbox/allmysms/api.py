@@ -318,6 +318,11 @@ def get_pulls(state: AllMySmsState, call: Call) -> dict[str, Any]:
     return state.events.pulls(account.login, int(limit) if limit.isdigit() else 1000)
 
 
+def get_blacklist(state: AllMySmsState, call: Call) -> dict[str, Any]:
+    account = _authenticate(state, call)
+    return state.events.blacklist_of(account.login)
+
+
 def get_pull(state: AllMySmsState, call: Call) -> dict[str, Any]:
     account = _authenticate(state, call)
     return state.events.pull_of(account.login, call.get("campId"))
@@ -343,6 +348,7 @@ METHODS: Final[dict[str, Callable[[AllMySmsState, Call], dict[str, Any]]]] = {
     "getPulls": get_pulls,
     "getPull": get_pull,
     "deleteCampaign": delete_campaign,
+    "getBlacklist": get_blacklist,
 }
 
 

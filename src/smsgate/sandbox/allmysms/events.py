@@ -62,6 +62,13 @@ class Campaign:
     credits: int = 0
 
 
+@dataclass(frozen=True)
+class Blacklisted:
+    login: str
+    comment: str
+    reception_date: str
+
+
 @dataclass
 class Ack:
     phone_number: str
@@ -112,7 +119,8 @@ class Events:
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     acks: dict[str, Ack] = field(default_factory=dict)  # smsId -> latest
     mos: list[Mo] = field(default_factory=list)
-    blacklist: set[str] = field(default_factory=set)
+    blacklist: dict[str, Blacklisted] = field(default_factory=dict)
+    """Numbers that answered STOP: later sends list them in invalidNumbers (§14)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     _mo_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -175,6 +183,17 @@ class Events:
             pass  # [E] §10.17: no retry; `smsgate sync` is the client's fallback
 
     # -- the API's report methods -----------------------------------------------------------
+
+    def blacklist_of(self, login: str) -> dict[str, Any]:
+        """getBlacklist: the account's unsubscribed numbers (spec §5)."""
+        with self.lock:
+            found = [(n, b) for n, b in self.blacklist.items() if b.login == login]
+        return {
+            "blacklist": [
+                {"phoneNumber": n, "comment": b.comment, "receptionDate": b.reception_date}
+                for n, b in found
+            ]
+        }
 
     def acks_of(self, login: str, campaign_id: str) -> dict[str, Any]:
         campaign = self.campaigns.get(campaign_id)
@@ -243,7 +262,9 @@ class Events:
         with self.lock:
             self.mos.append(mo)
             if text.strip().upper() == "STOP":
-                self.blacklist.add(sender)
+                self.blacklist.setdefault(
+                    sender, Blacklisted(original.account, "stop", mo.reception_date)
+                )
         self._spawn(
             self._post(
                 self.settings.replies_url,
