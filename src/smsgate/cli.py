@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -303,6 +304,13 @@ def send(
             "of the text, e.g. 'Hi {name}'.",
         ),
     ] = None,
+    ignore_opt_out: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-opt-out",
+            help="Send to numbers that opted out too (transactional SMS only, e.g. a code).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Send one text to one or many recipients; every message is recorded in the store,
@@ -310,7 +318,7 @@ def send(
     report so far); a second Ctrl-C stops at once."""
     from smsgate.gateway import Halt, SendOptions
     from smsgate.store import Store
-    from smsgate.usecases.sending import recording_gateway
+    from smsgate.usecases.sending import opted_out, recording_gateway
 
     if not to and csv_file is None:
         raise InvalidInput("no recipient given: pass --to NUMBERS or --csv FILE")
@@ -334,6 +342,7 @@ def send(
     )
     count = len(rows) if rows is not None else _count_entries(chunks)
     store = Store()
+    options["opted_out"] = opted_out(store, ignore=ignore_opt_out)
     with (
         recording_gateway(dsn, store, region=region) as gateway,
         _progress(count > PROGRESS_THRESHOLD) as progress,
@@ -727,6 +736,60 @@ def replies(
         out.print(f"{reply.received_at:%Y-%m-%d %H:%M} {reply.sender}: {reply.text}", markup=False)
 
 
+class OptOutAction(StrEnum):
+    LIST = "list"
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@app.command()
+def optouts(
+    action: Annotated[
+        OptOutAction, typer.Argument(help="list (default), add NUMBER or remove NUMBER.")
+    ] = OptOutAction.LIST,
+    number: Annotated[str | None, typer.Argument(help="The number to add or remove.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept with an added number).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Numbers that opted out (a STOP reply, the provider's list, or by hand): later sends
+    skip them with reason 'opted out' unless --ignore-opt-out."""
+    from smsgate.shapes import OptOutOut
+    from smsgate.store import Store
+    from smsgate.store.optouts import OptOuts
+    from smsgate.usecases.optouts import opt_out_number
+
+    if action is not OptOutAction.LIST and not number:
+        raise InvalidInput(f"which number? write: smsgate optouts {action.value} +33612345678")
+    opt_outs = OptOuts(Store())
+    if action is OptOutAction.LIST:
+        rows, total = opt_outs.list(limit=limit)
+        if as_json:
+            items = [OptOutOut.model_validate(r).model_dump(mode="json") for r in rows]
+            _print_json({"items": items, "total": total})
+            return
+        for row in rows:
+            detail = f" ({row.detail})" if row.detail else ""
+            out.print(
+                f"{row.created_at:%Y-%m-%d %H:%M} {row.number} {row.source}{detail}", markup=False
+            )
+        return
+    digits = opt_out_number(str(number))
+    if action is OptOutAction.ADD:
+        done = opt_outs.add(digits, "manual", detail=reason)
+        said = "opted out" if done else "had already opted out"
+    elif opt_outs.remove(digits):
+        done, said = True, "may be sent to again"
+    else:
+        raise InvalidInput(f"{digits} has not opted out: smsgate optouts lists those that have")
+    if as_json:
+        _print_json({"number": digits, "action": action.value, "changed": done})
+    else:
+        out.print(f"{digits} {said}", markup=False)
+
+
 @app.command(name="sync")
 def sync_command(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """Fetch receipts and replies for messages not final yet (when webhooks did not come)."""
@@ -735,14 +798,16 @@ def sync_command(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     from smsgate.usecases.sync import sync
 
     store = Store()
+    keywords = settings.opt_out_keywords()
     with Gateway.from_dsn(dsn) as gateway:
-        result = sync(gateway, store)
+        result = sync(gateway, store, keywords)
     if as_json:
         _print_json(result.to_dict())
     else:
         out.print(
             f"{result.campaigns} campaign(s) checked, {result.receipts} receipt(s), "
             f"{result.applied} status change(s), {result.replies} new reply(ies), "
+            f"{result.opt_outs} new opt-out(s) from the provider's list, "
             f"{result.identified} unknown message(s) found at the provider"
         )
 

@@ -72,3 +72,13 @@ class ProviderMessageOut(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     failure: str | None = None
+
+
+class OptOutOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str = Field(description="International digits, as recipients are written")
+    source: str = Field(description="reply (a STOP answer), provider (its own list) or manual")
+    provider: str | None = None
+    detail: str | None = None
+    created_at: datetime

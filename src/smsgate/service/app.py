@@ -19,17 +19,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smsgate import settings
 from smsgate.core.errors import ConfigurationError, InvalidInput, ProviderError
+from smsgate.core.optout import DEFAULT as DEFAULT_OPT_OUT
+from smsgate.core.optout import OptOutKeywords
 from smsgate.core.receipts import Reply
 from smsgate.gateway import Gateway
 from smsgate.service.auth import matches_any
 from smsgate.service.guard import ApiGuard
 from smsgate.service.ingest import ReceiptWriter
-from smsgate.service.routers import account, messages, provider, replies, sends
+from smsgate.service.routers import account, messages, optouts, provider, replies, sends
 from smsgate.service.schemas import ErrorOut
 from smsgate.service.swagger2 import swagger2
 from smsgate.service.webhooks import PREFIX as WEBHOOK_PREFIX
 from smsgate.service.webhooks import WebhookApp
 from smsgate.store import Store
+from smsgate.usecases.optouts import record_reply
 
 MAX_API_BODY: Final = 64 * 2**20
 """A send's body at most (about a million recipients); over it, 413 before it is read."""
@@ -39,6 +42,7 @@ MAX_API_BODY: Final = 64 * 2**20
 class ServiceConfig:
     api_keys: tuple[str, ...]
     webhook_secrets: tuple[str, ...]
+    opt_out_keywords: OptOutKeywords = DEFAULT_OPT_OUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ServiceConfig":
@@ -47,7 +51,8 @@ class ServiceConfig:
             raise ConfigurationError(
                 f"the service needs at least one API key: set {settings.API_KEYS.name}=KEY[,KEY2]"
             )
-        return cls(keys, settings.split_list(settings.WEBHOOK_SECRETS.read(env)))
+        secrets = settings.split_list(settings.WEBHOOK_SECRETS.read(env))
+        return cls(keys, secrets, settings.opt_out_keywords(env))
 
     def __repr__(self) -> str:
         return f"ServiceConfig({len(self.api_keys)} API keys, {len(self.webhook_secrets)} secrets)"
@@ -85,6 +90,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
     for router in (messages, account, replies, provider):
         app.include_router(router.router(gateway, store, auth))
     app.include_router(sends.router(store, auth))
+    app.include_router(optouts.router(store, auth))
 
     @app.get("/openapi-v2.json", include_in_schema=False)
     def openapi_v2(request: Request) -> dict[str, Any]:
@@ -106,7 +112,8 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
         except ValueError as error:
             return 422, {"error": str(error)}
         if isinstance(event, Reply):
-            new = await asyncio.to_thread(store.add_reply, event)
+            keywords = config.opt_out_keywords
+            new = await asyncio.to_thread(record_reply, store, event, keywords)
             return 200, {"kind": "reply", "outcome": "new" if new else "duplicate"}
         outcome = await writer.submit(event)
         return 200, {"kind": "receipt", "outcome": outcome.value}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from smsgate.shapes import EventOut, MessageOut, ProviderMessageOut, ReplyOut
+from smsgate.shapes import EventOut, MessageOut, OptOutOut, ProviderMessageOut, ReplyOut
 
 
 class SendRequest(BaseModel):
@@ -53,6 +53,11 @@ class SendRequest(BaseModel):
     scheduled_at: datetime | None = Field(None, description="Send later (ISO 8601 with zone)")
     tag: str | None = Field(None, max_length=100, description="Campaign name kept with each SMS")
     flash: bool = Field(False, description="A flash SMS: shown at once, not stored")
+    ignore_opt_out: bool = Field(
+        False,
+        description="Send to numbers that opted out too (transactional SMS only, e.g. a code); "
+        "otherwise they are skipped with reason 'opted out'",
+    )
 
     @model_validator(mode="after")
     def one_way_to_name_recipients(self) -> SendRequest:
@@ -257,3 +262,17 @@ __all__ = [
     "SkippedOut",
     "report_out",
 ]
+
+
+class OptOutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(min_length=1, description="The number, e.g. +33612345678")
+    detail: str | None = Field(None, max_length=500, description="Why (kept with it)")
+
+
+class OptOutPageOut(BaseModel):
+    items: list[OptOutOut]
+    total: int
+    limit: int
+    offset: int

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+from smsgate.core.optout import DEFAULT, OptOutKeywords
 from smsgate.core.remote import MessageQuery
 from smsgate.gateway import Gateway
 from smsgate.store.store import ReceiptOutcome, Store
+from smsgate.usecases.optouts import read_provider_opt_outs, record_reply
 
 BEFORE: Final = timedelta(minutes=5)
 AFTER: Final = timedelta(minutes=30)
@@ -23,14 +25,17 @@ class SyncResult:
     receipts: int = 0
     applied: int = 0
     replies: int = 0
+    opt_outs: int = 0
+    """Numbers the provider keeps from being sent to, new to our opt-outs."""
     identified: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
 
-def sync(gateway: Gateway, store: Store) -> SyncResult:
-    """Ask the provider about every campaign with messages not final yet, and for replies."""
+def sync(gateway: Gateway, store: Store, keywords: OptOutKeywords = DEFAULT) -> SyncResult:
+    """Ask the provider about every campaign with messages not final yet, for replies (those
+    that are one of the opt-out ``keywords`` opt their sender out) and for its opt-outs."""
     provider = gateway.endpoint.provider
     result = SyncResult()
     if provider.capabilities.receipts_pull:
@@ -41,7 +46,9 @@ def sync(gateway: Gateway, store: Store) -> SyncResult:
                 outcome = store.apply_receipt(receipt, source="sync")
                 result.applied += outcome is ReceiptOutcome.APPLIED
     if provider.capabilities.replies_pull:
-        result.replies = sum(store.add_reply(reply) for reply in gateway.replies())
+        result.replies = sum(record_reply(store, r, keywords) for r in gateway.replies())
+    if provider.capabilities.opt_outs_pull:
+        result.opt_outs = read_provider_opt_outs(gateway, store)
     if provider.capabilities.search:
         result.identified = identify_unknown(gateway, store)
     return result

@@ -31,6 +31,7 @@ from smsgate.store import Store
 from smsgate.store.sends import Sends
 from smsgate.store.store import ClaimState
 from smsgate.usecases.messages import NotScheduled, OtherAccount, UnknownMessage, cancel_message
+from smsgate.usecases.sending import opted_out
 
 WAIT_MAX_RECIPIENTS: Final = 1000
 """?wait=true sends during the request: a bounded size keeps the request's time bounded."""
@@ -168,6 +169,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
             scheduled_at=body.scheduled_at,
             campaign_name=body.tag,
             flash=body.flash,
+            opted_out=opted_out(store, ignore=body.ignore_opt_out),
         )
 
     def _send(body: SendRequest) -> SendReportOut:
