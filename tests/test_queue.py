@@ -541,6 +541,37 @@ def test_a_job_run_twice_sends_nothing_the_second_time(
     store.close()
 
 
+def test_a_job_given_up_after_its_last_attempt_leaves_no_row_waiting(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    """No job will take its rows any more: those still queued fail, the one its attempt had
+    in flight becomes unknown, each saying why; nothing is sent."""
+    store = Store(database)
+    gateway = recording_gateway(sandbox.dsn("rich", "rich-key"), store)
+    answer = accept_send(gateway, Sends(store), _numbers(3), "Hi", sender="Acme")
+    send_id = answer["send_id"]
+    taken = Sends(store).take(send_id, 0, "test")
+    with store.engine.begin() as connection:  # two of them not taken yet
+        connection.execute(
+            sqlalchemy.text("UPDATE messages SET status = 'queued' WHERE id IN (:a, :b)"),
+            {"a": taken[0].id, "b": taken[1].id},
+        )
+    error = RuntimeError("the store went away\n(background on this error: ...)")
+    Runner(store, gateway).give_up(send_id, 0, error, 9)
+    assert _statuses(database, send_id) == Counter({"failed": 2, "unknown": 1})
+    query = f"SELECT status, error FROM messages WHERE send_id = '{send_id}'"  # noqa: S608
+    reasons = {row[0]: row[1] for row in _rows(database, query)}
+    said = "the job failed 9 times, the last with RuntimeError: the store went away"
+    assert reasons["failed"] == f"not sent: {said}"
+    assert (
+        reasons["unknown"].startswith(said)
+        and "may have reached the provider" in reasons["unknown"]
+    )
+    assert _inbox(sandbox) == Counter()
+    gateway.close()
+    store.close()
+
+
 def test_a_worker_for_another_account_fails_the_rows_saying_why(
     database: str, sandbox: SandboxProcess
 ) -> None:

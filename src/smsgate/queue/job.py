@@ -82,6 +82,17 @@ class Runner:
             self.sends.stop(send_id, run.stop_reason)
         return ChunkDone(len(taken))
 
+    def give_up(self, send_id: str, chunk: int, error: BaseException, attempts: int) -> None:
+        """The job failed its last attempt: settle its rows (Sends.abandon) with the error's
+        first line, so that every one of them says what became of it."""
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        reason = f"the job failed {attempts} times, the last with {type(error).__name__}: {first}"
+        failed, unknown = self.sends.abandon(send_id, chunk, reason)
+        log.error(
+            "send %s chunk %d given up: %d failed, %d unknown (%s)",
+            *(send_id, chunk, failed, unknown, reason),
+        )
+
     def _message(self, send: QueuedSend) -> Message:
         """The send's message, composed again from what was accepted (once per send)."""
         found = self._messages.get(send.id)

@@ -45,9 +45,19 @@ def run_worker(store: Store, gateway: Gateway, concurrency: int, name: str = "wo
     # rows still queued and makes what it had in flight unknown.
     retry = procrastinate.RetryStrategy(max_attempts=8, exponential_wait=2)
 
-    @app.task(name=SEND_TASK, queue=SENDS_QUEUE, retry=retry)
-    def send_chunk(send_id: str, chunk: int) -> None:
-        done = runner.run(send_id, chunk)
+    @app.task(name=SEND_TASK, queue=SENDS_QUEUE, retry=retry, pass_context=True)
+    def send_chunk(context: procrastinate.JobContext, send_id: str, chunk: int) -> None:
+        try:
+            done = runner.run(send_id, chunk)
+        except Exception as error:
+            job = context.job
+            if retry.get_retry_decision(exception=error, job=job) is None:
+                # Its last attempt: no job will take its rows any more.
+                try:
+                    runner.give_up(send_id, chunk, error, job.attempts + 1)
+                except Exception:  # the store itself is failing: the rows stay as they are
+                    log.exception("send %s chunk %d: could not settle its rows", send_id, chunk)
+            raise
         log.info("send %s chunk %d: %d sent, %d postponed", send_id, chunk, *vars(done).values())
 
     @app.periodic(cron="* * * * * */2", periodic_id="recover")

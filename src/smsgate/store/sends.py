@@ -271,6 +271,31 @@ class Sends:
         """Cancel what of a send the gateway still holds (rows ``queued``). Returns how many."""
         return self._end_queued(send_id, None, MessageStatus.CANCELLED, "cancelled before sending")
 
+    def abandon(self, send_id: str, chunk: int, reason: str) -> tuple[int, int]:
+        """A job the queue will not run again (it failed its last attempt): its rows still
+        ``queued`` fail, and those it had ``submitting`` become ``unknown`` (their request may
+        have left), each saying why, so that none is left waiting for a job that will never
+        come. Returns (failed, unknown)."""
+        m = _MESSAGES.c
+        now = utcnow()
+        with self.engine.begin() as connection:
+            found = connection.execute(
+                select(m.id, m.provider, m.recipient, m.status)
+                .where(
+                    m.send_id == send_id,
+                    m.chunk == chunk,
+                    m.status.in_([MessageStatus.QUEUED.value, MessageStatus.SUBMITTING.value]),
+                )
+                .order_by(m.id)
+                .with_for_update()
+            ).all()
+            queued = [r for r in found if r.status == MessageStatus.QUEUED.value]
+            taken = [r for r in found if r.status == MessageStatus.SUBMITTING.value]
+            settle(connection, queued, MessageStatus.FAILED, f"not sent: {reason}", now, "queue")
+            maybe = f"{reason}; its request may have reached the provider: check there"
+            settle(connection, taken, MessageStatus.UNKNOWN, maybe, now, "queue")
+        return len(queued), len(taken)
+
     def stop(self, send_id: str, reason: str) -> None:
         """A refusal that applies to every later job of the send (kept once: the first)."""
         with self.engine.begin() as connection:
