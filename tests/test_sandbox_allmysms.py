@@ -9,8 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from smsgate.sandbox.allmysms.numbers import international
 from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import add_account, inbox
 
@@ -181,3 +185,20 @@ def test_the_simplified_send_at_the_method_root_answers_json(sandbox: Background
     assert refused["status"] == 102
     xml = httpx.post(f"{sandbox.url}/http/9.0/", data={**params, "returnformat": "xml"})
     assert xml.text.lstrip().startswith("<")
+
+
+@settings(max_examples=500)
+@given(
+    first=st.sampled_from("0123456789"),
+    rest=st.text(alphabet="0123456789", min_size=7, max_size=9),
+    prefix=st.sampled_from(["", "+", "00"]),
+)
+def test_the_french_shortcut_agrees_with_phonenumbers(first: str, rest: str, prefix: str) -> None:
+    """The emulator spares phonenumbers' parse for 33 + 9 digits: its verdict must be the
+    one the parse gives, for those numbers and the ones around them."""
+    number = "33" + first + rest
+    try:
+        possible = phonenumbers.is_possible_number(phonenumbers.parse("+" + number, None))
+    except phonenumbers.NumberParseException:
+        possible = False
+    assert international(prefix + number) == (number if possible else None)

@@ -14,6 +14,10 @@ import phonenumbers
 
 _FRENCH_NATIONAL: Final = re.compile(r"0[1-9]\d{8}")
 _DIGITS: Final = re.compile(r"\d{4,15}")
+_FRENCH: Final = re.compile(r"33[1-9]\d{8}")
+"""A French number with its 9 national digits: phonenumbers finds every one possible (its
+metadata for FR: national numbers of 9 digits, a national prefix 0 that these lack), so the
+parse, most of a campaign's time here, is spared. A test holds this to phonenumbers."""
 
 
 @lru_cache(maxsize=65536)  # a pure function of the text; phonenumbers is the costly part
@@ -26,6 +30,8 @@ def international(raw: str) -> str | None:
         number = number[2:]
     elif _FRENCH_NATIONAL.fullmatch(number):
         number = "33" + number[1:]
+    if _FRENCH.fullmatch(number):
+        return number
     if not _DIGITS.fullmatch(number):
         return None
     try:
