@@ -25,6 +25,7 @@ from smsgate.sailor.platform import fetch_step
 from smsgate.sailor.settings import SailorSettings
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
+from smsgate.store.optouts import OptOuts
 from tests.conftest import add_account, inbox, inject
 from tests.elasticio_platform import (
     AMQP_URI,
@@ -381,6 +382,35 @@ def test_with_a_message_store_every_sms_of_the_component_is_on_record(
     assert (row.recipient, row.status, row.provider) == ("33612345678", "sent", "allmysms")
     assert row.account is not None and row.submitted_by is not None
     assert len(inbox(sandbox)) == 1
+
+
+def test_with_a_message_store_numbers_that_opted_out_are_skipped_unless_told(
+    step: Step, sandbox: BackgroundSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A STOP reply (here: by hand) keeps a number from the component's sends as from the
+    CLI's and the API's; ignoreOptOut is for a one-time code."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("SMSGATE_DATABASE_URL", url)
+    store = Store(url)
+    OptOuts(store).add("33612345678", "manual")
+    store.close()
+    two = {**SEND, "nums": "06 12 34 56 78, 06 98 76 54 32"}
+
+    async def scenario(broker: Broker) -> None:
+        await broker.publish(two)
+        body = data_of(await broker.next("data"))["body"]
+        assert body["skipped"] == [{"input": "06 12 34 56 78", "reason": "opted out"}]
+        assert [r["to"] for r in body["recipients"]] == ["33698765432"]
+        await broker.publish({**two, "ignoreOptOut": True})
+        again = data_of(await broker.next("data"))["body"]
+        assert len(again["recipients"]) == 2 and again["skipped"] == []
+
+    play(step, scenario)
+    assert sorted(str(m["to"]) for m in inbox(sandbox)) == [
+        "33612345678",
+        "33698765432",
+        "33698765432",
+    ]
 
 
 class _HeldBy:

@@ -10,6 +10,7 @@ What the platform gets, by what became of the SMS (the issue's contract):
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -34,6 +35,7 @@ TEXT_FIELD: Final = "message"
 SCHEDULED_AT_FIELD: Final = "scheduledAt"
 CAMPAIGN_FIELD: Final = "campaignName"
 STRICT_FIELD: Final = "strictNumbers"
+IGNORE_OPT_OUT_FIELD: Final = "ignoreOptOut"
 FIELDS: Final = (
     NUMBERS_FIELD,
     SENDER_FIELD,
@@ -41,6 +43,7 @@ FIELDS: Final = (
     SCHEDULED_AT_FIELD,
     CAMPAIGN_FIELD,
     STRICT_FIELD,
+    IGNORE_OPT_OUT_FIELD,
 )
 
 # Few quick tries in the process: the platform's rebound is the long wait, and it frees the
@@ -143,6 +146,14 @@ def _store() -> Store | None:
     return Store(url)
 
 
+def _opted_out(store: Store) -> frozenset[str]:
+    """With a message store, the numbers that opted out (a STOP reply, by hand): skipped with
+    reason 'opted out', as from the CLI and the API."""
+    from smsgate.store.optouts import OptOuts
+
+    return OptOuts(store).numbers()
+
+
 async def process(
     ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
 ) -> dict[str, Any] | None:
@@ -154,6 +165,8 @@ async def process(
     options = send_options(body)
     dsn = allmysms_dsn(cfg)
     store = ctx.shared.get("store", _store)
+    if store is not None and not _flag(body, IGNORE_OPT_OUT_FIELD):
+        options["opted_out"] = await asyncio.to_thread(_opted_out, store)
     gateway = ctx.shared.get(f"allmysms {dsn}", lambda: _gateway(dsn, store))
     report = await gateway.send(numbers, text, **options)
     reason = judge(report)
