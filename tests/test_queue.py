@@ -32,7 +32,8 @@ from smsgate.queue.accept import accept_send
 from smsgate.queue.job import Runner
 from smsgate.sandbox.server import SandboxProcess, free_port
 from smsgate.store import Store
-from smsgate.store.sends import NewSend, Sends
+from smsgate.store.optouts import OptOuts
+from smsgate.store.sends import OPTED_OUT_SINCE, NewSend, Sends
 from smsgate.store.store import ABANDONED
 from smsgate.usecases.sending import recording_gateway
 from tests.conftest import POSTGRES_ADMIN_URL
@@ -568,6 +569,30 @@ def test_a_job_given_up_after_its_last_attempt_leaves_no_row_waiting(
         and "may have reached the provider" in reasons["unknown"]
     )
     assert _inbox(sandbox) == Counter()
+    gateway.close()
+    store.close()
+
+
+def test_a_number_that_opts_out_while_its_send_waits_is_not_sent(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    """A STOP reply counts from when it comes: a queued row of that number is cancelled when
+    its job runs, saying why; a send told to ignore opt-outs still sends it."""
+    store = Store(database)
+    gateway = recording_gateway(sandbox.dsn("rich", "rich-key"), store)
+    numbers = _numbers(3)
+    waits = accept_send(gateway, Sends(store), numbers, "Hi", sender="Acme", opted_out=set())
+    code = accept_send(gateway, Sends(store), numbers[1:2], "1234", sender="Acme")
+    OptOuts(store).add(numbers[1], "reply", "allmysms", "STOP")
+    runner = Runner(store, gateway)
+    assert runner.run(waits["send_id"], 0).sent == 2
+    assert runner.run(code["send_id"], 0).sent == 1
+    assert _statuses(database, waits["send_id"]) == Counter({"sent": 2, "cancelled": 1})
+    query = (
+        f"SELECT error FROM messages WHERE status = 'cancelled' AND send_id = '{waits['send_id']}'"  # noqa: S608
+    )
+    assert [row[0] for row in _rows(database, query)] == [OPTED_OUT_SINCE]
+    assert _inbox(sandbox) == Counter([numbers[0], numbers[1], numbers[2]])
     gateway.close()
     store.close()
 

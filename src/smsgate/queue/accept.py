@@ -92,6 +92,8 @@ def accept_send(
     spec = {
         "text": text,
         "personalised": rows is not None,
+        # Whether its jobs skip numbers that opt out while it waits (not with ignore_opt_out).
+        "opt_out": options.get("opted_out") is not None,
         "options": {
             "sender": options.get("sender"),
             "max_parts": options.get("max_parts", 1),

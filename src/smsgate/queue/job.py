@@ -22,6 +22,7 @@ from smsgate.core.text import Encoding
 from smsgate.gateway import Gateway, SendOptions
 from smsgate.gateway.plan import SendRun, batches_again, plan_message
 from smsgate.queue.engine import defer_chunks
+from smsgate.store.optouts import OptOuts
 from smsgate.store.sends import QueuedSend, Sends
 from smsgate.store.store import Store
 
@@ -67,7 +68,8 @@ class Runner:
             self.sends.fail_queued(send_id, chunk, str(error))
             self.sends.stop(send_id, str(error))
             return ChunkDone(0)
-        taken = self.sends.take(send_id, chunk, self.store.owner)
+        opted_out = OptOuts(self.store).numbers() if send.spec.get("opt_out") else ()
+        taken = self.sends.take(send_id, chunk, self.store.owner, opted_out)
         if not taken:
             return ChunkDone(0)
         rows = ((t.reference, t.id, t.recipient, t.params, t.text) for t in taken)

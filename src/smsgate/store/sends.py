@@ -10,13 +10,14 @@ later attempt of the same job finds rows a dead attempt left ``submitting`` and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
 
+from smsgate.core.optout import OPTED_OUT
 from smsgate.core.sent import Outgoing
 from smsgate.core.status import MessageStatus
 from smsgate.store.schema import IdempotencyRow, MessageRow, SendRow, utcnow
@@ -26,12 +27,14 @@ from smsgate.store.store import (
     ClaimState,
     Store,
     _message_values,
+    _one_of,
     _write_many,
     claim_key,
     settle,
 )
 
 _MESSAGES = cast(Table, MessageRow.__table__)
+OPTED_OUT_SINCE = f"{OPTED_OUT} after the send was accepted: not sent"
 _SENDS = cast(Table, SendRow.__table__)
 
 
@@ -209,10 +212,15 @@ class Sends:
             created_at=row.created_at,
         )
 
-    def take(self, send_id: str, chunk: int, owner: str) -> list[Taken]:
+    def take(
+        self, send_id: str, chunk: int, owner: str, opted_out: Collection[str] = ()
+    ) -> list[Taken]:
         """A job's rows: those still ``queued`` become ``submitting`` (this worker's), and
         those an earlier attempt left ``submitting`` become ``unknown`` (it died mid-request:
-        never sent again). Locked, so two attempts of one job never take the same row."""
+        never sent again). Locked, so two attempts of one job never take the same row.
+
+        A queued row whose number has opted out since the send was accepted (``opted_out``)
+        is cancelled instead, saying so: a STOP reply counts from when it comes."""
         now = utcnow()
         m = _MESSAGES.c
         mine = (m.send_id == send_id, m.chunk == chunk)
@@ -224,6 +232,19 @@ class Sends:
                 .with_for_update()
             ).all()
             settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
+            if opted_out:
+                dialect = connection.dialect.name
+                stopped = connection.execute(
+                    select(m.id, m.provider, m.recipient)
+                    .where(
+                        *mine,
+                        m.status == MessageStatus.QUEUED.value,
+                        _one_of(m.recipient, list(opted_out), dialect),
+                    )
+                    .order_by(m.id)
+                    .with_for_update()
+                ).all()
+                settle(connection, stopped, MessageStatus.CANCELLED, OPTED_OUT_SINCE, now, "queue")
             # One statement, whatever the chunk's size: a second attempt waits on the rows'
             # locks, then finds them no longer queued and takes nothing.
             taken = list(
