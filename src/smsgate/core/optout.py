@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
 DEFAULT_KEYWORDS: Final = (
@@ -37,11 +36,16 @@ def keyword_key(text: str) -> str:
     return " ".join(plain.casefold().split()).strip(_AROUND)
 
 
-@dataclass(frozen=True)
 class OptOutKeywords:
-    """The keywords that make a reply an opt-out (configurable: see settings)."""
+    """The keywords that make a reply an opt-out (configurable: see settings).
 
-    keys: frozenset[str]
+    A plain class, not a dataclass: the settings every command loads import this module, and
+    a dataclass costs start-up time."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.keys = keys
 
     @classmethod
     def of(cls, keywords: Iterable[str]) -> OptOutKeywords:
@@ -57,11 +61,3 @@ class OptOutKeywords:
 
 
 DEFAULT: Final = OptOutKeywords.of(DEFAULT_KEYWORDS)
-
-
-@dataclass(frozen=True)
-class OptOut:
-    """A number on a provider's own opt-out list (AllMySMS's blacklist), and its comment."""
-
-    number: str
-    detail: str | None = None

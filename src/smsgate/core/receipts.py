@@ -41,3 +41,11 @@ class Reply:
     provider_message_id: str | None = None
     campaign_id: str | None = None
     received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """A number on a provider's own opt-out list (AllMySMS's blacklist), and its comment."""
+
+    number: str
+    detail: str | None = None

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Self, cast
 
-from smsgate.core.optout import OptOut
-from smsgate.core.receipts import Receipt, Reply
+from smsgate.core.receipts import OptOut, Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo
 from smsgate.gateway.abilities import require

@@ -17,8 +17,7 @@ from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
-from smsgate.core.optout import OptOut
-from smsgate.core.receipts import Receipt, Reply
+from smsgate.core.receipts import OptOut, Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.gateway.base import GatewayBase

@@ -18,8 +18,7 @@ import httpx
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ProviderError
-from smsgate.core.optout import OptOut
-from smsgate.core.receipts import Receipt, Reply
+from smsgate.core.receipts import OptOut, Receipt, Reply
 from smsgate.core.report import AccountInfo, RecipientResult, RecipientStatus, RequestRecord
 from smsgate.core.secret import Secret
 from smsgate.core.sender import SenderRule

@@ -17,8 +17,7 @@ import httpx
 
 from smsgate.core.dsn import Dsn
 from smsgate.core.message import Message
-from smsgate.core.optout import OptOut
-from smsgate.core.receipts import Receipt, Reply
+from smsgate.core.receipts import OptOut, Receipt, Reply
 from smsgate.core.recipients import Recipient
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, RecipientResult, RequestRecord
