@@ -196,9 +196,9 @@ def _write_many(
 _POSTGRESQL: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def _array_of(table: Table, column: str) -> str:
-    """A binary array parameter of one column's type."""
-    return f"%b::{table.c[column].type.compile(_POSTGRESQL)}[]"
+def _parameter(table: Table, column: str, array: bool = False) -> str:
+    """A binary parameter of one column's type (or an array of them)."""
+    return f"%b::{table.c[column].type.compile(_POSTGRESQL)}{'[]' if array else ''}"
 
 
 @functools.cache
@@ -210,12 +210,11 @@ def _unnest_statement(
     in every row, each typed by its column, so its text is the same for every batch of a
     kind (psycopg prepares it once)."""
     varying = [i for i, one in enumerate(same) if not one]
-    arrays = ", ".join(_array_of(table, columns[i]) for i in varying)
+    arrays = ", ".join(_parameter(table, columns[i], array=True) for i in varying)
     unnested = f"unnest({arrays}) AS v({', '.join(columns[i] for i in varying)})"
 
     def value(i: int) -> str:
-        name = columns[i]
-        return f"%b::{table.c[name].type.compile(_POSTGRESQL)}" if same[i] else f"v.{name}"
+        return _parameter(table, columns[i]) if same[i] else f"v.{columns[i]}"
 
     # Built from our own table's column names and types only; every value is a parameter.
     if where is None:
@@ -234,7 +233,7 @@ def _unnest_statement(
     return (
         f"UPDATE {table.name} SET {assignments} FROM {unnested}"  # noqa: S608
         f" WHERE {table.name}.{where} = v.{where}"
-        f" AND {table.name}.{where} = ANY({_array_of(table, where)})",
+        f" AND {table.name}.{where} = ANY({_parameter(table, where, array=True)})",
         [i for i in updated if same[i]] + varying + [key],
     )
 
@@ -520,35 +519,19 @@ class _PsycopgStatements(_CoreStatements):
     def insert_events(self, values: list[dict[str, Any]]) -> set[str]:
         if not values:
             return set()
-        # One array per column: the statement's text is the same for every batch, so psycopg
-        # parses it once and PostgreSQL runs it prepared.
+        # _write_many's statement, every column an array (receipts differ in every field),
+        # skipping the ones seen before.
+        table = cast(Table, EventRow.__table__)
+        insert, _ = _unnest_statement(table, _EVENT_COLUMNS, _ALL_VARY, None)
         self.cursor.execute(
-            _INSERT_EVENTS, [[v[column] for v in values] for column in _EVENT_COLUMNS]
+            insert + " ON CONFLICT DO NOTHING RETURNING dedupe_key",
+            [[v[column] for v in values] for column in _EVENT_COLUMNS],
+            binary=True,
         )
         return {key for (key,) in self.cursor.fetchall()}
 
 
-_EVENT_TYPES: Final = (
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "boolean",
-    "varchar",
-    "text",
-    "varchar",
-    "timestamptz",
-    "timestamptz",
-    "varchar",
-)
-_INSERT_EVENTS: Final = (
-    f"INSERT INTO message_events ({','.join(_EVENT_COLUMNS)})"  # noqa: S608 (our columns)
-    " SELECT * FROM unnest("
-    + ",".join(f"%s::{kind}[]" for kind in _EVENT_TYPES)
-    + ") ON CONFLICT DO NOTHING RETURNING dedupe_key"
-)
+_ALL_VARY: Final = (False,) * len(_EVENT_COLUMNS)
 
 
 def _batch_statements(connection: Any) -> _CoreStatements:
