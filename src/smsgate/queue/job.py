@@ -22,7 +22,6 @@ from smsgate.core.text import Encoding
 from smsgate.gateway import Gateway, SendOptions
 from smsgate.gateway.plan import SendRun, batches_again, plan_message
 from smsgate.queue.engine import defer_chunks
-from smsgate.store.optouts import OptOuts
 from smsgate.store.sends import QueuedSend, Sends
 from smsgate.store.store import Store
 
@@ -68,8 +67,8 @@ class Runner:
             self.sends.fail_queued(send_id, chunk, str(error))
             self.sends.stop(send_id, str(error))
             return ChunkDone(0)
-        opted_out = OptOuts(self.store).numbers() if send.spec.get("opt_out") else ()
-        taken = self.sends.take(send_id, chunk, self.store.owner, opted_out)
+        skip = bool(send.spec.get("opt_out"))
+        taken = self.sends.take(send_id, chunk, self.store.owner, skip_opted_out=skip)
         if not taken:
             return ChunkDone(0)
         rows = ((t.reference, t.id, t.recipient, t.params, t.text) for t in taken)

@@ -10,7 +10,7 @@ later attempt of the same job finds rows a dead attempt left ``submitting`` and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -20,14 +20,13 @@ from sqlalchemy import Table, func, select, update
 from smsgate.core.optout import OPTED_OUT
 from smsgate.core.sent import Outgoing
 from smsgate.core.status import MessageStatus
-from smsgate.store.schema import IdempotencyRow, MessageRow, SendRow, utcnow
+from smsgate.store.schema import IdempotencyRow, MessageRow, OptOutRow, SendRow, utcnow
 from smsgate.store.store import (
     ABANDONED,
     Claim,
     ClaimState,
     Store,
     _message_values,
-    _one_of,
     _write_many,
     claim_key,
     settle,
@@ -213,14 +212,14 @@ class Sends:
         )
 
     def take(
-        self, send_id: str, chunk: int, owner: str, opted_out: Collection[str] = ()
+        self, send_id: str, chunk: int, owner: str, *, skip_opted_out: bool = False
     ) -> list[Taken]:
         """A job's rows: those still ``queued`` become ``submitting`` (this worker's), and
         those an earlier attempt left ``submitting`` become ``unknown`` (it died mid-request:
         never sent again). Locked, so two attempts of one job never take the same row.
 
-        A queued row whose number has opted out since the send was accepted (``opted_out``)
-        is cancelled instead, saying so: a STOP reply counts from when it comes."""
+        With ``skip_opted_out``, a queued row whose number has opted out since the send was
+        accepted is cancelled instead, saying so: a STOP reply counts from when it comes."""
         now = utcnow()
         m = _MESSAGES.c
         mine = (m.send_id == send_id, m.chunk == chunk)
@@ -232,14 +231,13 @@ class Sends:
                 .with_for_update()
             ).all()
             settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
-            if opted_out:
-                dialect = connection.dialect.name
+            if skip_opted_out:
                 stopped = connection.execute(
                     select(m.id, m.provider, m.recipient)
                     .where(
                         *mine,
                         m.status == MessageStatus.QUEUED.value,
-                        _one_of(m.recipient, list(opted_out), dialect),
+                        m.recipient.in_(select(OptOutRow.number)),
                     )
                     .order_by(m.id)
                     .with_for_update()
