@@ -97,8 +97,9 @@ def test_what_messangi_cannot_do_is_refused_naming_who_can(sandbox: BackgroundSa
             gateway.cancel("c1")
         with pytest.raises(Unsupported, match="cannot schedule"):
             gateway.send("0612345678", "Hi", sender="ACME", scheduled_at=datetime.now(UTC))
-        with pytest.raises(InvalidSender, match="Messangi needs a sender"):
+        with pytest.raises(InvalidSender, match="Messangi needs a sender") as refused:
             gateway.send("0612345678", "Hi")
+        assert "--from (CLI) or 'sender' (API)" in str(refused.value)  # said for every face
     assert inbox(sandbox) == []
 
 

@@ -26,8 +26,9 @@ def check_sender(sender: str | None, rule: SenderRule) -> str | None:
     """Return the sender to use (None: the provider's default short code) or raise."""
     if sender is None or sender == "":
         if rule.required:
-            raise InvalidSender(
-                f"{rule.provider} needs a sender: give one ({rule.described}) with --from"
+            raise InvalidSender(  # one wording for every face: the CLI and the API alike
+                f"{rule.provider} needs a sender: give one ({rule.described}) "
+                "as --from (CLI) or 'sender' (API)"
             )
         return None
     if rule.pattern.fullmatch(sender):
