@@ -202,3 +202,25 @@ def test_the_french_shortcut_agrees_with_phonenumbers(first: str, rest: str, pre
     except phonenumbers.NumberParseException:
         possible = False
     assert international(prefix + number) == (number if possible else None)
+
+
+def test_a_stop_reply_blacklists_the_number_for_its_account_only(
+    sandbox: BackgroundSandbox,
+) -> None:
+    """§14: later sends of that account list the number in invalidNumbers; getBlacklist
+    names it, with comment 'stop'. Another account's sends are not its business."""
+    add_account(sandbox, "other", "o", 1000)
+    two = flow(numbers=("33612345678", "33698765432"))
+    assert call(sandbox, "sendSms", smsData=two)["status"] == 100
+    reply = {"from": "33612345678", "text": "stop"}
+    assert httpx.post(f"{sandbox.url}/sandbox/allmysms/replies", json=reply).status_code == 201
+    again = call(sandbox, "sendSms", smsData=two)
+    assert again["status"] == 113 and again["invalidNumbers"] == "33612345678"
+    (listed,) = call(sandbox, "getBlacklist", returnformat="json")["blacklist"]
+    assert (listed["phoneNumber"], listed["comment"]) == ("33612345678", "stop")
+    base = f"{sandbox.url}/http/9.0/"
+    other = {"login": "other", "apiKey": "o"}
+    sent = httpx.post(base + "sendSms/", data={**other, "smsData": two}).json()
+    assert sent["status"] == 100
+    mine = {**other, "returnformat": "json"}
+    assert httpx.post(base + "getBlacklist/", data=mine).json() == {"blacklist": []}

@@ -169,7 +169,8 @@ def _prepare(state: AllMySmsState, account: Account, call: Call) -> tuple[Flow, 
     segments: dict[str, Segmentation] = {}  # a campaign's texts are mostly one text
     for sms, text in zip(flow.sms, texts, strict=True):
         number = numbers.international(sms.mobile)
-        if number is None or number in blacklist:
+        stopped = blacklist.get(number) if number else None  # each account's own blacklist
+        if number is None or (stopped is not None and stopped.login == account.login):
             invalid.append(sms.mobile)
             continue
         seg = segments.get(text) or segments.setdefault(text, segment(text))
