@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import ColumnElement, Table, func, select, update
 
 from smsgate.core.optout import OPTED_OUT
 from smsgate.core.sent import Outgoing
@@ -34,6 +34,8 @@ from smsgate.store.store import (
 
 _MESSAGES = cast(Table, MessageRow.__table__)
 OPTED_OUT_SINCE = f"{OPTED_OUT} after the send was accepted: not sent"
+QUEUED = MessageStatus.QUEUED.value
+SUBMITTING = MessageStatus.SUBMITTING.value
 _SENDS = cast(Table, SendRow.__table__)
 
 
@@ -84,7 +86,7 @@ Enqueue = Callable[[Any], None]
 def _queued_values(batch: Outgoing, index: int, now: datetime) -> dict[str, Any]:
     return {
         **_message_values(batch, index, batch.ids[index], batch.recipients[index], now, None),
-        "status": MessageStatus.QUEUED.value,
+        "status": QUEUED,
         "final": False,
         "send_id": batch.send_id,
         "chunk": batch.chunk,
@@ -216,42 +218,27 @@ class Sends:
     ) -> list[Taken]:
         """A job's rows: those still ``queued`` become ``submitting`` (this worker's), and
         those an earlier attempt left ``submitting`` become ``unknown`` (it died mid-request:
-        never sent again). Locked, so two attempts of one job never take the same row.
+        never sent again). Locked, so two attempts of one job never take the same row; each
+        step is a transaction of its own that a crash leaves whole or undone.
 
         With ``skip_opted_out``, a queued row whose number has opted out since the send was
         accepted is cancelled instead, saying so: a STOP reply counts from when it comes."""
-        now = utcnow()
         m = _MESSAGES.c
-        mine = (m.send_id == send_id, m.chunk == chunk)
+        self._end(send_id, chunk, SUBMITTING, MessageStatus.UNKNOWN, ABANDONED, "recovery")
+        if skip_opted_out:
+            opted_out = m.recipient.in_(select(OptOutRow.number))
+            self._end(
+                send_id, chunk, QUEUED, MessageStatus.CANCELLED, OPTED_OUT_SINCE, "queue", opted_out
+            )
+        now = utcnow()
         with self.engine.begin() as connection:
-            left = connection.execute(
-                select(m.id, m.provider, m.recipient)
-                .where(*mine, m.status == MessageStatus.SUBMITTING.value)
-                .order_by(m.id)
-                .with_for_update()
-            ).all()
-            settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
-            if skip_opted_out:
-                stopped = connection.execute(
-                    select(m.id, m.provider, m.recipient)
-                    .where(
-                        *mine,
-                        m.status == MessageStatus.QUEUED.value,
-                        m.recipient.in_(select(OptOutRow.number)),
-                    )
-                    .order_by(m.id)
-                    .with_for_update()
-                ).all()
-                settle(connection, stopped, MessageStatus.CANCELLED, OPTED_OUT_SINCE, now, "queue")
             # One statement, whatever the chunk's size: a second attempt waits on the rows'
             # locks, then finds them no longer queued and takes nothing.
             taken = list(
                 connection.execute(
                     update(_MESSAGES)
-                    .where(*mine, m.status == MessageStatus.QUEUED.value)
-                    .values(
-                        status=MessageStatus.SUBMITTING.value, submitted_by=owner, updated_at=now
-                    )
+                    .where(m.send_id == send_id, m.chunk == chunk, m.status == QUEUED)
+                    .values(status=SUBMITTING, submitted_by=owner, updated_at=now)
                     .returning(m.id, m.recipient, m.client_reference, m.text, m.params)
                 )
             )
@@ -272,10 +259,7 @@ class Sends:
         ``queued`` again, with the job that sends them later (``enqueue``), in one
         transaction, so they are never left queued without a job."""
         now = utcnow()
-        rows = [
-            {"status": MessageStatus.QUEUED.value, "submitted_by": None, "updated_at": now, "id": i}
-            for i in ids
-        ]
+        rows = [{"status": QUEUED, "submitted_by": None, "updated_at": now, "id": i} for i in ids]
         with self.engine.begin() as connection:
             if rows:
                 _write_many(connection, _MESSAGES, rows, where="id")
@@ -284,36 +268,21 @@ class Sends:
     def fail_queued(self, send_id: str, chunk: int | None, reason: str) -> int:
         """A job that sends nothing (its send was stopped): its rows still ``queued`` fail,
         saying why. Returns how many."""
-        return self._end_queued(send_id, chunk, MessageStatus.FAILED, f"not sent: {reason}")
+        return self._end(send_id, chunk, QUEUED, MessageStatus.FAILED, f"not sent: {reason}")
 
     def cancel(self, send_id: str) -> int:
         """Cancel what of a send the gateway still holds (rows ``queued``). Returns how many."""
-        return self._end_queued(send_id, None, MessageStatus.CANCELLED, "cancelled before sending")
+        return self._end(send_id, None, QUEUED, MessageStatus.CANCELLED, "cancelled before sending")
 
     def abandon(self, send_id: str, chunk: int, reason: str) -> tuple[int, int]:
         """A job the queue will not run again (it failed its last attempt): its rows still
         ``queued`` fail, and those it had ``submitting`` become ``unknown`` (their request may
         have left), each saying why, so that none is left waiting for a job that will never
         come. Returns (failed, unknown)."""
-        m = _MESSAGES.c
-        now = utcnow()
-        with self.engine.begin() as connection:
-            found = connection.execute(
-                select(m.id, m.provider, m.recipient, m.status)
-                .where(
-                    m.send_id == send_id,
-                    m.chunk == chunk,
-                    m.status.in_([MessageStatus.QUEUED.value, MessageStatus.SUBMITTING.value]),
-                )
-                .order_by(m.id)
-                .with_for_update()
-            ).all()
-            queued = [r for r in found if r.status == MessageStatus.QUEUED.value]
-            taken = [r for r in found if r.status == MessageStatus.SUBMITTING.value]
-            settle(connection, queued, MessageStatus.FAILED, f"not sent: {reason}", now, "queue")
-            maybe = f"{reason}; its request may have reached the provider: check there"
-            settle(connection, taken, MessageStatus.UNKNOWN, maybe, now, "queue")
-        return len(queued), len(taken)
+        failed = self.fail_queued(send_id, chunk, reason)
+        maybe = f"{reason}; its request may have reached the provider: check there"
+        unknown = self._end(send_id, chunk, SUBMITTING, MessageStatus.UNKNOWN, maybe)
+        return failed, unknown
 
     def stop(self, send_id: str, reason: str) -> None:
         """A refusal that applies to every later job of the send (kept once: the first)."""
@@ -345,16 +314,29 @@ class Sends:
                 ).all()
             )
 
-    def _end_queued(
-        self, send_id: str, chunk: int | None, status: MessageStatus, reason: str
+    def _end(
+        self,
+        send_id: str,
+        chunk: int | None,
+        was: str,
+        status: MessageStatus,
+        reason: str,
+        source: str = "queue",
+        *more: ColumnElement[bool],
     ) -> int:
+        """A send's rows (a chunk's, with ``chunk``) still at ``was`` (and meeting ``more``)
+        end at ``status`` without a request, saying why; locked in id order, so that two
+        transactions never deadlock on them. Returns how many."""
         m = _MESSAGES.c
-        conditions = [m.send_id == send_id, m.status == MessageStatus.QUEUED.value]
+        conditions = [m.send_id == send_id, m.status == was, *more]
         if chunk is not None:
             conditions.append(m.chunk == chunk)
         with self.engine.begin() as connection:
             found = connection.execute(
-                select(m.id, m.provider, m.recipient).where(*conditions).with_for_update()
+                select(m.id, m.provider, m.recipient)
+                .where(*conditions)
+                .order_by(m.id)
+                .with_for_update()
             ).all()
-            settle(connection, found, status, reason, utcnow(), "queue")
+            settle(connection, found, status, reason, utcnow(), source)
         return len(found)
