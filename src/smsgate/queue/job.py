@@ -23,7 +23,7 @@ from smsgate.gateway import Gateway, SendOptions
 from smsgate.gateway.plan import SendRun, batches_again, plan_message
 from smsgate.queue.engine import defer_chunks
 from smsgate.store.sends import QueuedSend, Sends
-from smsgate.store.store import Store
+from smsgate.store.store import Store, error_line
 
 log = logging.getLogger("smsgate.queue")
 
@@ -86,7 +86,7 @@ class Runner:
     def give_up(self, send_id: str, chunk: int, error: BaseException, attempts: int) -> None:
         """The job failed its last attempt: settle its rows (Sends.abandon) with the error's
         first line, so that every one of them says what became of it."""
-        first = (str(error).strip().splitlines() or [""])[0][:200]
+        first = error_line(error)[:200]
         reason = f"the job failed {attempts} times, the last with {type(error).__name__}: {first}"
         failed, unknown = self.sends.abandon(send_id, chunk, reason)
         log.error(

@@ -251,6 +251,13 @@ def opt_out_number(
     return inserted is not None
 
 
+def error_line(error: BaseException) -> str:
+    """An error's first line, from the driver's own error where SQLAlchemy wraps one (its
+    text goes on with the statement and its parameters)."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _one_of(column: Any, values: list[str], dialect: str) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL ``= ANY`` of one array parameter, whose statement
     is the same whatever the count (an IN list of a batch's 2,000 values was a statement of
@@ -625,7 +632,7 @@ class Store:
                 command.upgrade(config, "head")
         except SQLAlchemyError as error:
             where = self.engine.url.render_as_string(hide_password=True)
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            reason = error_line(error)
             raise ConfigurationError(
                 f"cannot open the message store at {where} ({reason}): check {DATABASE_VARIABLE}"
             ) from None
