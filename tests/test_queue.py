@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,23 @@ def _answers(url: str) -> bool:
         return False
 
 
+@contextmanager
+def _running(
+    database: str, dsn: str, workers: int = 1
+) -> Iterator[tuple[Service, list[subprocess.Popen[bytes]]]]:
+    """The service and ``workers`` workers on this test's database, ready; killed after."""
+    env = _env(database, dsn)
+    service = Service(env)
+    started = [_worker(env) for _ in range(workers)]
+    try:
+        _until(_workers_ready(database, workers), f"{workers} worker(s)")
+        yield service, started
+    finally:
+        for worker in started:
+            worker.kill()
+        service.stop()
+
+
 def _worker(env: dict[str, str], concurrency: int = 1) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "smsgate.cli", "worker", "--concurrency", str(concurrency)]
     return subprocess.Popen(command, env=env)
@@ -177,11 +195,7 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 def test_a_send_is_answered_202_at_once_and_sent_once_by_two_workers(
     database: str, sandbox: SandboxProcess
 ) -> None:
-    env = _env(database, sandbox.dsn("rich", "rich-key"))
-    service = Service(env)
-    workers = [_worker(env), _worker(env)]
-    try:
-        _until(_workers_ready(database, 2), "two workers")
+    with _running(database, sandbox.dsn("rich", "rich-key"), workers=2) as (service, workers):
         # The sandbox answers each request after 1 s: both workers have work to share.
         _inject(sandbox, method="sendSms", when="before", delay=1.0, times=100)
         numbers = _numbers(3000)
@@ -212,10 +226,6 @@ def test_a_send_is_answered_202_at_once_and_sent_once_by_two_workers(
         assert {m["status"] for m in page["items"]} == {"sent"}
         for worker in workers:
             assert _stop(worker) == 0  # SIGTERM: the jobs in hand finish, exit 0
-    finally:
-        for worker in workers:
-            worker.kill()
-        service.stop()
 
 
 def test_a_worker_killed_mid_campaign_its_jobs_are_recovered_by_another(
@@ -316,11 +326,7 @@ def test_the_service_killed_after_commit_a_retry_with_the_same_key_queues_nothin
 def test_three_workers_share_one_budget_and_the_provider_never_counts_more(
     database: str, sandbox: SandboxProcess
 ) -> None:
-    env = _env(database, sandbox.messangi_dsn(rate="20/2s"))
-    service = Service(env)
-    workers = [_worker(env) for _ in range(3)]
-    try:
-        _until(_workers_ready(database, 3), "three workers")
+    with _running(database, sandbox.messangi_dsn(rate="20/2s"), workers=3) as (service, _):
         sends = []
         for first in (0, 1000, 2000):  # one job each: three sends at once
             response = service.post(
@@ -337,20 +343,12 @@ def test_three_workers_share_one_budget_and_the_provider_never_counts_more(
         assert busiest <= 20, f"{busiest} calls in one 2-s window for a budget of 20"
         owners = _rows(database, "SELECT count(DISTINCT submitted_by) FROM messages")
         assert owners[0][0] == 3
-    finally:
-        for worker in workers:
-            worker.kill()
-        service.stop()
 
 
 def test_a_scheduled_messangi_send_is_held_by_the_gateway_sent_at_its_time_or_cancelled(
     database: str, sandbox: SandboxProcess
 ) -> None:
-    env = _env(database, sandbox.messangi_dsn())
-    service = Service(env)
-    worker = _worker(env)
-    try:
-        _until(_workers_ready(database, 1), "a worker")
+    with _running(database, sandbox.messangi_dsn()) as (service, _):
         soon = datetime.now(UTC) + timedelta(seconds=4)
         kept = service.post(
             {
@@ -397,19 +395,12 @@ def test_a_scheduled_messangi_send_is_held_by_the_gateway_sent_at_its_time_or_ca
         )
         assert late.status_code == 422
         assert "in the past" in late.json()["error"]
-    finally:
-        worker.kill()
-        service.stop()
 
 
 def test_a_busy_provider_delays_the_job_and_nothing_is_sent_twice(
     database: str, sandbox: SandboxProcess
 ) -> None:
-    env = _env(database, sandbox.dsn("rich", "rich-key"))
-    service = Service(env)
-    worker = _worker(env)
-    try:
-        _until(_workers_ready(database, 1), "a worker")
+    with _running(database, sandbox.dsn("rich", "rich-key")) as (service, _):
         # Busy for longer than the transport waits: the job goes back to the queue for 2 s.
         _inject(sandbox, method="sendSms", when="before", status=429, retry_after="2", times=4)
         numbers = _numbers(10)
@@ -417,9 +408,6 @@ def test_a_busy_provider_delays_the_job_and_nothing_is_sent_twice(
         _until(_settled(database, answer["send_id"]), "the send after the wait", timeout=60)
         assert _statuses(database, answer["send_id"]) == Counter({"sent": 10})
         assert _inbox(sandbox) == Counter(numbers)
-    finally:
-        worker.kill()
-        service.stop()
 
 
 def test_wait_true_sends_during_the_request_up_to_a_bound(
