@@ -53,9 +53,17 @@ class Variable:
 
 
 def _dsn(value: str) -> object:
-    from smsgate.core.dsn import Dsn  # lazily: most commands never check settings
+    from smsgate.core.route import Route  # lazily: most commands never check settings
 
-    return Dsn.parse(value)
+    return Route.parse(value)
+
+
+def _routes(value: str) -> object:
+    if "=" not in value and value.endswith(".toml"):
+        return value  # a file: read (and checked) when a send needs it
+    from smsgate.core.route import RouteTable
+
+    return RouteTable.parse(value)
 
 
 def _region(value: str) -> object:
@@ -78,10 +86,18 @@ def _http_url(value: str) -> object:
 DSN: Final = Variable(
     "SMSGATE_DSN",
     "sandbox://",
-    "Provider and account to send with, e.g. `allmysms://LOGIN:APIKEY@default`; "
-    "`--dsn` overrides it",
+    "Provider and account to send with, e.g. `allmysms://LOGIN:APIKEY@default`, or a route of "
+    "several (failover or round robin, see Routes); `--dsn` overrides it",
     secret=True,
     check=_dsn,
+)
+ROUTES: Final = Variable(
+    "SMSGATE_ROUTES",
+    "",
+    "Routes by number prefix, `+33 = DSN; +44 = DSN; * = ROUTE` (or a `routes.toml` path); "
+    "set, it replaces `SMSGATE_DSN` for sends; `--dsn` overrides it",
+    secret=True,
+    check=_routes,
 )
 TRIAL_DSN: Final = Variable(
     "SMSGATE_TRIAL_DSN",
@@ -149,6 +165,7 @@ OPT_OUT_KEYWORDS: Final = Variable(
 
 VARIABLES: Final[tuple[Variable, ...]] = (
     DSN,
+    ROUTES,
     TRIAL_DSN,
     DEFAULT_REGION,
     DATABASE_URL,

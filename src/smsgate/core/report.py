@@ -45,6 +45,10 @@ class RecipientResult:
     error: str | None = None
     id: str | None = None
     """Our id for this message (also the store's)."""
+    provider: str | None = None
+    """The provider that took it (or last refused it)."""
+    tried: tuple[str, ...] = ()
+    """Over a route: the providers that provably did not send it before ``provider``."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -53,6 +57,8 @@ class RecipientResult:
             "status": self.status.value,
             "provider_message_id": self.provider_message_id,
             "error": self.error,
+            "provider": self.provider,
+            "tried": list(self.tried),
         }
 
 

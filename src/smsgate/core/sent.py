@@ -32,6 +32,10 @@ class Outgoing:
     chunk: int | None = None
     hold_until: datetime | None = None
     """Queued sends the gateway holds (the provider cannot schedule): when the job may run."""
+    tried: tuple[str, ...] = ()
+    """Over a route: the providers that provably did not send these before this one."""
+    rerouted: bool = False
+    """Its messages are on record already (another provider's): they now name this one."""
 
     def text_of(self, index: int) -> str:
         return self.texts[index] if self.texts else self.message.text
@@ -54,6 +58,8 @@ class SentBatch:
     """The account it went through (``Dsn.account()``): what a later cancel must reach."""
     announced: bool = False
     """Its messages are on record already (as ``submitting``, from an Outgoing)."""
+    tried: tuple[str, ...] = ()
+    """Over a route: the providers that provably did not send these before this one."""
 
     def text_of(self, index: int) -> str:
         return self.texts[index] if self.texts else self.message.text

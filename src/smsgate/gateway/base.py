@@ -18,6 +18,7 @@ from smsgate.gateway.abilities import require
 from smsgate.gateway.endpoint import Endpoint, default_region, resolve_endpoint
 from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun, start_send
 from smsgate.gateway.ratelimit import Budgets, limiter_for
+from smsgate.gateway.routes import Routing, routing_for
 from smsgate.gateway.transport import RetryPolicy
 from smsgate.providers import Exchange, Provider
 from smsgate.providers.base import (
@@ -49,6 +50,9 @@ class GatewayBase:
         self.retry = retry or RetryPolicy()
         self.recorder = recorder
         self._limiter = limiter_for(endpoint.provider, endpoint.rate_limit, budgets)
+        self.routing: Routing | None = None
+        """Over routes (``A || B``, ``A && B``, ``SMSGATE_ROUTES``): every member; the
+        endpoint above is the first route's first member, which the other operations use."""
 
     @classmethod
     def from_dsn(
@@ -66,11 +70,28 @@ class GatewayBase:
         A recorder (the message store) keeps every message sent; budgets (the message store
         on PostgreSQL) share each account's call budget with every other process.
         """
-        endpoint = resolve_endpoint(dsn, env)
-        return cls(endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets)
+        routing = routing_for(dsn, env, budgets)
+        if routing is None:
+            endpoint = resolve_endpoint(dsn, env)
+            return cls(endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets)
+        first = next(routing.members())
+        gateway = cls(
+            first.endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets
+        )
+        gateway.routing = routing
+        return gateway
 
     def __repr__(self) -> str:
+        if self.routing is not None:
+            return f"{type(self).__name__}({self.routing.describe()})"
         return f"{type(self).__name__}({self.endpoint.provider.describe()})"
+
+    def _width(self, run: SendRun) -> int:
+        """Requests of a run in flight at once: its provider's concurrency (over a route,
+        the largest of its members')."""
+        if run.routed is None:
+            return self.endpoint.provider.capabilities.concurrency
+        return max(m.endpoint.provider.capabilities.concurrency for m in run.routed.members())
 
     @property
     def provider_name(self) -> str:
@@ -98,6 +119,7 @@ class GatewayBase:
             progress=progress,
             recorder=self.recorder,
             rows=rows,
+            routing=self.routing,
             **options,
         )
 

@@ -12,6 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
 
@@ -47,6 +48,7 @@ class Gateway(GatewayBase):
     ) -> None:
         super().__init__(endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets)
         self._client = client or endpoint.client(self.retry.timeout)
+        self._clients: dict[int, httpx.Client] = {}
 
     def send(
         self,
@@ -77,17 +79,18 @@ class Gateway(GatewayBase):
 
     def execute(self, run: SendRun) -> SendReport:
         """Drive a planned run's requests (a send above, or a queued send's job)."""
-        if self.endpoint.provider.capabilities.concurrency <= 1:
+        width = self._width(run)
+        if width <= 1:
             for batch in run:
-                run.record(batch, self._send_batch(batch))
+                run.record(batch, self._send_batch(batch, run.way(batch)))
             return run.report
 
         async def pipelined() -> SendReport:
-            lane = AsyncLane(self.endpoint, self.retry, self._limiter)
+            lanes = Lanes(AsyncLane(self.endpoint, self.retry, self._limiter))
             try:
-                return await pipeline(run, lane.send_batch, self.endpoint)
+                return await pipeline(run, partial(lanes.send_batch, run), width)
             finally:
-                await lane.aclose()
+                await lanes.aclose()
 
         try:
             asyncio.get_running_loop()
@@ -100,11 +103,22 @@ class Gateway(GatewayBase):
     def _drive(self, exchange: Exchange[T]) -> T:
         return drive(exchange, self._client.send, self.retry, self._limiter)
 
-    def _send_batch(self, batch: Batch) -> Outcome:
+    def _send_batch(self, batch: Batch, way: tuple[Endpoint, Limiter | None] | None) -> Outcome:
+        endpoint, limiter = way or (self.endpoint, self._limiter)
+        client = self._client_for(endpoint)
         try:
-            return self._drive(self.endpoint.provider.send(batch))
+            return drive(endpoint.provider.send(batch), client.send, self.retry, limiter)
         except (NotSent, MaybeSent) as error:
             return error
+
+    def _client_for(self, endpoint: Endpoint) -> httpx.Client:
+        """The gateway's client, or for another member of a route its own (opened once)."""
+        if endpoint is self.endpoint:
+            return self._client
+        found = self._clients.get(id(endpoint))
+        if found is None:
+            found = self._clients[id(endpoint)] = endpoint.client(self.retry.timeout)
+        return found
 
     def info(self) -> AccountInfo:
         """The account's state and credits; raises ProviderError when the provider refuses."""
@@ -154,6 +168,8 @@ class Gateway(GatewayBase):
 
     def close(self) -> None:
         self._client.close()
+        for client in self._clients.values():
+            client.close()
 
     def __enter__(self) -> Self:
         return self
@@ -204,6 +220,29 @@ class AsyncLane:
         await self.transport.aclose()
 
 
+class Lanes:
+    """An :class:`AsyncLane` per endpoint a run sends through: the gateway's own, and over a
+    route each other member's, opened on first use."""
+
+    def __init__(self, first: AsyncLane) -> None:
+        self.first = first
+        self._lanes: dict[int, AsyncLane] = {id(first.endpoint): first}
+
+    async def send_batch(self, run: SendRun, batch: Batch) -> Outcome:
+        way = run.way(batch)
+        if way is None:
+            return await self.first.send_batch(batch)
+        endpoint, limiter = way
+        lane = self._lanes.get(id(endpoint))
+        if lane is None:
+            lane = self._lanes[id(endpoint)] = AsyncLane(endpoint, self.first.retry, limiter)
+        return await lane.send_batch(batch)
+
+    async def aclose(self) -> None:
+        for lane in self._lanes.values():
+            await lane.aclose()
+
+
 class AsyncGateway(GatewayBase):
     """The asyncio twin of :class:`Gateway`."""
 
@@ -219,6 +258,7 @@ class AsyncGateway(GatewayBase):
     ) -> None:
         super().__init__(endpoint, region=region, retry=retry, recorder=recorder, budgets=budgets)
         self._lane = AsyncLane(endpoint, self.retry, self._limiter, transport)
+        self._lanes = Lanes(self._lane)
         self._drive = self._lane.drive
 
     async def send(
@@ -230,7 +270,7 @@ class AsyncGateway(GatewayBase):
         **options: Unpack[SendOptions],
     ) -> SendReport:
         run = self._start(to, text, progress, options)
-        return await pipeline(run, self._lane.send_batch, self.endpoint)
+        return await pipeline(run, partial(self._lanes.send_batch, run), self._width(run))
 
     async def send_personalised(
         self,
@@ -241,7 +281,7 @@ class AsyncGateway(GatewayBase):
         **options: Unpack[SendOptions],
     ) -> SendReport:
         run = self._start_personalised(rows, template, progress, options)
-        return await pipeline(run, self._lane.send_batch, self.endpoint)
+        return await pipeline(run, partial(self._lanes.send_batch, run), self._width(run))
 
     async def info(self) -> AccountInfo:
         return await self._drive(self._info())
@@ -280,7 +320,7 @@ class AsyncGateway(GatewayBase):
         return await self._drive(self._customer_id())
 
     async def aclose(self) -> None:
-        await self._lane.aclose()
+        await self._lanes.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -295,14 +335,13 @@ class AsyncGateway(GatewayBase):
 
 
 async def pipeline(
-    run: SendRun, send_batch: Callable[[Batch], Coroutine[Any, Any, Outcome]], endpoint: Endpoint
+    run: SendRun, send_batch: Callable[[Batch], Coroutine[Any, Any, Outcome]], width: int
 ) -> SendReport:
-    """Up to the provider's concurrency of requests in flight, recorded in order.
+    """Up to ``width`` requests in flight (the provider's concurrency), recorded in order.
 
     The first request goes alone, so a refusal that applies to all (the key, the credit)
     costs one request; after it, the next batch is taken only when a slot frees.
     """
-    width = endpoint.provider.capabilities.concurrency
     if width <= 1:  # one request at a time: no task per batch
         for batch in run:
             run.record(batch, await send_batch(batch))

@@ -9,9 +9,10 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import groupby
+from time import monotonic
 from typing import Final, Protocol, TypedDict, Unpack
 
-from smsgate.core.errors import InvalidText, NoRecipients
+from smsgate.core.errors import InvalidInput, InvalidText, NoRecipients
 from smsgate.core.ids import new_id, new_ids
 from smsgate.core.message import Message, compose_message
 from smsgate.core.optout import OPTED_OUT
@@ -24,8 +25,10 @@ from smsgate.core.text import fit_text, segment
 from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS, TRIAL_PREFIX
 from smsgate.gateway.abilities import providers_fitting, require
 from smsgate.gateway.endpoint import Endpoint, default_region
+from smsgate.gateway.ratelimit import Limiter
+from smsgate.gateway.routes import Member, RouteMembers, Routing
 from smsgate.gateway.transport import MaybeSent, NotSent
-from smsgate.providers import Batch, BatchOutcome
+from smsgate.providers import Batch, BatchOutcome, Capabilities
 
 SANDBOX_WARNING: Final = "sandbox: nothing left this machine; no SMS was delivered to a phone"
 
@@ -96,6 +99,9 @@ class SendOptions(TypedDict, total=False):
 class SendRun:
     """One send in progress: yields its batches and records each outcome in the report."""
 
+    routed: RoutedSend | None
+    """Over routes: which member takes each batch (None: the one endpoint's)."""
+
     def __init__(
         self,
         endpoint: Endpoint,
@@ -106,8 +112,12 @@ class SendRun:
         options: SendOptions,
         recorder: SendRecorder | None = None,
         rows: Sequence[Mapping[str, str]] | None = None,
+        routing: Routing | None = None,
     ) -> None:
         """Everything that can be refused is refused here, before the first request."""
+        routed = RoutedSend(routing, text, options, rows is not None) if routing else None
+        if routed is not None:
+            endpoint = routed.primary.endpoint
         provider = endpoint.provider
         message, template = plan_message(endpoint, text, options, personalised=rows is not None)
         personal = template is not None
@@ -133,28 +143,31 @@ class SendRun:
             )
             if not people:
                 raise NoRecipients(_no_recipient_message(recipients))
-        flash_alone = message.flash and not caps.flash_batch
-        size = caps.personalised if personal else caps.max_recipients_per_request
-        size = 1 if flash_alone else size
         ids = new_ids("msg", len(people))
-        self.batches = [
-            Batch(
-                message,
-                people[i : i + size],
-                new_id("req"),
-                ids[i : i + size],
-                params[i : i + size],
-                texts[i : i + size],
-            )
-            for i in range(0, len(people), size)
-        ]
+        if routed is not None:
+            self.batches = routed.cut(people, ids, params, texts, recipients)
+            if not self.batches:
+                raise NoRecipients(_no_recipient_message(recipients))
+        else:
+            size = batch_size(caps, message, personal=personal)
+            self.batches = [
+                Batch(
+                    message,
+                    people[i : i + size],
+                    new_id("req"),
+                    ids[i : i + size],
+                    params[i : i + size],
+                    texts[i : i + size],
+                )
+                for i in range(0, len(people), size)
+            ]
         self.total = len(people)
         self.progress = progress
         seg = max(
             (segment(t) for t in texts), key=lambda s: s.count, default=message.fitted.segmentation
         )
         self.report = SendReport(
-            provider=provider.name,
+            provider=routing.describe() if routing else provider.name,
             sandbox=endpoint.sandbox,
             trial=endpoint.trial,
             text=message.text,
@@ -165,8 +178,11 @@ class SendRun:
             warnings=message.warnings() + ([SANDBOX_WARNING] if endpoint.sandbox else []),
         )
         self._begin(endpoint, recorder, options.get("halt"))
+        self.routed = routed
 
     def _begin(self, endpoint: Endpoint, recorder: SendRecorder | None, halt: Halt | None) -> None:
+        self.routed = None
+        self._next = 0
         self._provider = endpoint.provider.name
         self._sandbox = endpoint.sandbox
         self._account = endpoint.account
@@ -205,7 +221,9 @@ class SendRun:
         return run
 
     def __iter__(self) -> Iterator[Batch]:
-        for index, batch in enumerate(self.batches):
+        self._next = 0
+        while self._next < len(self.batches):
+            index = self._next
             if self.halt is not None and self.halt.reason and self.stop_reason is None:
                 self._stop(self.halt.reason)
             if self.stop_reason is None and index >= self._announced_to:
@@ -215,13 +233,53 @@ class SendRun:
                     self.postponed.extend(self.batches[index:])
                     return
                 for skipped in self.batches[index:]:
-                    start = len(self.report.recipients)
-                    record_not_attempted(self.report, [skipped], self.stop_reason)
-                    self._finish(skipped, start, None, None)
+                    self._not_attempted(skipped, self.stop_reason)
                 return
-            yield batch
+            if self.routed is not None and not self._route_ready(index):
+                continue
+            self._next = index + 1
+            yield self.batches[index]
+
+    def _not_attempted(self, batch: Batch, reason: str) -> None:
+        start = len(self.report.recipients)
+        record_not_attempted(self.report, [batch], reason)
+        self._finish(batch, start, None, None)
+
+    def _route_ready(self, index: int) -> bool:
+        """Whether the batch at ``index`` leaves now: its route may have stopped (then it is
+        not sent, and False), or its member may have failed meanwhile (then it goes to the
+        next member, on record as such before it leaves)."""
+        routed = self.routed
+        assert routed is not None
+        batch = self.batches[index]
+        if (stopped := routed.stopped_reason(batch)) is not None:
+            self._not_attempted(batch, stopped)
+            self._next = index + 1
+            return False
+        if not routed.is_out(batch):
+            routed.started[batch.reference] = monotonic()
+            return True
+        pieces = routed.reroute(batch, routed.tried.get(batch.reference, ()))
+        if pieces is None:
+            self._not_attempted(batch, routed.stopped_reason(batch) or "no provider left")
+            self._next = index + 1
+            return False
+        self._put(index, pieces, replace=True)
+        return False  # the loop comes back to the first piece
+
+    def _put(self, index: int, pieces: list[Batch], *, replace: bool) -> bool:
+        """Rerouted batches in the run at ``index`` (in place of the one there, or before
+        it), on record with their new member before any of them leaves (write-ahead)."""
+        if not self._announce_now(pieces):
+            return False
+        replaced = 1 if replace else 0
+        self.batches[index : index + replaced] = pieces
+        self._announced_to += len(pieces) - replaced
+        return True
 
     def record(self, batch: Batch, outcome: BatchOutcome | NotSent | MaybeSent) -> None:
+        if self.routed is not None and self._fell_over(batch, outcome):
+            return
         report = self.report
         start = len(report.recipients)
         campaign_id = credits_used = None
@@ -232,38 +290,76 @@ class SendRun:
             return
         if isinstance(outcome, NotSent):
             record_transport_failure(report, batch, RecipientStatus.FAILED, str(outcome))
-            self._stop(str(outcome))
+            self._refused(batch, str(outcome))
         elif isinstance(outcome, MaybeSent):
             record_transport_failure(report, batch, RecipientStatus.UNKNOWN, str(outcome))
         else:
             record_outcome(report, outcome)
             campaign_id, credits_used = outcome.request.campaign_id, outcome.credits_used
             if outcome.stop:
-                self._stop(outcome.stop)
+                self._refused(batch, outcome.stop)
         self._finish(batch, start, campaign_id, credits_used)
         self._done += len(batch.recipients)
         if self.progress:
             self.progress(self._done, self.total)
+
+    def _fell_over(self, batch: Batch, outcome: BatchOutcome | NotSent | MaybeSent) -> bool:
+        """Over a route: the member's health learns the outcome, and a batch its member
+        provably did not send goes to the next member (True). A batch that may have been
+        sent never does: it stays ``unknown`` with the member that may have it."""
+        routed = self.routed
+        assert routed is not None
+        member = routed.member_of(batch)
+        unsent = provably_unsent(outcome)
+        seconds = monotonic() - routed.started.pop(batch.reference, monotonic())
+        trouble = unsent or (str(outcome) if isinstance(outcome, MaybeSent) else None)
+        member.health.record(trouble is None, seconds, trouble)
+        if unsent is None:
+            return False
+        routed.out.add(member)
+        tried = (*routed.tried.get(batch.reference, ()), member.label)
+        pieces = routed.reroute(batch, tried)
+        return pieces is not None and self._put(self._next, pieces, replace=False)
+
+    def _refused(self, batch: Batch, reason: str) -> None:
+        """A refusal that applies to every later batch: of the send, or over routes, of the
+        batch's route (another route's numbers still go)."""
+        if self.routed is not None:
+            self.routed.stop(batch, reason)
+        else:
+            self._stop(reason)
+
+    def _origin(self, batch: Batch) -> tuple[str, bool, str | None, tuple[str, ...]]:
+        """Which provider and account a batch goes through, and which were tried before."""
+        if self.routed is None:
+            return self._provider, self._sandbox, self._account, ()
+        endpoint = self.routed.member_of(batch).endpoint
+        tried = self.routed.tried.get(batch.reference, ())
+        return endpoint.provider.name, endpoint.sandbox, endpoint.account, tried
 
     def _finish(
         self, batch: Batch, start: int, campaign_id: str | None, credits_used: float | None
     ) -> None:
         """Give the batch's results our message ids and hand them to the recorder."""
         results = self.report.recipients[start:]
+        provider, sandbox, account, tried = self._origin(batch)
         for result, message_id in zip(results, batch.message_ids, strict=True):
             result.id = message_id
+            result.provider = provider
+            result.tried = tried
         if self._recorder is not None:
             sent = SentBatch(
-                provider=self._provider,
-                sandbox=self._sandbox,
+                provider=provider,
+                sandbox=sandbox,
                 message=batch.message,
                 reference=batch.reference,
                 results=results,
                 campaign_id=campaign_id,
                 credits_used=credits_used,
                 texts=batch.texts,
-                account=self._account,
+                account=account,
                 announced=batch.reference in self._announced,
+                tried=tried,
             )
             try:
                 self._recorder.record_batch(sent)
@@ -284,23 +380,38 @@ class SendRun:
     ) -> list[Outgoing]:
         """Batches ``start:end`` as the store records them before they leave (a queued
         send's also name their send, their job and the time the gateway holds them to)."""
-        return [
-            Outgoing(
-                provider=self._provider,
-                sandbox=self._sandbox,
-                message=batch.message,
-                reference=batch.reference,
-                ids=batch.message_ids,
-                recipients=[r.number for r in batch.recipients],
-                texts=batch.texts,
-                account=self._account,
-                params=batch.params,
-                send_id=send_id,
-                chunk=chunk,
-                hold_until=hold_until,
+        return self._outgoing(self.batches[start:end], send_id, chunk, hold_until)
+
+    def _outgoing(
+        self,
+        batches: Sequence[Batch],
+        send_id: str | None = None,
+        chunk: int | None = None,
+        hold_until: datetime | None = None,
+        rerouted: bool = False,
+    ) -> list[Outgoing]:
+        outgoing = []
+        for batch in batches:
+            provider, sandbox, account, tried = self._origin(batch)
+            outgoing.append(
+                Outgoing(
+                    provider=provider,
+                    sandbox=sandbox,
+                    message=batch.message,
+                    reference=batch.reference,
+                    ids=batch.message_ids,
+                    recipients=[r.number for r in batch.recipients],
+                    texts=batch.texts,
+                    account=account,
+                    params=batch.params,
+                    send_id=send_id,
+                    chunk=chunk,
+                    hold_until=hold_until,
+                    tried=tried,
+                    rerouted=rerouted,
+                )
             )
-            for batch in self.batches[start:end]
-        ]
+        return outgoing
 
     def _announce(self, index: int) -> None:
         """Put the next requests' messages on record before any of them leaves."""
@@ -308,7 +419,21 @@ class SendRun:
             self._announced_to = len(self.batches)
             return
         end = window_end(self.batches, index)
-        outgoing = self.outgoing(index, end)
+        if self._write_ahead(self._outgoing(self.batches[index:end])):
+            self._announced.update(batch.reference for batch in self.batches[index:end])
+            self._announced_to = end
+
+    def _announce_now(self, batches: list[Batch]) -> bool:
+        """Rerouted batches: their rows (on record already) now name their new member."""
+        if self._recorder is None:
+            return True
+        if not self._write_ahead(self._outgoing(batches, rerouted=True)):
+            return False
+        self._announced.update(batch.reference for batch in batches)
+        return True
+
+    def _write_ahead(self, outgoing: list[Outgoing]) -> bool:
+        assert self._recorder is not None
         try:
             self._recorder.record_outgoing(outgoing)
         except Exception as error:  # nothing leaves that is not on record
@@ -316,12 +441,174 @@ class SendRun:
                 f"the message store could not record the messages before sending them "
                 f"({type(error).__name__}): check the store (smsgate settings) and send again"
             )
-            return
-        self._announced.update(batch.reference for batch in self.batches[index:end])
-        self._announced_to = end
+            return False
+        return True
+
+    def way(self, batch: Batch) -> tuple[Endpoint, Limiter | None] | None:
+        """Over routes, the endpoint and call budget a batch goes through (None: the
+        gateway's own)."""
+        if self.routed is None:
+            return None
+        member = self.routed.member_of(batch)
+        return member.endpoint, member.limiter
 
     def _stop(self, reason: str) -> None:
         self.stop_reason = reason
+
+
+def provably_unsent(outcome: BatchOutcome | NotSent | MaybeSent) -> str | None:
+    """Why a batch provably did not leave (so another provider may take it), or None: the
+    request never arrived (connection refused, busy past the wait), or the provider refused
+    the whole batch for a reason that holds for every batch (credentials, credit)."""
+    if isinstance(outcome, NotSent):
+        return str(outcome)
+    if (
+        isinstance(outcome, BatchOutcome)
+        and outcome.stop
+        and all(r.status in _NOTHING_LEFT for r in outcome.results)
+    ):
+        return outcome.stop
+    return None
+
+
+_NOTHING_LEFT: Final = frozenset({RecipientStatus.REJECTED, RecipientStatus.FAILED})
+NO_ROUTE: Final = "no route takes this number: add its prefix, or a default (*), to the routes"
+
+
+def batch_size(caps: Capabilities, message: Message, *, personal: bool) -> int:
+    """Recipients per request of this provider for this message."""
+    if message.flash and not caps.flash_batch:
+        return 1
+    return caps.personalised if personal else caps.max_recipients_per_request
+
+
+class RoutedSend:
+    """A send over routes: the message each member can take it as, which member takes
+    each batch, and which is next when one provably did not send it."""
+
+    def __init__(
+        self, routing: Routing, text: str, options: SendOptions, personalised: bool
+    ) -> None:
+        self.routing = routing
+        self.messages: dict[int, Message] = {}
+        self.refusals: dict[int, InvalidInput] = {}
+        for member in routing.members():
+            try:
+                message, _ = plan_message(member.endpoint, text, options, personalised=personalised)
+            except InvalidInput as error:
+                self.refusals[id(member)] = error
+            else:
+                self.messages[id(member)] = message
+        if not self.messages:  # no member can: the first one's refusal names those that can
+            first = next(routing.members())
+            raise self.refusals[id(first)]
+        self.primary = next(m for m in routing.members() if id(m) in self.messages)
+        self.assigned: dict[str, tuple[RouteMembers, Member]] = {}
+        self.tried: dict[str, tuple[str, ...]] = {}
+        self.started: dict[str, float] = {}
+        self.out: set[Member] = set()
+        """Members that sent nothing more in this run (one provably did not send a batch)."""
+        self._stopped: dict[int, str] = {}
+
+    def cut(
+        self,
+        people: list[Recipient],
+        ids: list[str],
+        params: list[tuple[str, ...]],
+        texts: list[str],
+        recipients: RecipientList,
+    ) -> list[Batch]:
+        """The send's batches: each route's numbers, cut for the member that takes them
+        (failover: the first healthy one; round robin: each in turn)."""
+        routes = self.routing.routes
+        groups: dict[int, list[int]] = {}
+        if len(routes) == 1 and routes[0][0] == "":
+            groups[0] = list(range(len(people)))
+        else:
+            for i, person in enumerate(people):
+                found = next(
+                    (n for n, (p, _) in enumerate(routes) if person.number.startswith(p)), None
+                )
+                if found is None:
+                    recipients.skipped.append(Skipped(person.input, NO_ROUTE))
+                else:
+                    groups.setdefault(found, []).append(i)
+        batches: list[Batch] = []
+        for number, indexes in sorted(groups.items()):
+            route = routes[number][1]
+            able = [m for m in route.members if id(m) in self.messages]
+            if not able:
+                raise self.refusals[id(route.members[0])]
+            position = 0
+            while position < len(indexes):
+                member = self._pick(route, ())
+                assert member is not None
+                message = self.messages[id(member)]
+                size = self._size(member, message)
+                chunk = indexes[position : position + size]
+                batch = Batch(
+                    message,
+                    [people[i] for i in chunk],
+                    new_id("req"),
+                    [ids[i] for i in chunk],
+                    [params[i] for i in chunk] if params else (),
+                    [texts[i] for i in chunk] if texts else (),
+                )
+                self.assigned[batch.reference] = (route, member)
+                batches.append(batch)
+                position += size
+        return batches
+
+    def _pick(self, route: RouteMembers, tried: Sequence[str]) -> Member | None:
+        for member in route.order():
+            if id(member) in self.messages and member not in self.out and member.label not in tried:
+                return member
+        return None
+
+    @staticmethod
+    def _size(member: Member, message: Message) -> int:
+        caps = member.endpoint.provider.capabilities
+        return batch_size(caps, message, personal=message.template is not None)
+
+    def members(self) -> Iterator[Member]:
+        return self.routing.members()
+
+    def member_of(self, batch: Batch) -> Member:
+        return self.assigned[batch.reference][1]
+
+    def is_out(self, batch: Batch) -> bool:
+        return self.member_of(batch) in self.out
+
+    def stop(self, batch: Batch, reason: str) -> None:
+        self._stopped.setdefault(id(self.assigned[batch.reference][0]), reason)
+
+    def stopped_reason(self, batch: Batch) -> str | None:
+        return self._stopped.get(id(self.assigned[batch.reference][0]))
+
+    def reroute(self, batch: Batch, tried: tuple[str, ...]) -> list[Batch] | None:
+        """The batch cut for the next member of its route that has not tried it (None: no
+        member is left; its route stops with the last reason)."""
+        route = self.assigned[batch.reference][0]
+        member = self._pick(route, tried)
+        if member is None:
+            return None
+        message = self.messages[id(member)]
+        size = self._size(member, message)
+        pieces = []
+        for i in range(0, len(batch.recipients), size):
+            piece = Batch(
+                message,
+                batch.recipients[i : i + size],
+                new_id("req"),
+                batch.message_ids[i : i + size],
+                batch.params[i : i + size],
+                batch.texts[i : i + size],
+            )
+            self.assigned[piece.reference] = (route, member)
+            if tried:
+                self.tried[piece.reference] = tried
+            pieces.append(piece)
+        return pieces
 
 
 def batches_again(
@@ -489,6 +776,7 @@ def start_send(
     progress: Progress | None = None,
     recorder: SendRecorder | None = None,
     rows: Sequence[Mapping[str, str]] | None = None,
+    routing: Routing | None = None,
     **options: Unpack[SendOptions],
 ) -> SendRun:
-    return SendRun(endpoint, to, text, gateway_region, progress, options, recorder, rows)
+    return SendRun(endpoint, to, text, gateway_region, progress, options, recorder, rows, routing)

@@ -72,6 +72,11 @@ class RecipientOut(BaseModel):
     status: str = Field(description="sent, scheduled, rejected, failed or unknown")
     provider_message_id: str | None = None
     error: str | None = None
+    provider: str | None = Field(None, description="The provider that took it (or last refused it)")
+    tried: list[str] = Field(
+        default_factory=list,
+        description="Over a route: providers that provably did not send it, in order",
+    )
 
 
 class SkippedOut(BaseModel):

@@ -94,6 +94,9 @@ class MessageRow(Base):
     chunk: Mapped[int | None] = mapped_column(Integer)
     params: Mapped[str | None] = mapped_column(Text)
     """Queued personalised sends: the recipient's values for the template (JSON list)."""
+    tried: Mapped[str | None] = mapped_column(String(200))
+    """Over a route: the providers that provably did not send it before ``provider``
+    (comma-separated, in order)."""
 
     # Indexes on columns a queued row leaves empty hold only the rows that have a value: a
     # million-recipient send's rows go in without a million entries in each (the answer to

@@ -68,7 +68,7 @@ log = logging.getLogger("smsgate.store")
 T = TypeVar("T")
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0004"
+HEAD_REVISION: Final = "0005"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
 
@@ -356,6 +356,7 @@ def _message_values(
         "created_at": now,
         "updated_at": now,
         "submitted_by": owner,
+        "tried": ",".join(batch.tried) or None,
     }
 
 
@@ -760,7 +761,9 @@ class Store:
 
     def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
         """Write-ahead: the messages of the next requests, committed as ``submitting`` before
-        any of them leaves, each marked with this process (see abandoned_submissions)."""
+        any of them leaves, each marked with this process (see abandoned_submissions).
+        Rerouted ones (another provider of the route provably did not send them) are on
+        record already: their rows now name the provider about to take them."""
         now = utcnow()
         rows = [
             {
@@ -773,9 +776,16 @@ class Store:
             for batch in outgoing
             for index in range(len(batch.ids))
         ]
-        if rows:
-            with self.engine.begin() as connection:
-                _write_many(connection, cast(Table, MessageRow.__table__), rows)
+        if not rows:
+            return
+        messages = cast(Table, MessageRow.__table__)
+        with self.engine.begin() as connection:
+            if any(batch.rerouted for batch in outgoing):
+                for row in rows:  # a new provider: its own reference, text and account
+                    del row["created_at"], row["scheduled_at"]
+                _write_many(connection, messages, rows, where="id")
+            else:
+                _write_many(connection, messages, rows)
 
     def record_batch(self, sent: SentBatch) -> None:
         """What became of each message of one request, and its "send" event, in one
