@@ -104,19 +104,27 @@ WAIT = {"wait": "true"}
 
 
 @contextmanager
-def service_with_webhooks(store: Store, dsn_for: Callable[[str], str]) -> Iterator[httpx.Client]:
+def service_with_webhooks(
+    store: Store, dsn_for: Callable[[str], str], *, public_url: bool = False
+) -> Iterator[httpx.Client]:
     """The HTTP service on a loopback port, its gateway's DSN made knowing that port:
     ``dsn_for(webhook_base)`` gets ``http://127.0.0.1:PORT/webhooks`` to name callbacks.
     Its client sends with ``?wait=true`` (the report in the answer, on either store); the
-    queue, on PostgreSQL without it, has tests/test_queue.py."""
+    queue, on PostgreSQL without it, has tests/test_queue.py. With ``public_url``, the
+    gateway is told the service's URL as SMSGATE_PUBLIC_URL (the providers' receipts
+    addresses come from it)."""
     apps: list[ASGIApp] = []
 
     async def late(scope: Scope, receive: Receive, send: Send) -> None:
         await apps[0](scope, receive, send)
 
     service = BackgroundApp(late)  # its port is known now, its app comes next
+    env = {"SMSGATE_PUBLIC_URL": service.url, "SMSGATE_WEBHOOK_SECRETS": WEBHOOK_SECRET}
     gateway = Gateway.from_dsn(
-        dsn_for(f"{service.url}/webhooks"), retry=FAST_RETRY, env={}, recorder=store
+        dsn_for(f"{service.url}/webhooks"),
+        retry=FAST_RETRY,
+        env=env if public_url else {},
+        recorder=store,
     )
     apps.append(create_app(gateway, store, ServiceConfig(("key",), (WEBHOOK_SECRET,))))
     with (

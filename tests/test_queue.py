@@ -627,3 +627,52 @@ def test_smsgate_cancel_cancels_a_held_message_with_its_send(
     assert _statuses(database, answer["send_id"]) == Counter({"cancelled": 2})
     gateway.close()
     store.close()
+
+
+def test_a_queued_send_over_a_route_fails_over_in_its_worker(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    """The service queues over `A || B`; A refuses connections, so the worker's job hands
+    every batch to B, and each row says which provider took it and which was tried."""
+    down = f"allmysms+http://login:key@127.0.0.1:{free_port()}"
+    with _running(database, f"{down} || {sandbox.smsworks_dsn()}") as (service, _):
+        response = service.post({"to": _numbers(30), "text": "Failover", "sender": "Acme"})
+        assert response.status_code == 202, response.text
+        send_id = response.json()["send_id"]
+        _until(_settled(database, send_id), "the send to be sent")
+        rows = _rows(
+            database,
+            f"SELECT provider, tried, status, count(*) FROM messages WHERE send_id = '{send_id}'"  # noqa: S608
+            " GROUP BY provider, tried, status",
+        )
+        assert [tuple(r) for r in rows] == [("smsworks", "allmysms", "sent", 30)]
+        assert _inbox(sandbox) == Counter(_numbers(30))
+        routes = service.get("/v1/routes")
+        assert [m["provider"] for m in routes[0]["members"]] == ["allmysms", "smsworks"]
+
+
+def test_a_queued_round_robin_send_goes_out_as_planned_each_row_through_its_provider(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    store = Store(database)
+    first = sandbox.dsn_for("allmysms", login="rich", api_key="rich-key", batch_size="5")
+    gateway = recording_gateway(f"{first} && {sandbox.smsworks_dsn()}", store)
+    answer = accept_send(gateway, Sends(store), _numbers(20), "Spread", sender="Acme")
+    planned = dict(
+        _rows(database, f"SELECT id, provider FROM messages WHERE send_id = '{answer['send_id']}'")  # noqa: S608
+    )
+    assert set(planned.values()) == {"allmysms", "smsworks"}
+    runner = Runner(store, gateway)
+    for chunk in range(4):
+        runner.run(answer["send_id"], chunk)
+    sent = dict(
+        _rows(
+            database,
+            f"SELECT id, provider FROM messages WHERE send_id = '{answer['send_id']}'"  # noqa: S608
+            " AND status = 'sent'",
+        )
+    )
+    assert sent == planned  # every row went through the provider it was planned for
+    assert _inbox(sandbox) == Counter(_numbers(20))
+    gateway.close()
+    store.close()

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
 import typer
 import typer.main
@@ -421,6 +421,29 @@ def info(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
         _print_json(account.to_dict())
     else:
         _print_account(account)
+
+
+@app.command()
+def routes(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
+    """Show the routes: each number prefix's providers (failover or round robin), what each
+    can do, and its health in this process (a service shows its own at GET /v1/routes)."""
+    from smsgate.gateway import Gateway
+
+    with Gateway.from_dsn(dsn) as gateway:
+        shown = gateway.routes()
+    if as_json:
+        _print_json({"routes": shown})
+        return
+    lines = []
+    for route in shown:
+        lines.append(f"{route['prefix']}: {route['mode']}")
+        for n, member in enumerate(cast(list[dict[str, Any]], route["members"]), 1):
+            health = member["health"]
+            abilities = ", ".join(member["abilities"]) or "send only"
+            lines.append(
+                f"  {n}. {member['provider']}: {member['endpoint']} [{abilities}] {health['state']}"
+            )
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 @app.command()

@@ -140,6 +140,13 @@ WEBHOOK_SECRETS: Final = Variable(
     "comma-separated; blank: webhooks refused",
     secret=True,
 )
+PUBLIC_URL: Final = Variable(
+    "SMSGATE_PUBLIC_URL",
+    "",
+    "Where providers reach this service, e.g. `https://sms.example.com`: sends ask Messangi "
+    "and The SMS Works to POST receipts to `/webhooks/{provider}/{secret}` there",
+    check=_http_url,
+)
 ALLMYSMS_URL: Final = Variable(
     "SMSGATE_ALLMYSMS_URL",
     "",
@@ -172,6 +179,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     DATA_DIR,
     API_KEYS,
     WEBHOOK_SECRETS,
+    PUBLIC_URL,
     ALLMYSMS_URL,
     OPT_OUT_KEYWORDS,
 )

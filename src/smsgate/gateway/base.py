@@ -18,7 +18,7 @@ from smsgate.gateway.abilities import require
 from smsgate.gateway.endpoint import Endpoint, default_region, resolve_endpoint
 from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun, start_send
 from smsgate.gateway.ratelimit import Budgets, limiter_for
-from smsgate.gateway.routes import Routing, routing_for
+from smsgate.gateway.routes import Health, Routing, routing_for
 from smsgate.gateway.transport import RetryPolicy
 from smsgate.providers import Exchange, Provider
 from smsgate.providers.base import (
@@ -33,6 +33,22 @@ from smsgate.providers.base import (
     RepliesPull,
     Search,
 )
+
+_SHOWN_ABILITIES = ("schedule", "cancel", "flash", "credits", "receipts_pull", "lookup", "search")
+
+
+def _member_view(
+    endpoint: Endpoint, health: Health | None, label: str | None = None
+) -> dict[str, object]:
+    caps = endpoint.provider.capabilities
+    return {
+        "provider": label or endpoint.provider.name,
+        "endpoint": endpoint.provider.describe(),
+        "sandbox": endpoint.sandbox,
+        "abilities": [name for name in _SHOWN_ABILITIES if getattr(caps, name)]
+        + (["personalised"] if caps.personalised else []),
+        "health": (health or Health()).snapshot(),
+    }
 
 
 class GatewayBase:
@@ -97,9 +113,39 @@ class GatewayBase:
     def provider_name(self) -> str:
         return self.endpoint.provider.name
 
-    def read_webhook(self, fields: dict[str, str]) -> Receipt | Reply:
-        """A provider's webhook call as a receipt or a reply; ValueError if it is neither."""
-        return self.endpoint.provider.read_webhook(fields)
+    def read_webhook(self, fields: dict[str, str], provider: str | None = None) -> Receipt | Reply:
+        """A provider's webhook call as a receipt or a reply; ValueError if it is neither.
+        ``provider``: which of the routes' providers called (default the gateway's own)."""
+        return (
+            self.providers()
+            .get(provider or self.provider_name, self.endpoint.provider)
+            .read_webhook(fields)
+        )
+
+    def providers(self) -> dict[str, Provider]:
+        """Every provider this gateway sends through, by name (its routes' members)."""
+        if self.routing is None:
+            return {self.endpoint.provider.name: self.endpoint.provider}
+        found: dict[str, Provider] = {}
+        for member in self.routing.members():
+            found.setdefault(member.name, member.endpoint.provider)
+        return found
+
+    def routes(self) -> list[dict[str, object]]:
+        """The routes as ``smsgate routes`` and ``GET /v1/routes`` show them: each prefix,
+        its mode, and each member's provider, where it goes (no credential), what it can
+        do, and its health in this process."""
+        if self.routing is None:
+            members = [(self.endpoint, None)]
+            return [{"prefix": "*", "mode": "single", "members": [_member_view(*members[0])]}]
+        return [
+            {
+                "prefix": f"+{prefix}" if prefix else "*",
+                "mode": route.mode.value,
+                "members": [_member_view(m.endpoint, m.health, m.label) for m in route.members],
+            }
+            for prefix, route in self.routing.routes
+        ]
 
     # -- sends: everything refusable is refused here, before the first request ----------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 import httpx
@@ -14,7 +14,7 @@ from smsgate import settings
 from smsgate.core.dsn import Dsn
 from smsgate.core.errors import ConfigurationError
 from smsgate.core.recipients import check_region
-from smsgate.providers import Provider, check_options, provider_from_dsn
+from smsgate.providers import REGISTRY, Provider, check_options, provider_from_dsn
 
 SANDBOX_DSN: Final = settings.DSN.default
 # The embedded sandbox is loaded by name: it is a plug-in of the gateway, not a layer under it.
@@ -106,6 +106,26 @@ def _plain(dsn: Dsn) -> Endpoint:
     )
 
 
+def receipts_asked(dsn: Dsn, env: Mapping[str, str] | None) -> Dsn:
+    """The DSN with the option that tells its provider where to POST receipts, from
+    ``SMSGATE_PUBLIC_URL`` (``{url}/webhooks/{provider}/{first webhook secret}``), when the
+    provider takes one and the DSN leaves it out."""
+    public = settings.PUBLIC_URL.read(env)
+    entry = REGISTRY.get(dsn.scheme)
+    option = entry.receipts_option if entry else None
+    if not public or option is None or option in dsn.options:
+        return dsn
+    settings.PUBLIC_URL.validate(public)
+    secrets = settings.split_list(settings.WEBHOOK_SECRETS.read(env))
+    if not secrets:
+        raise ConfigurationError(
+            f"{settings.PUBLIC_URL.name} is set but {settings.WEBHOOK_SECRETS.name} is not: "
+            "the receipts' path needs a secret; set both, or neither"
+        )
+    url = f"{public.rstrip('/')}/webhooks/{dsn.scheme}/{secrets[0]}"
+    return replace(dsn, options={**dsn.options, option: url})
+
+
 def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = None) -> Endpoint:
     """The endpoint for a DSN, else the ``SMSGATE_DSN`` setting, else the embedded sandbox.
 
@@ -113,7 +133,7 @@ def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = Non
     (the ``SMSGATE_TRIAL_DSN`` setting) and the endpoint says trial.
     """
     text = dsn or settings.DSN.read(env)
-    endpoint = _plain(Dsn.parse(text))
+    endpoint = _plain(receipts_asked(Dsn.parse(text), env))
     if not endpoint.provider.trial:
         return endpoint
     if not endpoint.provider.capabilities.trial:

@@ -206,15 +206,18 @@ class SendRun:
         batches: Sequence[Batch],
         report: SendReport,
         recorder: SendRecorder | None,
+        routed: RoutedSend | None = None,
     ) -> SendRun:
         """A run of batches planned earlier and on record already (a queued send's job): no
-        validation, nothing to announce. It may postpone what a busy provider turns away."""
+        validation, nothing to announce. It may postpone what a busy provider turns away.
+        Over routes, ``routed`` has adopted each batch for the member it was planned for."""
         run = cls.__new__(cls)
         run.batches = list(batches)
         run.total = sum(len(b.recipients) for b in batches)
         run.progress = None
         run.report = report
         run._begin(endpoint, recorder, None)
+        run.routed = routed
         run._announced_to = len(run.batches)
         run._announced = {b.reference for b in run.batches}
         run.postponable = True
@@ -259,22 +262,23 @@ class SendRun:
         if not routed.is_out(batch):
             routed.started[batch.reference] = monotonic()
             return True
-        pieces = routed.reroute(batch, routed.tried.get(batch.reference, ()))
+        tried = routed.tried.get(batch.reference, ())
+        end = routed.alike(self.batches, index, min(self._announced_to, len(self.batches)))
+        pieces = routed.reroute(self.batches[index:end], tried)
         if pieces is None:
             self._not_attempted(batch, routed.stopped_reason(batch) or "no provider left")
             self._next = index + 1
             return False
-        self._put(index, pieces, replace=True)
+        self._put(index, pieces, replace=end - index)
         return False  # the loop comes back to the first piece
 
-    def _put(self, index: int, pieces: list[Batch], *, replace: bool) -> bool:
-        """Rerouted batches in the run at ``index`` (in place of the one there, or before
-        it), on record with their new member before any of them leaves (write-ahead)."""
+    def _put(self, index: int, pieces: list[Batch], *, replace: int) -> bool:
+        """Rerouted batches in the run at ``index`` (in place of the ``replace`` there),
+        on record with their new member before any of them leaves (write-ahead)."""
         if not self._announce_now(pieces):
             return False
-        replaced = 1 if replace else 0
-        self.batches[index : index + replaced] = pieces
-        self._announced_to += len(pieces) - replaced
+        self.batches[index : index + replace] = pieces
+        self._announced_to += len(pieces) - replace
         return True
 
     def record(self, batch: Batch, outcome: BatchOutcome | NotSent | MaybeSent) -> None:
@@ -318,8 +322,8 @@ class SendRun:
             return False
         routed.out.add(member)
         tried = (*routed.tried.get(batch.reference, ()), member.label)
-        pieces = routed.reroute(batch, tried)
-        return pieces is not None and self._put(self._next, pieces, replace=False)
+        pieces = routed.reroute([batch], tried)
+        return pieces is not None and self._put(self._next, pieces, replace=0)
 
     def _refused(self, batch: Batch, reason: str) -> None:
         """A refusal that applies to every later batch: of the send, or over routes, of the
@@ -573,6 +577,39 @@ class RoutedSend:
     def members(self) -> Iterator[Member]:
         return self.routing.members()
 
+    def batches_again(
+        self, rows: Iterable[tuple[str | None, str, str, str, tuple[str, ...], str]]
+    ) -> tuple[list[Batch], list[str]]:
+        """A queued send's rows back in batches, each with the member it was planned for:
+        (account, reference, message id, number, values, text). Returns the batches and the
+        ids of rows whose account or prefix the routes no longer have (never sent elsewhere:
+        their plan was that account's)."""
+        by_account: dict[str | None, list[tuple[str, str, str, tuple[str, ...], str]]] = {}
+        for account, reference, message_id, number, values, text in rows:
+            by_account.setdefault(account, []).append((reference, message_id, number, values, text))
+        batches: list[Batch] = []
+        lost: list[str] = []
+        for account, group in by_account.items():
+            member = next(
+                (
+                    m
+                    for m in self.members()
+                    if m.endpoint.account == account and id(m) in self.messages
+                ),
+                None,
+            )
+            if member is None:
+                lost += [row[1] for row in group]
+                continue
+            for batch in batches_again(self.messages[id(member)], sorted(group)):
+                found = self.routing.route_for(batch.recipients[0].number)
+                if found is None or member not in found[1].members:
+                    lost += list(batch.message_ids)
+                    continue
+                self.assigned[batch.reference] = (found[1], member)
+                batches.append(batch)
+        return batches, lost
+
     def member_of(self, batch: Batch) -> Member:
         return self.assigned[batch.reference][1]
 
@@ -585,24 +622,50 @@ class RoutedSend:
     def stopped_reason(self, batch: Batch) -> str | None:
         return self._stopped.get(id(self.assigned[batch.reference][0]))
 
-    def reroute(self, batch: Batch, tried: tuple[str, ...]) -> list[Batch] | None:
-        """The batch cut for the next member of its route that has not tried it (None: no
-        member is left; its route stops with the last reason)."""
-        route = self.assigned[batch.reference][0]
+    def alike(self, batches: Sequence[Batch], index: int, end: int) -> int:
+        """Where the run of batches from ``index`` that reroute together ends: the same
+        route, member, message and providers tried (a pipelining provider's one-recipient
+        batches become the next member's full ones, not a request each)."""
+        first = batches[index]
+        route, member = self.assigned[first.reference]
+        tried = self.tried.get(first.reference, ())
+        stop = index + 1
+        limit = max(len(first.recipients), 1000)
+        count = len(first.recipients)
+        while stop < end and count < limit:
+            other = batches[stop]
+            if (
+                self.assigned[other.reference] != (route, member)
+                or self.tried.get(other.reference, ()) != tried
+                or other.message is not first.message
+            ):
+                break
+            count += len(other.recipients)
+            stop += 1
+        return stop
+
+    def reroute(self, batches: Sequence[Batch], tried: tuple[str, ...]) -> list[Batch] | None:
+        """Batches (of one route, member and message) cut for the next member of their
+        route that has not tried them (None: no member is left)."""
+        route = self.assigned[batches[0].reference][0]
         member = self._pick(route, tried)
         if member is None:
             return None
         message = self.messages[id(member)]
         size = self._size(member, message)
+        recipients = [r for b in batches for r in b.recipients]
+        ids = [i for b in batches for i in b.message_ids]
+        params = [p for b in batches for p in b.params]
+        texts = [t for b in batches for t in b.texts]
         pieces = []
-        for i in range(0, len(batch.recipients), size):
+        for i in range(0, len(recipients), size):
             piece = Batch(
                 message,
-                batch.recipients[i : i + size],
+                recipients[i : i + size],
                 new_id("req"),
-                batch.message_ids[i : i + size],
-                batch.params[i : i + size],
-                batch.texts[i : i + size],
+                ids[i : i + size],
+                params[i : i + size],
+                texts[i : i + size],
             )
             self.assigned[piece.reference] = (route, member)
             if tried:

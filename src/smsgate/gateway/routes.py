@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import count
 from typing import Final
 
@@ -66,7 +67,8 @@ class Health:
                 "requests": len(self._outcomes),
                 "failed": failed,
                 "recent_errors": [
-                    {"at": at, "error": error} for at, error in reversed(self._errors)
+                    {"at": datetime.fromtimestamp(at, UTC).isoformat(), "error": error}
+                    for at, error in reversed(self._errors)
                 ],
                 "latency_ms": _percentiles(latencies),
             }

@@ -238,3 +238,7 @@ class Registration:
     from_dsn: Callable[[Dsn], Provider]
     options: frozenset[str] = frozenset()
     """The DSN options (``?name=value``) this provider reads; any other is refused."""
+    receipts_option: str | None = None
+    """The DSN option that tells the provider where to POST its receipts with each send
+    (the gateway fills it from ``SMSGATE_PUBLIC_URL`` when the DSN leaves it out); None: the
+    provider is told in its own console (AllMySMS)."""

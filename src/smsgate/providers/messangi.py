@@ -356,5 +356,9 @@ def _utc_time(value: object) -> datetime | None:
 
 
 PROVIDER: Final = Registration(
-    NAME, CAPABILITIES, Messangi.from_dsn, options=frozenset({"batch_size", "callbacks"})
+    NAME,
+    CAPABILITIES,
+    Messangi.from_dsn,
+    options=frozenset({"batch_size", "callbacks"}),
+    receipts_option="callbacks",
 )

@@ -482,4 +482,5 @@ PROVIDER: Final = Registration(
     CAPABILITIES,
     SmsWorks.from_dsn,
     options=frozenset({"batch_size", "deliveryreporturl"}),
+    receipts_option="deliveryreporturl",
 )

@@ -50,11 +50,14 @@ def accept_send(
     endpoint = gateway.endpoint
     scheduled = options.get("scheduled_at")
     hold_until = None
-    if scheduled is not None and not endpoint.provider.capabilities.schedule:
+    routing = gateway.routing  # over routes, members that cannot schedule are skipped
+    if scheduled is not None and routing is None and not endpoint.provider.capabilities.schedule:
         check_send_time(scheduled, datetime.now(UTC))
         hold_until = scheduled
         options = {**options, "scheduled_at": None}
-    run = start_send(endpoint, to, text, gateway_region=gateway.region, rows=rows, **options)
+    run = start_send(
+        endpoint, to, text, gateway_region=gateway.region, rows=rows, routing=routing, **options
+    )
     send_id = new_id("snd")
     outgoing: list[Outgoing] = []
     chunk = index = 0

@@ -20,9 +20,9 @@ from smsgate.core.message import Message
 from smsgate.core.report import SendReport
 from smsgate.core.text import Encoding
 from smsgate.gateway import Gateway, SendOptions
-from smsgate.gateway.plan import SendRun, batches_again, plan_message
+from smsgate.gateway.plan import RoutedSend, SendRun, batches_again, plan_message
 from smsgate.queue.engine import defer_chunks
-from smsgate.store.sends import QueuedSend, Sends
+from smsgate.store.sends import QueuedSend, Sends, Taken
 from smsgate.store.store import Store, error_line
 
 log = logging.getLogger("smsgate.queue")
@@ -54,7 +54,7 @@ class Runner:
             self.sends.fail_queued(send_id, chunk, send.stop_reason)
             return ChunkDone(0)
         endpoint = self.gateway.endpoint
-        if (send.provider, send.account) != (endpoint.provider.name, endpoint.account):
+        if send.account not in self._accounts():
             reason = (
                 f"this worker sends through another {endpoint.provider.name} account than "
                 f"the send's ({send.provider}): start workers with the DSN the service uses"
@@ -62,7 +62,8 @@ class Runner:
             self.sends.fail_queued(send_id, chunk, reason)
             return ChunkDone(0)
         try:
-            message = self._message(send)
+            routed = self._routed(send)
+            message = self._message(send) if routed is None else None
         except InvalidInput as error:  # e.g. its provider-held time passed while queued
             self.sends.fail_queued(send_id, chunk, str(error))
             self.sends.stop(send_id, str(error))
@@ -71,8 +72,12 @@ class Runner:
         taken = self.sends.take(send_id, chunk, self.store.owner, skip_opted_out=skip)
         if not taken:
             return ChunkDone(0)
-        rows = ((t.reference, t.id, t.recipient, t.params, t.text) for t in taken)
-        run = SendRun.resume(endpoint, batches_again(message, rows), _head(send), self.store)
+        if routed is None:
+            assert message is not None
+            rows = ((t.reference, t.id, t.recipient, t.params, t.text) for t in taken)
+            run = SendRun.resume(endpoint, batches_again(message, rows), _head(send), self.store)
+        else:
+            run = self._resume_routed(send, routed, taken)
         self.gateway.execute(run)
         if run.postponed:
             ids = [i for batch in run.postponed for i in batch.message_ids]
@@ -82,6 +87,29 @@ class Runner:
         if run.stop_reason:
             self.sends.stop(send_id, run.stop_reason)
         return ChunkDone(len(taken))
+
+    def _accounts(self) -> set[str | None]:
+        """The accounts this worker's gateway sends through (over routes, every member's)."""
+        if self.gateway.routing is None:
+            return {self.gateway.endpoint.account}
+        return {m.endpoint.account for m in self.gateway.routing.members()}
+
+    def _routed(self, send: QueuedSend) -> RoutedSend | None:
+        """Over routes: the send's message as each member takes it (None: one provider)."""
+        if self.gateway.routing is None:
+            return None
+        text, options, personalised = _spec(send)
+        return RoutedSend(self.gateway.routing, text, options, personalised)
+
+    def _resume_routed(self, send: QueuedSend, routed: RoutedSend, taken: list[Taken]) -> SendRun:
+        """The taken rows back in batches, each with the member it was planned for; rows
+        whose account the routes no longer have fail, saying so (never another provider:
+        their plan was that account's)."""
+        rows = ((t.account, t.reference, t.id, t.recipient, t.params, t.text) for t in taken)
+        batches, lost = routed.batches_again(rows)
+        if lost:
+            self.sends.fail_taken(send.id, lost, LOST_ROUTE)
+        return SendRun.resume(self.gateway.endpoint, batches, _head(send), self.store, routed)
 
     def give_up(self, send_id: str, chunk: int, error: BaseException, attempts: int) -> None:
         """The job failed its last attempt: settle its rows (Sends.abandon) with the error's
@@ -98,18 +126,28 @@ class Runner:
         """The send's message, composed again from what was accepted (once per send)."""
         found = self._messages.get(send.id)
         if found is None:
-            spec: Mapping[str, Any] = send.spec
-            raw = dict(spec["options"])  # the SendOptions accept_send kept, as JSON
-            if raw["scheduled_at"]:
-                raw["scheduled_at"] = datetime.fromisoformat(raw["scheduled_at"])
-            options = cast(SendOptions, raw)
-            found, _ = plan_message(
-                self.gateway.endpoint, spec["text"], options, personalised=spec["personalised"]
-            )
+            text, options, personalised = _spec(send)
+            found, _ = plan_message(self.gateway.endpoint, text, options, personalised=personalised)
             if len(self._messages) > 1000:
                 self._messages.clear()
             self._messages[send.id] = found
         return found
+
+
+LOST_ROUTE = (
+    "the routes no longer have the account this message was planned for: "
+    "start workers with the routes the service uses, then send it again"
+)
+
+
+def _spec(send: QueuedSend) -> tuple[str, SendOptions, bool]:
+    """The text and options a queued send was accepted with (what its message is composed
+    from again)."""
+    spec: Mapping[str, Any] = send.spec
+    raw = dict(spec["options"])  # the SendOptions accept_send kept, as JSON
+    if raw["scheduled_at"]:
+        raw["scheduled_at"] = datetime.fromisoformat(raw["scheduled_at"])
+    return spec["text"], cast(SendOptions, raw), spec["personalised"]
 
 
 def _head(send: QueuedSend) -> SendReport:

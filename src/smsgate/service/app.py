@@ -26,7 +26,7 @@ from smsgate.gateway import Gateway
 from smsgate.service.auth import matches_any
 from smsgate.service.guard import ApiGuard
 from smsgate.service.ingest import ReceiptWriter
-from smsgate.service.routers import account, messages, optouts, provider, replies, sends
+from smsgate.service.routers import account, messages, optouts, provider, replies, routes, sends
 from smsgate.service.schemas import ErrorOut
 from smsgate.service.swagger2 import swagger2
 from smsgate.service.webhooks import PREFIX as WEBHOOK_PREFIX
@@ -87,7 +87,7 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
 
     install_error_handlers(app)
     auth = [Depends(api_key)]
-    for router in (messages, account, replies, provider):
+    for router in (messages, account, replies, provider, routes):
         app.include_router(router.router(gateway, store, auth))
     app.include_router(sends.router(store, auth))
     app.include_router(optouts.router(store, auth))
@@ -101,14 +101,16 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    served = gateway.providers()
+
     async def receive(
         provider: str, secret: str, fields: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
         """A provider's webhook call, its secret already checked (nothing else is read)."""
-        if provider != gateway.provider_name:
+        if provider not in served:
             return 404, {"error": f"this service does not serve {provider!r} webhooks"}
         try:
-            event = gateway.read_webhook(fields)
+            event = gateway.read_webhook(fields, provider)
         except ValueError as error:
             return 422, {"error": str(error)}
         if isinstance(event, Reply):

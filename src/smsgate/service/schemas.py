@@ -281,3 +281,39 @@ class OptOutPageOut(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class RouteErrorOut(BaseModel):
+    at: str = Field(description="When (ISO 8601, UTC)")
+    error: str
+
+
+class LatencyOut(BaseModel):
+    p50: float
+    p95: float
+    p99: float
+
+
+class HealthOut(BaseModel):
+    """A provider's last requests as this service saw them."""
+
+    state: str = Field(description="healthy, or demoted (tried after the others for a while)")
+    demoted_for_seconds: float | None = None
+    requests: int = Field(description="Requests in the window health is judged on")
+    failed: int
+    recent_errors: list[RouteErrorOut]
+    latency_ms: LatencyOut | None = Field(None, description="Request latency percentiles")
+
+
+class RouteMemberOut(BaseModel):
+    provider: str
+    endpoint: str = Field(description="Where its requests go (no credential)")
+    sandbox: bool
+    abilities: list[str]
+    health: HealthOut
+
+
+class RouteOut(BaseModel):
+    prefix: str = Field(description="Number prefix (+33), or * for every other number")
+    mode: str = Field(description="single, failover or round robin")
+    members: list[RouteMemberOut]

@@ -77,6 +77,8 @@ class Taken:
     reference: str
     text: str
     params: tuple[str, ...]
+    account: str | None = None
+    """The account it was planned to go through (over a route, one member's)."""
 
 
 Enqueue = Callable[[Any], None]
@@ -239,7 +241,7 @@ class Sends:
                     update(_MESSAGES)
                     .where(m.send_id == send_id, m.chunk == chunk, m.status == QUEUED)
                     .values(status=SUBMITTING, submitted_by=owner, updated_at=now)
-                    .returning(m.id, m.recipient, m.client_reference, m.text, m.params)
+                    .returning(m.id, m.recipient, m.client_reference, m.text, m.params, m.account)
                 )
             )
         taken.sort(key=lambda r: (r.client_reference or "", r.id))
@@ -250,6 +252,7 @@ class Sends:
                 r.client_reference or "",
                 r.text,
                 tuple(json.loads(r.params)) if r.params else (),
+                r.account,
             )
             for r in taken
         ]
@@ -269,6 +272,13 @@ class Sends:
         """A job that sends nothing (its send was stopped): its rows still ``queued`` fail,
         saying why. Returns how many."""
         return self._end(send_id, chunk, QUEUED, MessageStatus.FAILED, f"not sent: {reason}")
+
+    def fail_taken(self, send_id: str, ids: Sequence[str], reason: str) -> int:
+        """Rows a job took (``submitting``) and will not send, whose request never left:
+        failed, saying why. Returns how many."""
+        m = _MESSAGES.c
+        status, why = MessageStatus.FAILED, f"not sent: {reason}"
+        return self._end(send_id, None, SUBMITTING, status, why, "queue", m.id.in_(list(ids)))
 
     def cancel(self, send_id: str) -> int:
         """Cancel what of a send the gateway still holds (rows ``queued``). Returns how many."""
