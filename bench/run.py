@@ -12,6 +12,8 @@
 6. The CLI's start-up CPU against `python -c 'import typer'` (bench/startup.py).
 7. The durable queue: a 1,000,000-recipient send through the service and workers on
    PostgreSQL (bench/queued_sends.py).
+8. Failover: a 100,000-recipient send whose first provider refuses connections, against the
+   same send straight to the second (bench/routes.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 import httpx
 import queued_sends  # bench/queued_sends.py
 import receipts  # bench/receipts.py: run as `python bench/run.py`, its folder is on the path
+import routes  # bench/routes.py
 import sailor  # bench/sailor.py
 import startup  # bench/startup.py
 
@@ -234,6 +237,7 @@ def main() -> None:
     receipts.main()
     sailor.main()
     queued_sends.main()
+    routes.main()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,11 @@ not send it; a batch that may have been sent is ``unknown`` and never goes anywh
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +28,7 @@ from smsgate.gateway.routes import FAILURES
 from smsgate.sandbox.messangi.emulator import MessangiEmulator
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
+from smsgate.store.store import ABANDONED
 from tests.conftest import (
     FAST_RETRY,
     WEBHOOK_SECRET,
@@ -308,3 +313,40 @@ def test_one_service_takes_the_receipts_of_every_provider_of_its_routes(
     }
     assert all(m["health"]["latency_ms"] for m in only["members"])
     assert WEBHOOK_SECRET not in json.dumps(routes)
+
+
+def test_a_failover_send_killed_mid_request_leaves_the_second_providers_messages_unknown(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    """SIGKILL while the second provider holds the batch the first could not take: the rows
+    already name the second (written ahead of its request), so the next command makes them
+    unknown there, saying why, and nothing is ever sent again through either."""
+    inject(sandbox, method="smsworks.batch", when="after", delay=30.0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    env["SMSGATE_DATA_DIR"] = str(tmp_path)
+    route = f"{refusing_dsn()} || {sandbox.smsworks_dsn()}"
+    smsgate = [sys.executable, "-m", "smsgate.cli"]
+    command = [*smsgate, "send", "--to", "0612345678, 0612345679", "--from", "Acme"]
+    process = subprocess.Popen(
+        [*command, "--dsn", route, "Killed over there"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(inbox(sandbox)) < 2:
+            assert time.monotonic() < deadline, "the second provider never got the batch"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    shown = subprocess.run(
+        [*smsgate, "messages", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    items = json.loads(shown.stdout)["items"]
+    assert {(m["provider"], m["status"], m["error"]) for m in items} == {
+        ("smsworks", "unknown", ABANDONED)
+    }
+    assert len(inbox(sandbox)) == 2  # they did go out, once, through the second provider

@@ -12,6 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
@@ -23,7 +24,7 @@ from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.gateway.base import GatewayBase
 from smsgate.gateway.endpoint import Endpoint
-from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun
+from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun, Way
 from smsgate.gateway.ratelimit import Budgets, Limiter
 from smsgate.gateway.transport import MaybeSent, NotSent, RetryPolicy, drive, drive_async
 from smsgate.providers import Batch, BatchOutcome, Exchange
@@ -103,11 +104,14 @@ class Gateway(GatewayBase):
     def _drive(self, exchange: Exchange[T]) -> T:
         return drive(exchange, self._client.send, self.retry, self._limiter)
 
-    def _send_batch(self, batch: Batch, way: tuple[Endpoint, Limiter | None] | None) -> Outcome:
-        endpoint, limiter = way or (self.endpoint, self._limiter)
+    def _send_batch(self, batch: Batch, way: Way | None) -> Outcome:
+        if way is None:
+            endpoint, limiter, retry = self.endpoint, self._limiter, self.retry
+        else:
+            endpoint, limiter, retry = way.endpoint, way.limiter, hurried(self.retry, way)
         client = self._client_for(endpoint)
         try:
-            return drive(endpoint.provider.send(batch), client.send, self.retry, limiter)
+            return drive(endpoint.provider.send(batch), client.send, retry, limiter)
         except (NotSent, MaybeSent) as error:
             return error
 
@@ -207,17 +211,23 @@ class AsyncLane:
         response.request = request
         return response
 
-    async def drive(self, exchange: Exchange[T]) -> T:
-        return await drive_async(exchange, self._send, self.retry, self.limiter)
+    async def drive(self, exchange: Exchange[T], retry: RetryPolicy | None = None) -> T:
+        return await drive_async(exchange, self._send, retry or self.retry, self.limiter)
 
-    async def send_batch(self, batch: Batch) -> Outcome:
+    async def send_batch(self, batch: Batch, retry: RetryPolicy | None = None) -> Outcome:
         try:
-            return await self.drive(self.endpoint.provider.send(batch))
+            return await self.drive(self.endpoint.provider.send(batch), retry)
         except (NotSent, MaybeSent) as error:
             return error
 
     async def aclose(self) -> None:
         await self.transport.aclose()
+
+
+def hurried(retry: RetryPolicy, way: Way) -> RetryPolicy:
+    """The retry policy of a routed batch: with another member behind it, a refused
+    connection is not tried again (that member takes the batch at once)."""
+    return replace(retry, connect_attempts=1) if way.fallback else retry
 
 
 class Lanes:
@@ -232,11 +242,11 @@ class Lanes:
         way = run.way(batch)
         if way is None:
             return await self.first.send_batch(batch)
-        endpoint, limiter = way
-        lane = self._lanes.get(id(endpoint))
+        lane = self._lanes.get(id(way.endpoint))
         if lane is None:
-            lane = self._lanes[id(endpoint)] = AsyncLane(endpoint, self.first.retry, limiter)
-        return await lane.send_batch(batch)
+            lane = AsyncLane(way.endpoint, self.first.retry, way.limiter)
+            self._lanes[id(way.endpoint)] = lane
+        return await lane.send_batch(batch, hurried(self.first.retry, way))
 
     async def aclose(self) -> None:
         for lane in self._lanes.values():

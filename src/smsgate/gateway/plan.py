@@ -6,7 +6,7 @@ Pure: the sync and async gateways share it and differ only in how they wait for 
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import groupby
 from time import monotonic
@@ -448,16 +448,27 @@ class SendRun:
             return False
         return True
 
-    def way(self, batch: Batch) -> tuple[Endpoint, Limiter | None] | None:
-        """Over routes, the endpoint and call budget a batch goes through (None: the
-        gateway's own)."""
+    def way(self, batch: Batch) -> Way | None:
+        """Over routes, the endpoint and call budget a batch goes through, and whether
+        another member stands behind it (None: the gateway's own endpoint)."""
         if self.routed is None:
             return None
         member = self.routed.member_of(batch)
-        return member.endpoint, member.limiter
+        return Way(member.endpoint, member.limiter, self.routed.has_next(batch))
 
     def _stop(self, reason: str) -> None:
         self.stop_reason = reason
+
+
+@dataclass(frozen=True)
+class Way:
+    """How one batch of a routed send travels."""
+
+    endpoint: Endpoint
+    limiter: Limiter | None
+    fallback: bool
+    """Another member of its route can take it if this one provably does not: a refused
+    connection is not tried again (the next member takes the batch at once)."""
 
 
 def provably_unsent(outcome: BatchOutcome | NotSent | MaybeSent) -> str | None:
@@ -612,6 +623,12 @@ class RoutedSend:
 
     def member_of(self, batch: Batch) -> Member:
         return self.assigned[batch.reference][1]
+
+    def has_next(self, batch: Batch) -> bool:
+        """Whether another member could take this batch if its own provably does not."""
+        route, member = self.assigned[batch.reference]
+        tried = (*self.tried.get(batch.reference, ()), member.label)
+        return self._pick(route, tried) is not None
 
     def is_out(self, batch: Batch) -> bool:
         return self.member_of(batch) in self.out

@@ -38,6 +38,9 @@ class RetryPolicy:
     max_wait: float = 30.0
     """The longest Retry-After we wait for; longer means give up now (nothing was sent)."""
     timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0))
+    connect_attempts: int | None = None
+    """Tries for a connection that fails (None: ``attempts``). A route member with another
+    member behind it tries once: the next provider takes the batch at once."""
 
 
 class NotSent(ProviderError):
@@ -65,7 +68,7 @@ def _wait_after_error(
 ) -> float:
     host = _host(request)
     if isinstance(error, NEVER_ARRIVED):
-        if attempt >= policy.attempts:
+        if attempt >= (policy.connect_attempts or policy.attempts):
             raise NotSent(
                 f"could not connect to {host} after {attempt} tries ({type(error).__name__}): "
                 "nothing was sent; check the DSN host or try again later"
