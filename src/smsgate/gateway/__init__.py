@@ -8,8 +8,9 @@ module only re-exports: the pure logic is in ``base.py`` and ``plan.py``, the I/
 """
 
 from smsgate.gateway.client import AsyncGateway, Gateway
+from smsgate.gateway.compose import Halt, SendOptions
 from smsgate.gateway.endpoint import Endpoint, plain_endpoint, resolve_endpoint
-from smsgate.gateway.plan import Halt, Progress, SendOptions, SendRecorder
+from smsgate.gateway.plan import Progress, SendRecorder
 from smsgate.gateway.transport import RetryPolicy
 
 __all__ = [

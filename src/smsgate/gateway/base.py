@@ -15,8 +15,9 @@ from smsgate.core.receipts import OptOut, Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo
 from smsgate.gateway.abilities import require
+from smsgate.gateway.compose import SendOptions
 from smsgate.gateway.endpoint import Endpoint, default_region, resolve_endpoint
-from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun, start_send
+from smsgate.gateway.plan import Progress, SendRecorder, SendRun, start_send
 from smsgate.gateway.ratelimit import Budgets, limiter_for
 from smsgate.gateway.routes import Health, Routing, routing_for
 from smsgate.gateway.transport import RetryPolicy

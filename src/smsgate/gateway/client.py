@@ -23,9 +23,11 @@ from smsgate.core.receipts import OptOut, Receipt, Reply
 from smsgate.core.remote import MessageQuery, ProviderMessage
 from smsgate.core.report import AccountInfo, SendReport
 from smsgate.gateway.base import GatewayBase
+from smsgate.gateway.compose import SendOptions
 from smsgate.gateway.endpoint import Endpoint
-from smsgate.gateway.plan import Progress, SendOptions, SendRecorder, SendRun, Way
+from smsgate.gateway.plan import Progress, SendRecorder, SendRun
 from smsgate.gateway.ratelimit import Budgets, Limiter
+from smsgate.gateway.routed import Way
 from smsgate.gateway.transport import MaybeSent, NotSent, RetryPolicy, drive, drive_async
 from smsgate.providers import Batch, BatchOutcome, Exchange
 

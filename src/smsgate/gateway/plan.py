@@ -5,30 +5,26 @@ Pure: the sync and async gateways share it and differ only in how they wait for 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from itertools import groupby
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from time import monotonic
-from typing import Final, Protocol, TypedDict, Unpack
+from typing import Final, Protocol, Unpack
 
-from smsgate.core.errors import InvalidInput, InvalidText, NoRecipients
-from smsgate.core.ids import new_id, new_ids
-from smsgate.core.message import Message, compose_message
+from smsgate.core.errors import InvalidText, NoRecipients
+from smsgate.core.ids import new_ids
 from smsgate.core.optout import OPTED_OUT
 from smsgate.core.personalise import TO_COLUMN, Template
 from smsgate.core.recipients import Recipient, RecipientList, Skipped, prepare_recipients
 from smsgate.core.report import RecipientResult, RecipientStatus, RequestRecord, SendReport
-from smsgate.core.schedule import check_send_time
 from smsgate.core.sent import Outgoing, SentBatch
 from smsgate.core.text import fit_text, segment
-from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS, TRIAL_PREFIX
-from smsgate.gateway.abilities import providers_fitting, require
+from smsgate.core.trial import TRIAL_LIMIT_REASON, TRIAL_MAX_RECIPIENTS
+from smsgate.gateway.compose import Halt, SendOptions, batch_size, cut_batches, plan_message
 from smsgate.gateway.endpoint import Endpoint, default_region
-from smsgate.gateway.ratelimit import Limiter
-from smsgate.gateway.routes import Member, RouteMembers, Routing
+from smsgate.gateway.routed import RoutedSend, Way, provably_unsent
+from smsgate.gateway.routes import Routing
 from smsgate.gateway.transport import MaybeSent, NotSent
-from smsgate.providers import Batch, BatchOutcome, Capabilities
+from smsgate.providers import Batch, BatchOutcome
 
 SANDBOX_WARNING: Final = "sandbox: nothing left this machine; no SMS was delivered to a phone"
 
@@ -49,51 +45,11 @@ class SendRecorder(Protocol):
     def record_batch(self, sent: SentBatch) -> None: ...
 
 
-class Halt:
-    """Ask a send in progress to stop: no new request leaves, those in flight finish and are
-    recorded, and the rest are reported (and recorded) as not sent with the reason. Safe to
-    set from a signal handler or another thread (a plain attribute write)."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-
-    def set(self, reason: str) -> None:
-        self.reason = reason
-
-
 ANNOUNCE_RECIPIENTS: Final = 500
 ANNOUNCE_BATCHES: Final = 64
 """How far ahead the write-ahead record goes in one commit: a batch of 500 recipients or
 more alone, else up to 64 small ones (Messangi's one-recipient requests: one commit each
 would cost more than the requests)."""
-
-
-class SendOptions(TypedDict, total=False):
-    """How to send, beside the recipients and the text.
-
-    sender: 3-11 letters/digits starting with a letter; None uses the provider's short code.
-    region: country of national numbers (leading 0); default the gateway's.
-    strict: also skip numbers phonenumbers finds invalid.
-    max_parts: allow a concatenated SMS of up to this many parts (default 1).
-    truncate: cut an over-long text (default) or refuse it.
-    scheduled_at: send later (the provider holds it).
-    campaign_name: a label the provider keeps with the campaign.
-    flash: shown at once and not stored on the handset.
-    halt: a Halt the caller may set to stop the send between requests (Ctrl-C).
-    opted_out: numbers (international digits) that asked for no more SMS: skipped, saying
-    so (core.optout.OPTED_OUT).
-    """
-
-    sender: str | None
-    region: str | None
-    strict: bool
-    max_parts: int
-    truncate: bool
-    scheduled_at: datetime | None
-    campaign_name: str | None
-    flash: bool
-    halt: Halt | None
-    opted_out: Container[str] | None
 
 
 class SendRun:
@@ -150,17 +106,7 @@ class SendRun:
                 raise NoRecipients(_no_recipient_message(recipients))
         else:
             size = batch_size(caps, message, personal=personal)
-            self.batches = [
-                Batch(
-                    message,
-                    people[i : i + size],
-                    new_id("req"),
-                    ids[i : i + size],
-                    params[i : i + size],
-                    texts[i : i + size],
-                )
-                for i in range(0, len(people), size)
-            ]
+            self.batches = cut_batches(message, people, ids, params, texts, size)
         self.total = len(people)
         self.progress = progress
         seg = max(
@@ -460,260 +406,6 @@ class SendRun:
         self.stop_reason = reason
 
 
-@dataclass(frozen=True)
-class Way:
-    """How one batch of a routed send travels."""
-
-    endpoint: Endpoint
-    limiter: Limiter | None
-    fallback: bool
-    """Another member of its route can take it if this one provably does not: a refused
-    connection is not tried again (the next member takes the batch at once)."""
-
-
-def provably_unsent(outcome: BatchOutcome | NotSent | MaybeSent) -> str | None:
-    """Why a batch provably did not leave (so another provider may take it), or None: the
-    request never arrived (connection refused, busy past the wait), or the provider refused
-    the whole batch for a reason that holds for every batch (credentials, credit)."""
-    if isinstance(outcome, NotSent):
-        return str(outcome)
-    if (
-        isinstance(outcome, BatchOutcome)
-        and outcome.stop
-        and all(r.status in _NOTHING_LEFT for r in outcome.results)
-    ):
-        return outcome.stop
-    return None
-
-
-_NOTHING_LEFT: Final = frozenset({RecipientStatus.REJECTED, RecipientStatus.FAILED})
-NO_ROUTE: Final = "no route takes this number: add its prefix, or a default (*), to the routes"
-
-
-def batch_size(caps: Capabilities, message: Message, *, personal: bool) -> int:
-    """Recipients per request of this provider for this message."""
-    if message.flash and not caps.flash_batch:
-        return 1
-    return caps.personalised if personal else caps.max_recipients_per_request
-
-
-class RoutedSend:
-    """A send over routes: the message each member can take it as, which member takes
-    each batch, and which is next when one provably did not send it."""
-
-    def __init__(
-        self, routing: Routing, text: str, options: SendOptions, personalised: bool
-    ) -> None:
-        self.routing = routing
-        self.messages: dict[int, Message] = {}
-        self.refusals: dict[int, InvalidInput] = {}
-        for member in routing.members():
-            try:
-                message, _ = plan_message(member.endpoint, text, options, personalised=personalised)
-            except InvalidInput as error:
-                self.refusals[id(member)] = error
-            else:
-                self.messages[id(member)] = message
-        if not self.messages:  # no member can: the first one's refusal names those that can
-            first = next(routing.members())
-            raise self.refusals[id(first)]
-        self.primary = next(m for m in routing.members() if id(m) in self.messages)
-        self.assigned: dict[str, tuple[RouteMembers, Member]] = {}
-        self.tried: dict[str, tuple[str, ...]] = {}
-        self.started: dict[str, float] = {}
-        self.out: set[Member] = set()
-        """Members that sent nothing more in this run (one provably did not send a batch)."""
-        self._stopped: dict[int, str] = {}
-
-    def cut(
-        self,
-        people: list[Recipient],
-        ids: list[str],
-        params: list[tuple[str, ...]],
-        texts: list[str],
-        recipients: RecipientList,
-    ) -> list[Batch]:
-        """The send's batches: each route's numbers, cut for the member that takes them
-        (failover: the first healthy one; round robin: each in turn)."""
-        routes = self.routing.routes
-        groups: dict[int, list[int]] = {}
-        if len(routes) == 1 and routes[0][0] == "":
-            groups[0] = list(range(len(people)))
-        else:
-            for i, person in enumerate(people):
-                found = next(
-                    (n for n, (p, _) in enumerate(routes) if person.number.startswith(p)), None
-                )
-                if found is None:
-                    recipients.skipped.append(Skipped(person.input, NO_ROUTE))
-                else:
-                    groups.setdefault(found, []).append(i)
-        batches: list[Batch] = []
-        for number, indexes in sorted(groups.items()):
-            route = routes[number][1]
-            able = [m for m in route.members if id(m) in self.messages]
-            if not able:
-                raise self.refusals[id(route.members[0])]
-            position = 0
-            while position < len(indexes):
-                member = self._pick(route, ())
-                assert member is not None
-                message = self.messages[id(member)]
-                size = self._size(member, message)
-                chunk = indexes[position : position + size]
-                batch = Batch(
-                    message,
-                    [people[i] for i in chunk],
-                    new_id("req"),
-                    [ids[i] for i in chunk],
-                    [params[i] for i in chunk] if params else (),
-                    [texts[i] for i in chunk] if texts else (),
-                )
-                self.assigned[batch.reference] = (route, member)
-                batches.append(batch)
-                position += size
-        return batches
-
-    def _pick(self, route: RouteMembers, tried: Sequence[str]) -> Member | None:
-        for member in route.order():
-            if id(member) in self.messages and member not in self.out and member.label not in tried:
-                return member
-        return None
-
-    @staticmethod
-    def _size(member: Member, message: Message) -> int:
-        caps = member.endpoint.provider.capabilities
-        return batch_size(caps, message, personal=message.template is not None)
-
-    def members(self) -> Iterator[Member]:
-        return self.routing.members()
-
-    def batches_again(
-        self, rows: Iterable[tuple[str | None, str, str, str, tuple[str, ...], str]]
-    ) -> tuple[list[Batch], list[str]]:
-        """A queued send's rows back in batches, each with the member it was planned for:
-        (account, reference, message id, number, values, text). Returns the batches and the
-        ids of rows whose account or prefix the routes no longer have (never sent elsewhere:
-        their plan was that account's)."""
-        by_account: dict[str | None, list[tuple[str, str, str, tuple[str, ...], str]]] = {}
-        for account, reference, message_id, number, values, text in rows:
-            by_account.setdefault(account, []).append((reference, message_id, number, values, text))
-        batches: list[Batch] = []
-        lost: list[str] = []
-        for account, group in by_account.items():
-            member = next(
-                (
-                    m
-                    for m in self.members()
-                    if m.endpoint.account == account and id(m) in self.messages
-                ),
-                None,
-            )
-            if member is None:
-                lost += [row[1] for row in group]
-                continue
-            for batch in batches_again(self.messages[id(member)], sorted(group)):
-                found = self.routing.route_for(batch.recipients[0].number)
-                if found is None or member not in found[1].members:
-                    lost += list(batch.message_ids)
-                    continue
-                self.assigned[batch.reference] = (found[1], member)
-                batches.append(batch)
-        return batches, lost
-
-    def member_of(self, batch: Batch) -> Member:
-        return self.assigned[batch.reference][1]
-
-    def has_next(self, batch: Batch) -> bool:
-        """Whether another member could take this batch if its own provably does not."""
-        route, member = self.assigned[batch.reference]
-        tried = (*self.tried.get(batch.reference, ()), member.label)
-        return self._pick(route, tried) is not None
-
-    def is_out(self, batch: Batch) -> bool:
-        return self.member_of(batch) in self.out
-
-    def stop(self, batch: Batch, reason: str) -> None:
-        self._stopped.setdefault(id(self.assigned[batch.reference][0]), reason)
-
-    def stopped_reason(self, batch: Batch) -> str | None:
-        return self._stopped.get(id(self.assigned[batch.reference][0]))
-
-    def alike(self, batches: Sequence[Batch], index: int, end: int) -> int:
-        """Where the run of batches from ``index`` that reroute together ends: the same
-        route, member, message and providers tried (a pipelining provider's one-recipient
-        batches become the next member's full ones, not a request each)."""
-        first = batches[index]
-        route, member = self.assigned[first.reference]
-        tried = self.tried.get(first.reference, ())
-        stop = index + 1
-        limit = max(len(first.recipients), 1000)
-        count = len(first.recipients)
-        while stop < end and count < limit:
-            other = batches[stop]
-            if (
-                self.assigned[other.reference] != (route, member)
-                or self.tried.get(other.reference, ()) != tried
-                or other.message is not first.message
-            ):
-                break
-            count += len(other.recipients)
-            stop += 1
-        return stop
-
-    def reroute(self, batches: Sequence[Batch], tried: tuple[str, ...]) -> list[Batch] | None:
-        """Batches (of one route, member and message) cut for the next member of their
-        route that has not tried them (None: no member is left)."""
-        route = self.assigned[batches[0].reference][0]
-        member = self._pick(route, tried)
-        if member is None:
-            return None
-        message = self.messages[id(member)]
-        size = self._size(member, message)
-        recipients = [r for b in batches for r in b.recipients]
-        ids = [i for b in batches for i in b.message_ids]
-        params = [p for b in batches for p in b.params]
-        texts = [t for b in batches for t in b.texts]
-        pieces = []
-        for i in range(0, len(recipients), size):
-            piece = Batch(
-                message,
-                recipients[i : i + size],
-                new_id("req"),
-                ids[i : i + size],
-                params[i : i + size],
-                texts[i : i + size],
-            )
-            self.assigned[piece.reference] = (route, member)
-            if tried:
-                self.tried[piece.reference] = tried
-            pieces.append(piece)
-        return pieces
-
-
-def batches_again(
-    message: Message, rows: Iterable[tuple[str, str, str, tuple[str, ...], str]]
-) -> list[Batch]:
-    """A queued send's requests as they were planned, from its rows on record: (reference,
-    message id, number, the template's values, text), in reference order, one batch per
-    reference (AllMySMS CLIMSGID)."""
-    personal = message.template is not None
-    batches = []
-    for reference, grouped in groupby(rows, key=lambda row: row[0]):
-        group = list(grouped)
-        batches.append(
-            Batch(
-                message,
-                [Recipient(row[2], row[2]) for row in group],
-                reference,
-                [row[1] for row in group],
-                [row[3] for row in group] if personal else (),
-                [row[4] for row in group] if personal else (),
-            )
-        )
-    return batches
-
-
 def window_end(batches: Sequence[Batch], index: int) -> int:
     """Where the window of batches starting at ``index`` ends: the batches put on record in
     one commit (write-ahead), and the batches of one queued job."""
@@ -724,51 +416,6 @@ def window_end(batches: Sequence[Batch], index: int) -> int:
         if count >= ANNOUNCE_RECIPIENTS:
             break
     return end
-
-
-def plan_message(
-    endpoint: Endpoint, text: str, options: SendOptions, *, personalised: bool
-) -> tuple[Message, Template | None]:
-    """The message a send carries, with its template when each recipient gets a text of
-    their own; refuses (InvalidInput) what the provider cannot do or the text that cannot fit.
-    A queued send's job composes its message again from the same values."""
-    provider = endpoint.provider
-    if scheduled := options.get("scheduled_at"):
-        require(provider, "schedule", "schedule a send")
-        check_send_time(scheduled, datetime.now(UTC))
-    if options.get("flash"):
-        require(provider, "flash", "send a flash SMS")
-    template = Template.parse(text) if personalised else None
-    personal = template is not None and template.personal
-    if personal:
-        require(provider, "personalised", "send a personalised text per recipient")
-        if options.get("scheduled_at") and not provider.capabilities.personalised_schedule:
-            require(provider, "personalised_schedule", "schedule personalised texts")
-    limit = provider.capabilities.max_text_chars
-    try:
-        message = compose_message(
-            text,
-            sender=options.get("sender") or endpoint.default_sender,
-            trial=endpoint.trial,
-            max_parts=options.get("max_parts", 1) if not personal else 255,
-            max_chars=limit if not personal else None,
-            truncate=options.get("truncate", True) if not personal else False,
-            scheduled_at=options.get("scheduled_at"),
-            campaign_name=options.get("campaign_name"),
-            sender_rule=provider.capabilities.sender,
-            flash=options.get("flash", False),
-        )
-    except InvalidText as error:
-        if limit is None or len(text) <= limit or personal:
-            raise
-        raise InvalidText(
-            f"{error}; {provider.name} takes up to {limit} characters, "
-            f"{providers_fitting(len(text), provider.name)}"
-        ) from None
-    if template is None or not personal:
-        return message, None
-    template = template.prefixed(TRIAL_PREFIX) if endpoint.trial else template
-    return replace(message, template=template), template
 
 
 def _no_recipient_message(recipients: RecipientList) -> str:

@@ -20,7 +20,9 @@ from smsgate.core.message import Message
 from smsgate.core.report import SendReport
 from smsgate.core.text import Encoding
 from smsgate.gateway import Gateway, SendOptions
-from smsgate.gateway.plan import RoutedSend, SendRun, batches_again, plan_message
+from smsgate.gateway.compose import batches_again, plan_message
+from smsgate.gateway.plan import SendRun
+from smsgate.gateway.routed import RoutedSend
 from smsgate.queue.engine import defer_chunks
 from smsgate.store.sends import QueuedSend, Sends, Taken
 from smsgate.store.store import Store, error_line
