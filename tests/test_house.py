@@ -31,7 +31,7 @@ ALLOWED: Final[dict[str, set[str]]] = {
     "gateway": {"core", "settings", "providers"},
     "store": {"core", "settings"},
     "usecases": {"core", "gateway", "store"},
-    "queue": {"core", "gateway", "store"},
+    "queue": {"core", "gateway", "store", "usecases"},
     "service": {"core", "settings", "shapes", "gateway", "store", "usecases", "queue"},
     "elasticio": {"core", "settings", "gateway", "sailor", "store"},
     "cli": {

@@ -63,13 +63,14 @@ def sandbox() -> Iterator[SandboxProcess]:
         yield process
 
 
-def _env(database: str, dsn: str) -> dict[str, str]:
+def _env(database: str, dsn: str, callback_secret: str | None = None) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
     return {
         **clean,
         "SMSGATE_DATABASE_URL": database,
         "SMSGATE_API_KEYS": API_KEY,
         "SMSGATE_DSN": dsn,
+        **({"SMSGATE_CALLBACK_SECRET": callback_secret} if callback_secret else {}),
     }
 
 
@@ -109,10 +110,10 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def _running(
-    database: str, dsn: str, workers: int = 1
+    database: str, dsn: str, workers: int = 1, callback_secret: str | None = None
 ) -> Iterator[tuple[Service, list[subprocess.Popen[bytes]]]]:
     """The service and ``workers`` workers on this test's database, ready; killed after."""
-    env = _env(database, dsn)
+    env = _env(database, dsn, callback_secret)
     service = Service(env)
     started = [_worker(env) for _ in range(workers)]
     try:
@@ -676,3 +677,30 @@ def test_a_queued_round_robin_send_goes_out_as_planned_each_row_through_its_prov
     assert _inbox(sandbox) == Counter(_numbers(20))
     gateway.close()
     store.close()
+
+
+def test_a_queued_sends_status_changes_reach_the_client_through_the_workers_jobs(
+    database: str, sandbox: SandboxProcess
+) -> None:
+    """On PostgreSQL the store's trigger defers a delivery job with each transaction's
+    callbacks: the worker posts queued, then sent, for every message, signed."""
+    from smsgate.sandbox.server import BackgroundApp
+    from tests.test_callbacks import SECRET, Receiver, signature_valid
+
+    receiver = Receiver([204])
+    with BackgroundApp(receiver) as client_app:
+        with _running(database, sandbox.dsn("rich", "rich-key"), callback_secret=SECRET) as (
+            service,
+            _,
+        ):
+            body = {"to": _numbers(3), "text": "Told", "callback_url": f"{client_app.url}/cb"}
+            response = service.post(body)
+            assert response.status_code == 202, response.text
+            _until(lambda: len(receiver.seen) >= 6, "six callbacks")
+        time.sleep(0.2)
+    told = sorted(
+        (json.loads(body)["data"]["to"], json.loads(body)["data"]["status"])
+        for _, body in receiver.seen
+    )
+    assert told == sorted((n, s) for n in _numbers(3) for s in ("queued", "sent"))
+    assert all(signature_valid(SECRET, headers, body) for headers, body in receiver.seen)

@@ -856,7 +856,8 @@ def worker(
     needs_postgresql(store)
     gateway = recording_gateway(dsn, store)
     err.print(f"smsgate worker: {gateway!r}, {store!r}, {concurrency} at once", markup=False)
-    run_worker(store, gateway, concurrency, name=f"worker-{os.getpid()}")
+    secret = settings.callback_secret()
+    run_worker(store, gateway, concurrency, name=f"worker-{os.getpid()}", callback_secret=secret)
 
 
 @app.command()

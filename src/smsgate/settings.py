@@ -140,6 +140,44 @@ WEBHOOK_SECRETS: Final = Variable(
     "comma-separated; blank: webhooks refused",
     secret=True,
 )
+
+
+def _webhook_secret(value: str) -> object:
+    import base64
+    import binascii
+
+    try:
+        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) < 24:
+        raise ValueError(
+            "not a Standard Webhooks secret: write whsec_ followed by base64 of 24 to 64 "
+            "random bytes, e.g. whsec_$(head -c 32 /dev/urandom | base64)"
+        )
+    return value
+
+
+def callback_secret(env: Mapping[str, str] | None = None) -> str | None:
+    """The callbacks' signing secret, checked; None when callbacks go unsigned."""
+    return CALLBACK_SECRET.validate(CALLBACK_SECRET.read(env)) or None
+
+
+CALLBACK_URL: Final = Variable(
+    "SMSGATE_CALLBACK_URL",
+    "",
+    "`smsgate serve`: where every status change of a message is POSTed when its send names "
+    "no `callback_url`; blank: only sends that name one",
+    check=_http_url,
+)
+CALLBACK_SECRET: Final = Variable(
+    "SMSGATE_CALLBACK_SECRET",
+    "",
+    "The Standard Webhooks secret (`whsec_...`) callbacks are signed with "
+    "(`webhook-signature`); blank: unsigned",
+    secret=True,
+    check=_webhook_secret,
+)
 PUBLIC_URL: Final = Variable(
     "SMSGATE_PUBLIC_URL",
     "",
@@ -179,6 +217,8 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     DATA_DIR,
     API_KEYS,
     WEBHOOK_SECRETS,
+    CALLBACK_URL,
+    CALLBACK_SECRET,
     PUBLIC_URL,
     ALLMYSMS_URL,
     OPT_OUT_KEYWORDS,

@@ -36,6 +36,8 @@ class Outgoing:
     """Over a route: the providers that provably did not send these before this one."""
     rerouted: bool = False
     """Its messages are on record already (another provider's): they now name this one."""
+    callback_url: str | None = None
+    """Where the client hears of each status change of these messages."""
 
     def text_of(self, index: int) -> str:
         return self.texts[index] if self.texts else self.message.text
@@ -60,6 +62,8 @@ class SentBatch:
     """Its messages are on record already (as ``submitting``, from an Outgoing)."""
     tried: tuple[str, ...] = ()
     """Over a route: the providers that provably did not send these before this one."""
+    callback_url: str | None = None
+    """Where the client hears of each status change of these messages."""
 
     def text_of(self, index: int) -> str:
         return self.texts[index] if self.texts else self.message.text

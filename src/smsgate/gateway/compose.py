@@ -51,6 +51,8 @@ class SendOptions(TypedDict, total=False):
     halt: a Halt the caller may set to stop the send between requests (Ctrl-C).
     opted_out: numbers (international digits) that asked for no more SMS: skipped, saying
     so (core.optout.OPTED_OUT).
+    callback_url: where each status change of each message is POSTed (the recorder keeps it;
+    the message store's outbox delivers).
     """
 
     sender: str | None
@@ -63,6 +65,7 @@ class SendOptions(TypedDict, total=False):
     flash: bool
     halt: Halt | None
     opted_out: Container[str] | None
+    callback_url: str | None
 
 
 def batch_size(caps: Capabilities, message: Message, *, personal: bool) -> int:

@@ -57,6 +57,7 @@ class SendRun:
 
     routed: RoutedSend | None
     """Over routes: which member takes each batch (None: the one endpoint's)."""
+    _callback_url: str | None
 
     def __init__(
         self,
@@ -125,9 +126,11 @@ class SendRun:
         )
         self._begin(endpoint, recorder, options.get("halt"))
         self.routed = routed
+        self._callback_url = options.get("callback_url")
 
     def _begin(self, endpoint: Endpoint, recorder: SendRecorder | None, halt: Halt | None) -> None:
         self.routed = None
+        self._callback_url = None
         self._next = 0
         self._provider = endpoint.provider.name
         self._sandbox = endpoint.sandbox
@@ -310,6 +313,7 @@ class SendRun:
                 account=account,
                 announced=batch.reference in self._announced,
                 tried=tried,
+                callback_url=self._callback_url,
             )
             try:
                 self._recorder.record_batch(sent)
@@ -359,6 +363,7 @@ class SendRun:
                     hold_until=hold_until,
                     tried=tried,
                     rerouted=rerouted,
+                    callback_url=self._callback_url,
                 )
             )
         return outgoing

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from smsgate.store.sends import Sends
 
 SEND_TASK: Final = "smsgate.send_chunk"
+CALLBACKS_TASK: Final = "smsgate.deliver_callbacks"
+"""Deferred by the store's trigger (migration 0006) with each transaction's callbacks."""
+CALLBACKS_QUEUE: Final = "callbacks"
 RECOVER_TASK: Final = "smsgate.recover"
 SENDS_QUEUE: Final = "sends"
 MAINTENANCE_QUEUE: Final = "maintenance"

@@ -12,6 +12,8 @@ import procrastinate
 from smsgate.core.errors import ConfigurationError
 from smsgate.gateway import Gateway
 from smsgate.queue.engine import (
+    CALLBACKS_QUEUE,
+    CALLBACKS_TASK,
     HEARTBEAT,
     MAINTENANCE_QUEUE,
     RECOVER_TASK,
@@ -22,6 +24,7 @@ from smsgate.queue.engine import (
 )
 from smsgate.queue.job import Runner
 from smsgate.store import Store
+from smsgate.usecases.callbacks import Deliverer
 
 log = logging.getLogger("smsgate.queue")
 
@@ -34,11 +37,19 @@ def needs_postgresql(store: Store) -> None:
         )
 
 
-def run_worker(store: Store, gateway: Gateway, concurrency: int, name: str = "worker") -> None:
+def run_worker(
+    store: Store,
+    gateway: Gateway,
+    concurrency: int,
+    name: str = "worker",
+    callback_secret: str | None = None,
+) -> None:
     """Run jobs until SIGTERM/SIGINT: ``concurrency`` sends at once, each in a thread of its
-    own (the gateway and the store are thread-safe), plus the recovery of dead workers' jobs."""
+    own (the gateway and the store are thread-safe), the recovery of dead workers' jobs, and
+    the delivery of status callbacks (signed with ``callback_secret``)."""
     needs_postgresql(store)
     runner = Runner(store, gateway)
+    deliverer = Deliverer(store, callback_secret)
     app = job_app(store.url)
 
     # A job that fails (the store unreachable midway) runs again: safe, since it sends only
@@ -71,13 +82,24 @@ def run_worker(store: Store, gateway: Gateway, concurrency: int, name: str = "wo
             log.warning("job %s of a dead worker: running it again", job.id)
             await manager.retry_job(job)
 
+    @app.task(name=CALLBACKS_TASK, queue=CALLBACKS_QUEUE)
+    async def deliver_callbacks() -> None:
+        """The callbacks of one transaction (and any other due): the trigger deferred it."""
+        await deliverer.drain_all()
+
+    @app.periodic(cron="* * * * * */2", periodic_id="callbacks")
+    @app.task(name="smsgate.retry_callbacks", queue=CALLBACKS_QUEUE, pass_context=True)
+    async def retry_callbacks(context: object, timestamp: int) -> None:
+        """Callbacks whose retry is due (their first attempt failed)."""
+        await deliverer.drain_all()
+
     async def main() -> None:
         # Sync jobs run in the loop's default executor: one thread per concurrent job.
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(concurrency + 2, "smsgate-job"))
         async with app.open_async():
             await app.run_worker_async(
-                queues=[SENDS_QUEUE, MAINTENANCE_QUEUE],
+                queues=[SENDS_QUEUE, MAINTENANCE_QUEUE, CALLBACKS_QUEUE],
                 # The recovery task takes a slot when one is free: with every slot busy
                 # sending, no worker has died that it would need to find.
                 concurrency=concurrency,

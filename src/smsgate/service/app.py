@@ -26,12 +26,22 @@ from smsgate.gateway import Gateway
 from smsgate.service.auth import matches_any
 from smsgate.service.guard import ApiGuard
 from smsgate.service.ingest import ReceiptWriter
-from smsgate.service.routers import account, messages, optouts, provider, replies, routes, sends
+from smsgate.service.routers import (
+    account,
+    callbacks,
+    messages,
+    optouts,
+    provider,
+    replies,
+    routes,
+    sends,
+)
 from smsgate.service.schemas import ErrorOut
 from smsgate.service.swagger2 import swagger2
 from smsgate.service.webhooks import PREFIX as WEBHOOK_PREFIX
 from smsgate.service.webhooks import WebhookApp
 from smsgate.store import Store
+from smsgate.usecases.callbacks import Backoff, Deliverer
 from smsgate.usecases.optouts import record_reply
 
 MAX_API_BODY: Final = 64 * 2**20
@@ -43,6 +53,11 @@ class ServiceConfig:
     api_keys: tuple[str, ...]
     webhook_secrets: tuple[str, ...]
     opt_out_keywords: OptOutKeywords = DEFAULT_OPT_OUT
+    callback_url: str | None = None
+    """Where status changes go for sends that name no callback_url."""
+    callback_secret: str | None = None
+    callback_backoff: Backoff | None = None
+    """How failed callbacks are retried (default: from 5 s, doubling, for a day)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ServiceConfig":
@@ -52,7 +67,14 @@ class ServiceConfig:
                 f"the service needs at least one API key: set {settings.API_KEYS.name}=KEY[,KEY2]"
             )
         secrets = settings.split_list(settings.WEBHOOK_SECRETS.read(env))
-        return cls(keys, secrets, settings.opt_out_keywords(env))
+        callback_url = settings.CALLBACK_URL.validate(settings.CALLBACK_URL.read(env)) or None
+        return cls(
+            keys,
+            secrets,
+            settings.opt_out_keywords(env),
+            callback_url,
+            settings.callback_secret(env),
+        )
 
     def __repr__(self) -> str:
         return f"ServiceConfig({len(self.api_keys)} API keys, {len(self.webhook_secrets)} secrets)"
@@ -61,11 +83,23 @@ class ServiceConfig:
 def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp:
     """The API (routers by resource) and the providers' webhooks, over one gateway and store."""
     writer = ReceiptWriter(store)
+    # On PostgreSQL the workers deliver callbacks (jobs the store's trigger defers); on the
+    # embedded SQLite store, there are no workers: the service delivers them itself.
+    deliverer = (
+        Deliverer(store, config.callback_secret, backoff=config.callback_backoff)
+        if store.engine.dialect.name != "postgresql"
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await writer.start()
+        stop = asyncio.Event()
+        delivering = asyncio.create_task(deliverer.run(stop)) if deliverer else None
         yield
+        stop.set()
+        if delivering is not None:
+            await delivering
         await writer.stop()
 
     # The docs pages serve Swagger UI and Redoc from the package: they work offline.
@@ -87,9 +121,11 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
 
     install_error_handlers(app)
     auth = [Depends(api_key)]
-    for router in (messages, account, replies, provider, routes):
+    app.include_router(messages.router(gateway, store, auth, config.callback_url))
+    for router in (account, replies, provider, routes):
         app.include_router(router.router(gateway, store, auth))
     app.include_router(sends.router(store, auth))
+    app.include_router(callbacks.router(store, auth))
     app.include_router(optouts.router(store, auth))
 
     @app.get("/openapi-v2.json", include_in_schema=False)

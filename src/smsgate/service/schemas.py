@@ -53,6 +53,13 @@ class SendRequest(BaseModel):
     scheduled_at: datetime | None = Field(None, description="Send later (ISO 8601 with zone)")
     tag: str | None = Field(None, max_length=100, description="Campaign name kept with each SMS")
     flash: bool = Field(False, description="A flash SMS: shown at once, not stored")
+    callback_url: str | None = Field(
+        None,
+        max_length=2000,
+        pattern=r"^https?://[^\s]+$",
+        description="POST every status change of every message here, signed per Standard "
+        "Webhooks (default: the service's SMSGATE_CALLBACK_URL)",
+    )
     ignore_opt_out: bool = Field(
         False,
         description="Send to numbers that opted out too (transactional SMS only, e.g. a code); "
@@ -317,3 +324,23 @@ class RouteOut(BaseModel):
     prefix: str = Field(description="Number prefix (+33), or * for every other number")
     mode: str = Field(description="single, failover or round robin")
     members: list[RouteMemberOut]
+
+
+class CallbackOut(BaseModel):
+    """A status change posted (or to post) to a client's callback URL."""
+
+    id: str = Field(description="Its webhook-id, the same on every attempt")
+    message_id: str | None
+    status: str | None = Field(description="The message status it tells")
+    url: str
+    state: str = Field(description="pending, delivered, or failed (dead-lettered)")
+    attempts: int
+    next_at: datetime = Field(description="When it is due (pending)")
+    created_at: datetime
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+
+class CallbackPageOut(BaseModel):
+    items: list[CallbackOut]
+    total: int

@@ -97,6 +97,8 @@ class MessageRow(Base):
     tried: Mapped[str | None] = mapped_column(String(200))
     """Over a route: the providers that provably did not send it before ``provider``
     (comma-separated, in order)."""
+    callback_url: Mapped[str | None] = mapped_column(Text)
+    """Where each of its status changes is POSTed (a trigger puts it in ``callbacks``)."""
 
     # Indexes on columns a queued row leaves empty hold only the rows that have a value: a
     # million-recipient send's rows go in without a million entries in each (the answer to
@@ -156,6 +158,30 @@ class EventRow(Base):
 
     # Only the receipts still waiting for their message are looked up by provider id here.
     __table_args__ = (_where(Index(None, "provider", "provider_message_id"), "message_id IS NULL"),)
+
+
+class CallbackRow(Base):
+    """One status change (or reply) to POST to a client's callback URL, signed per Standard
+    Webhooks; its id is the ``webhook-id`` of every attempt. Written by the triggers of
+    migration 0006 in the transaction of the change itself."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    """pending (due at next_at), delivered, or failed (dead-lettered: replay it)."""
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_callbacks_state_next_at", "state", "next_at"),)
 
 
 class ReplyRow(Base):

@@ -68,7 +68,7 @@ log = logging.getLogger("smsgate.store")
 T = TypeVar("T")
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0005"
+HEAD_REVISION: Final = "0006"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
 
@@ -357,6 +357,7 @@ def _message_values(
         "updated_at": now,
         "submitted_by": owner,
         "tried": ",".join(batch.tried) or None,
+        "callback_url": batch.callback_url,
     }
 
 
@@ -782,7 +783,7 @@ class Store:
         with self.engine.begin() as connection:
             if any(batch.rerouted for batch in outgoing):
                 for row in rows:  # a new provider: its own reference, text and account
-                    del row["created_at"], row["scheduled_at"]
+                    del row["created_at"], row["scheduled_at"], row["callback_url"]
                 _write_many(connection, messages, rows, where="id")
             else:
                 _write_many(connection, messages, rows)

@@ -58,7 +58,10 @@ def _check_columns(body: SendRequest) -> None:
         Template.parse(body.text).check_columns(sorted({k for row in body.rows for k in row}))
 
 
-def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
+def router(
+    gateway: Gateway, store: Store, auth: Sequence[Any], callback_url: str | None = None
+) -> APIRouter:
+    """``callback_url``: where status changes go for sends that name none."""
     app = APIRouter(dependencies=list(auth))
 
     sends = queue_of(store)
@@ -170,6 +173,7 @@ def router(gateway: Gateway, store: Store, auth: Sequence[Any]) -> APIRouter:
             campaign_name=body.tag,
             flash=body.flash,
             opted_out=opted_out(store, ignore=body.ignore_opt_out),
+            callback_url=body.callback_url or callback_url,
         )
 
     def _send(body: SendRequest) -> SendReportOut:
