@@ -14,6 +14,8 @@
    PostgreSQL (bench/queued_sends.py).
 8. Failover: a 100,000-recipient send whose first provider refuses connections, against the
    same send straight to the second (bench/routes.py).
+9. Status callbacks delivered per second by one service to a local receiver, none lost or
+   doubled (bench/callbacks.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+import callbacks  # bench/callbacks.py
 import httpx
 import queued_sends  # bench/queued_sends.py
 import receipts  # bench/receipts.py: run as `python bench/run.py`, its folder is on the path
@@ -238,6 +241,7 @@ def main() -> None:
     sailor.main()
     queued_sends.main()
     routes.main()
+    callbacks.main()
 
 
 if __name__ == "__main__":

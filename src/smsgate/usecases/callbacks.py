@@ -60,7 +60,7 @@ class Deliverer:
     ) -> None:
         self.callbacks = Callbacks(store)
         self.backoff = backoff or Backoff()
-        self._timeout = timeout
+        self._timeouts = httpx.Timeout(timeout).as_dict()
         self._concurrency = concurrency
         self._signer = None
         if secret:
@@ -71,7 +71,7 @@ class Deliverer:
     def __repr__(self) -> str:  # never the secret
         return f"Deliverer(signed={self._signer is not None})"
 
-    async def drain(self, client: httpx.AsyncClient, limit: int = 500) -> int:
+    async def drain(self, client: httpx.AsyncBaseTransport, limit: int = 500) -> int:
         """Deliver one claim of due callbacks; returns how many were attempted."""
         due = await asyncio.to_thread(self.callbacks.claim, limit)
         if not due:
@@ -110,7 +110,9 @@ class Deliverer:
         for callback_id, error in dead:
             log.warning("callback %s dead-lettered: %s", callback_id, error)
 
-    async def _post(self, client: httpx.AsyncClient, callback: Due) -> tuple[str | None, bool]:
+    async def _post(
+        self, client: httpx.AsyncBaseTransport, callback: Due
+    ) -> tuple[str | None, bool]:
         """(None, _) when delivered; else (why, whether to try again)."""
         now = datetime.now(UTC)
         headers = {
@@ -120,13 +122,12 @@ class Deliverer:
         }
         if self._signer is not None:
             headers["webhook-signature"] = self._signer.sign(callback.id, now, callback.payload)
+        request = httpx.Request(
+            "POST", callback.url, content=callback.payload.encode(), headers=headers
+        )
+        request.extensions["timeout"] = self._timeouts
         try:
-            response = await client.post(
-                callback.url,
-                content=callback.payload.encode(),
-                headers=headers,
-                timeout=self._timeout,
-            )
+            response = await client.handle_async_request(request)
         except httpx.HTTPError as error:
             return f"{type(error).__name__} posting to the callback URL", True
         code = response.status_code
@@ -136,7 +137,8 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
         """Deliver until ``stop`` is set: what is due at once, else look again shortly."""
-        async with httpx.AsyncClient(follow_redirects=False) as client:
+        client = _transport()
+        try:
             while not stop.is_set():
                 try:
                     attempted = await self.drain(client)
@@ -146,11 +148,24 @@ class Deliverer:
                 if attempted == 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), idle)
+        finally:
+            await client.aclose()
 
     async def drain_all(self) -> int:
         """Deliver everything due now (a worker's job); returns how many were attempted."""
         total = 0
-        async with httpx.AsyncClient(follow_redirects=False) as client:
+        client = _transport()
+        try:
             while attempted := await self.drain(client):
                 total += attempted
+        finally:
+            await client.aclose()
         return total
+
+
+def _transport() -> httpx.AsyncBaseTransport:
+    """aiohttp under httpx's request and response types, as the gateway sends: httpx's own
+    async pool spends most of a callback's CPU finding a free connection among many."""
+    from smsgate.gateway.aiohttp_transport import AiohttpTransport
+
+    return AiohttpTransport(httpx.Limits(max_connections=64, keepalive_expiry=2.0))
