@@ -350,3 +350,41 @@ def test_a_failover_send_killed_mid_request_leaves_the_second_providers_messages
         ("smsworks", "unknown", ABANDONED)
     }
     assert len(inbox(sandbox)) == 2  # they did go out, once, through the second provider
+
+
+def test_a_provider_whose_receipts_show_slow_deliveries_is_tried_last(
+    sandbox: BackgroundSandbox, second: BackgroundSandbox, store: Store
+) -> None:
+    """Receipts in the store say the first provider delivered in 20 minutes: judged, it is
+    demoted, and the next send goes to the second without trying it."""
+    from datetime import UTC, datetime, timedelta
+
+    from smsgate.core.receipts import Receipt
+    from smsgate.core.status import MessageStatus
+    from smsgate.usecases.health import judge_deliveries
+
+    numbers = [f"+336123{i:05d}" for i in range(25)]
+    with gateway(f"{sandbox.dsn()} || {second.smsworks_dsn()}", store) as gw:
+        first = gw.send(numbers, "Slow", sender="Acme")
+        assert {r.provider for r in first.recipients} == {"allmysms"}
+        late = datetime.now(UTC) + timedelta(minutes=20)
+        store.apply_receipts(
+            [
+                Receipt(
+                    "allmysms",
+                    MessageStatus.DELIVERED,
+                    True,
+                    "1",
+                    r.provider_message_id,
+                    occurred_at=late,
+                )
+                for r in first.recipients
+            ]
+        )
+        assert judge_deliveries(gw, store, slow=600) == ["allmysms"]
+        routes = gw.routes()[0]["members"]
+        assert isinstance(routes, list)
+        assert routes[0]["health"]["state"] == "demoted"
+        assert routes[0]["health"]["delivery_median_seconds"] >= 1190
+        report = gw.send(numbers[:2], "Now the fast one", sender="Acme")
+    assert [(r.provider, r.tried) for r in report.recipients] == [("smsworks", ())] * 2

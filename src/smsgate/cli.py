@@ -426,10 +426,15 @@ def info(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def routes(dsn: DsnOption = None, as_json: JsonOption = False) -> None:
     """Show the routes: each number prefix's providers (failover or round robin), what each
-    can do, and its health in this process (a service shows its own at GET /v1/routes)."""
+    can do, and its health as the store's deliveries tell (a service shows its own view,
+    requests included, at GET /v1/routes)."""
     from smsgate.gateway import Gateway
+    from smsgate.store import Store
+    from smsgate.usecases.health import judge_deliveries
 
     with Gateway.from_dsn(dsn) as gateway:
+        if gateway.routing is not None:  # the deliveries on record judge each provider
+            judge_deliveries(gateway, Store())
         shown = gateway.routes()
     if as_json:
         _print_json({"routes": shown})

@@ -29,6 +29,11 @@ FAILURES: Final = 5
 COOL_OFF: Final = 60.0
 """A member that failed 5 of its last 20 requests is tried last for 60 s."""
 RECENT_ERRORS: Final = 5
+SLOW_DELIVERY: Final = 600.0
+"""A member whose median delivery (request to receipt) over its last deliveries is slower
+than this is tried last for ``COOL_OFF`` seconds."""
+DELIVERY_SAMPLES: Final = 20
+"""Deliveries needed before they are judged (fewer say nothing yet)."""
 
 
 class Health:
@@ -39,6 +44,7 @@ class Health:
         self._latencies: deque[float] = deque(maxlen=WINDOW * 5)
         self._errors: deque[tuple[float, str]] = deque(maxlen=RECENT_ERRORS)
         self._demoted_until = 0.0
+        self._delivery: float | None = None
         self._lock = threading.Lock()
 
     def record(self, ok: bool, seconds: float | None, error: str | None = None) -> None:
@@ -52,6 +58,19 @@ class Health:
                 if sum(1 for o in self._outcomes if not o) >= FAILURES:
                     self._demoted_until = now + COOL_OFF
                     self._outcomes.clear()  # restored after the cool-off with a clean slate
+
+    def judge_deliveries(self, seconds: Sequence[float], slow: float = SLOW_DELIVERY) -> bool:
+        """Demote the member when its median delivery time is slower than ``slow``
+        (receipts, read from the store); True when it did."""
+        self._delivery = statistics.median(seconds) if seconds else None
+        if len(seconds) < DELIVERY_SAMPLES or self._delivery is None or self._delivery <= slow:
+            return False
+        with self._lock:
+            self._demoted_until = time.monotonic() + COOL_OFF
+            self._errors.append(
+                (time.time(), f"deliveries slow: median {self._delivery:.0f} s over {len(seconds)}")
+            )
+        return True
 
     def demoted(self) -> bool:
         return time.monotonic() < self._demoted_until
@@ -71,6 +90,9 @@ class Health:
                     for at, error in reversed(self._errors)
                 ],
                 "latency_ms": _percentiles(latencies),
+                "delivery_median_seconds": (
+                    round(self._delivery, 1) if self._delivery is not None else None
+                ),
             }
 
 

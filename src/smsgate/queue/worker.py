@@ -25,6 +25,7 @@ from smsgate.queue.engine import (
 from smsgate.queue.job import Runner
 from smsgate.store import Store
 from smsgate.usecases.callbacks import Deliverer
+from smsgate.usecases.health import keep_judging
 
 log = logging.getLogger("smsgate.queue")
 
@@ -97,19 +98,28 @@ def run_worker(
         # Sync jobs run in the loop's default executor: one thread per concurrent job.
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(concurrency + 2, "smsgate-job"))
+        stop = asyncio.Event()
+        judging = asyncio.create_task(keep_judging(gateway, store, stop))
         async with app.open_async():
-            await app.run_worker_async(
-                queues=[SENDS_QUEUE, MAINTENANCE_QUEUE, CALLBACKS_QUEUE],
-                # The recovery task takes a slot when one is free: with every slot busy
-                # sending, no worker has died that it would need to find.
-                concurrency=concurrency,
-                # LISTEN/NOTIFY wakes a worker at once; polling covers a missed notification.
-                fetch_job_polling_interval=1.0,
-                name=name,
-                install_signal_handlers=True,
-                update_heartbeat_interval=HEARTBEAT,
-                stalled_worker_timeout=STALLED_AFTER,
-                delete_jobs="successful",
-            )
+            try:
+                await run()
+            finally:
+                stop.set()
+                await judging
+
+    async def run() -> None:
+        await app.run_worker_async(
+            queues=[SENDS_QUEUE, MAINTENANCE_QUEUE, CALLBACKS_QUEUE],
+            # The recovery task takes a slot when one is free: with every slot busy
+            # sending, no worker has died that it would need to find.
+            concurrency=concurrency,
+            # LISTEN/NOTIFY wakes a worker at once; polling covers a missed notification.
+            fetch_job_polling_interval=1.0,
+            name=name,
+            install_signal_handlers=True,
+            update_heartbeat_interval=HEARTBEAT,
+            stalled_worker_timeout=STALLED_AFTER,
+            delete_jobs="successful",
+        )
 
     asyncio.run(main())

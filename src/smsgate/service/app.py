@@ -42,6 +42,7 @@ from smsgate.service.webhooks import PREFIX as WEBHOOK_PREFIX
 from smsgate.service.webhooks import WebhookApp
 from smsgate.store import Store
 from smsgate.usecases.callbacks import Backoff, Deliverer
+from smsgate.usecases.health import keep_judging
 from smsgate.usecases.optouts import record_reply
 
 MAX_API_BODY: Final = 64 * 2**20
@@ -96,8 +97,10 @@ def create_app(gateway: Gateway, store: Store, config: ServiceConfig) -> ASGIApp
         await writer.start()
         stop = asyncio.Event()
         delivering = asyncio.create_task(deliverer.run(stop)) if deliverer else None
+        judging = asyncio.create_task(keep_judging(gateway, store, stop))
         yield
         stop.set()
+        await judging
         if delivering is not None:
             await delivering
         await writer.stop()

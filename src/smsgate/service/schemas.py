@@ -310,6 +310,9 @@ class HealthOut(BaseModel):
     failed: int
     recent_errors: list[RouteErrorOut]
     latency_ms: LatencyOut | None = Field(None, description="Request latency percentiles")
+    delivery_median_seconds: float | None = Field(
+        None, description="Median time from request to delivery receipt, lately"
+    )
 
 
 class RouteMemberOut(BaseModel):
