@@ -25,11 +25,8 @@ from tempfile import TemporaryDirectory
 from typing import Final
 
 import httpx
+from receipts import record_messages  # bench/receipts.py: the same messages on record
 
-from smsgate.core.message import compose_message
-from smsgate.core.report import RecipientResult, RecipientStatus
-from smsgate.core.sent import SentBatch
-from smsgate.providers.allmysms import ALPHANUMERIC_NAME
 from smsgate.sandbox.server import free_port
 from smsgate.store import Store
 from smsgate.store.callbacks import Callbacks
@@ -37,21 +34,6 @@ from smsgate.store.callbacks import Callbacks
 MESSAGES: Final = 20_000
 TARGET: Final = 2_000
 SECRET: Final = "whsec_" + base64.b64encode(b"the benchmark's callback secret!").decode()
-
-
-def record_messages(store: Store, count: int, url: str) -> None:
-    message = compose_message("Benchmark", sender_rule=ALPHANUMERIC_NAME)
-    for start in range(0, count, 1000):
-        numbers = [f"3361{n:07d}" for n in range(start, min(count, start + 1000))]
-        results = [
-            RecipientResult(n, RecipientStatus.SENT, f"sms-{n}", None, f"msg_bench_{n}")
-            for n in numbers
-        ]
-        store.record_batch(
-            SentBatch(
-                "allmysms", True, message, f"req_{start}", results, None, None, callback_url=url
-            )
-        )
 
 
 # -- the receiver (run as `python bench/callbacks.py --receive PORT`) ------------------------
@@ -110,7 +92,7 @@ def main(count: int = MESSAGES) -> None:
     receiver = subprocess.Popen([sys.executable, __file__, "--receive", str(receiver_port)])
     with TemporaryDirectory() as folder:
         store = Store(f"sqlite:///{Path(folder) / 'smsgate.db'}")
-        record_messages(store, count, f"http://127.0.0.1:{receiver_port}/hooks")
+        record_messages(store, count, callback_url=f"http://127.0.0.1:{receiver_port}/hooks")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
         env.update(
             SMSGATE_DATA_DIR=folder,

@@ -43,7 +43,9 @@ POSTGRES_ADMIN: Final = os.environ.get(
 )
 
 
-def record_messages(store: Store, count: int) -> list[str]:
+def record_messages(store: Store, count: int, callback_url: str | None = None) -> list[str]:
+    """``count`` messages sent (on record as sent), each with the callback URL if given;
+    returns their provider ids."""
     message = compose_message("Benchmark", sender_rule=ALPHANUMERIC_NAME)
     ids: list[str] = []
     for start in range(0, count, 1000):
@@ -53,7 +55,16 @@ def record_messages(store: Store, count: int) -> list[str]:
             for n in numbers
         ]
         store.record_batch(
-            SentBatch("allmysms", True, message, f"req_{start}", results, f"ap_{start}", None)
+            SentBatch(
+                "allmysms",
+                True,
+                message,
+                f"req_{start}",
+                results,
+                f"ap_{start}",
+                None,
+                callback_url=callback_url,
+            )
         )
         ids.extend(f"sms-{n}" for n in numbers)
     return ids
