@@ -30,7 +30,7 @@ from tests.conftest import FAST_RETRY, WAIT
 
 SECRET = "whsec_" + base64.b64encode(b"a callback secret of 32 bytes!!!").decode()
 KEY = "key"
-QUICK = Backoff(first=0.05, longest=0.2, give_up_after=1.0)
+QUICK = Backoff(first=0.05, longest=0.2, give_up_after=2.0)
 
 
 @dataclass
@@ -223,3 +223,25 @@ def test_a_malformed_callback_secret_is_one_clear_line() -> None:
     with pytest.raises(ConfigurationError, match="not a Standard Webhooks secret"):
         settings.callback_secret({"SMSGATE_CALLBACK_SECRET": "hunter2"})
     assert settings.callback_secret({"SMSGATE_CALLBACK_SECRET": SECRET}) == SECRET
+
+
+def test_the_services_default_callback_url_serves_sends_that_name_none(
+    store: Store, sandbox: BackgroundSandbox
+) -> None:
+    receiver = Receiver([204])
+    with BackgroundApp(receiver) as client_app:
+        gateway = Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}, recorder=store)
+        config = ServiceConfig(
+            (KEY,), (), callback_url=f"{client_app.url}/default", callback_secret=SECRET
+        )
+        with (
+            BackgroundApp(create_app(gateway, store, config)) as server,
+            delivering(store),
+            httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, params=WAIT
+            ) as api,
+        ):
+            assert api.post("/v1/messages", json={"to": "0612345678", "text": "Hi"}).is_success
+            wait_until(lambda: receiver.seen, "the callback at the default URL")
+        gateway.close()
+    assert json.loads(receiver.seen[0][1])["type"] == "message.sent"

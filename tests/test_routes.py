@@ -388,3 +388,21 @@ def test_a_provider_whose_receipts_show_slow_deliveries_is_tried_last(
         assert routes[0]["health"]["delivery_median_seconds"] >= 1190
         report = gw.send(numbers[:2], "Now the fast one", sender="Acme")
     assert [(r.provider, r.tried) for r in report.recipients] == [("smsworks", ())] * 2
+
+
+def test_routes_can_live_in_a_toml_file(
+    sandbox: BackgroundSandbox, second: BackgroundSandbox, tmp_path: Path
+) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(
+        f'[routes]\n"+33" = "{sandbox.dsn()}"\ndefault = "{second.smsworks_dsn()}"\n',
+        encoding="utf-8",
+    )
+    with gateway(None, SMSGATE_ROUTES=str(table)) as gw:
+        report = gw.send(["+33612340001", "+447700900123"], "From TOML", sender="Acme")
+    assert {r.to: r.provider for r in report.recipients} == {
+        "33612340001": "allmysms",
+        "447700900123": "smsworks",
+    }
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        Gateway.from_dsn(None, env={"SMSGATE_ROUTES": str(tmp_path / "missing.toml")})

@@ -107,7 +107,8 @@ BEGIN
                 'provider', NEW.provider, 'reply_id', NEW.provider_reply_id
             )
         ),
-        'pending', 0, datetime('now'), datetime('now')
+        'pending', 0, strftime('%Y-%m-%d %H:%M:%f', 'now'),
+        strftime('%Y-%m-%d %H:%M:%f', 'now')
     FROM messages m WHERE m.id = NEW.message_id AND m.callback_url IS NOT NULL;
 END
 """
@@ -128,7 +129,8 @@ BEGIN
                 'parts', NEW.parts, 'tried', NEW.tried
             )
         ),
-        'pending', 0, datetime('now'), datetime('now')
+        'pending', 0, strftime('%Y-%m-%d %H:%M:%f', 'now'),
+        strftime('%Y-%m-%d %H:%M:%f', 'now')
     );
 END
 """
