@@ -25,6 +25,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "SMSGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
 )
 
+ALL = {"limit": "100000"}
+"""Every message of the sandbox's inbox in one page (its pages hold 1,000 by default)."""
+
 FAST_RETRY = RetryPolicy(
     attempts=3, backoff=0.01, max_wait=2.0, timeout=httpx.Timeout(5.0, connect=2.0)
 )
@@ -54,9 +57,9 @@ def inject(sandbox: BackgroundSandbox, **fault: object) -> None:
 
 
 def inbox(sandbox: BackgroundSandbox) -> list[dict[str, object]]:
-    messages: list[dict[str, object]] = httpx.get(f"{sandbox.url}/sandbox/messages").json()[
-        "messages"
-    ]
+    messages: list[dict[str, object]] = httpx.get(
+        f"{sandbox.url}/sandbox/messages", params=ALL
+    ).json()["messages"]
     return messages
 
 

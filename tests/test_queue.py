@@ -37,7 +37,7 @@ from smsgate.store.optouts import OptOuts
 from smsgate.store.sends import OPTED_OUT_SINCE, NewSend, Sends
 from smsgate.store.store import ABANDONED
 from smsgate.usecases.sending import recording_gateway
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import ALL, POSTGRES_ADMIN_URL
 
 API_KEY = "queue-test-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -175,7 +175,9 @@ def _settled(database: str, send_id: str) -> Callable[[], bool]:
 
 
 def _inbox(sandbox: SandboxProcess) -> Counter[str]:
-    messages = httpx.get(f"{sandbox.url}/sandbox/messages", timeout=30).json()["messages"]
+    messages = httpx.get(f"{sandbox.url}/sandbox/messages", params=ALL, timeout=30).json()[
+        "messages"
+    ]
     return Counter(str(m["to"]).lstrip("+") for m in messages)
 
 
@@ -337,7 +339,9 @@ def test_three_workers_share_one_budget_and_the_provider_never_counts_more(
             sends.append(response.json()["send_id"])
         for send_id in sends:
             _until(_settled(database, send_id), "the sends", timeout=120)
-        messages = httpx.get(f"{sandbox.url}/sandbox/messages", timeout=30).json()["messages"]
+        messages = httpx.get(f"{sandbox.url}/sandbox/messages", params=ALL, timeout=30).json()[
+            "messages"
+        ]
         times = sorted(datetime.fromisoformat(str(m["received_at"])).timestamp() for m in messages)
         assert len(times) == 90
         busiest = max(sum(1 for t in times if start <= t < start + 2.0) for start in times)
@@ -381,7 +385,7 @@ def test_a_scheduled_messangi_send_is_held_by_the_gateway_sent_at_its_time_or_ca
         _until(_settled(database, kept["send_id"]), "the held send at its time", timeout=60)
         sent_at = min(
             datetime.fromisoformat(str(m["received_at"]))
-            for m in httpx.get(f"{sandbox.url}/sandbox/messages").json()["messages"]
+            for m in httpx.get(f"{sandbox.url}/sandbox/messages", params=ALL).json()["messages"]
         )
         assert sent_at >= soon - timedelta(seconds=0.5)
         assert _inbox(sandbox) == Counter(_numbers(3))  # the cancelled send never went

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smsgate.sandbox.faults import Fault
+from smsgate.sandbox.inbox import MAX_PAGE, PAGE, InboxQuery
+from smsgate.sandbox.openapi import OPENAPI
 from smsgate.sandbox.state import SandboxState
+
+MAX_WAIT = 60.0
+
+
+def _bounded(params: Mapping[str, str], name: str, default: float, highest: float) -> float:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= highest:
+        raise ValueError(f"{name}={raw!r} must be a number from 0 to {highest:g}")
+    return value
+
+
+def _bad(error: ValueError) -> Response:
+    return JSONResponse({"error": str(error)}, status_code=400)
 
 
 def build_app(state: SandboxState | None = None) -> Starlette:
@@ -16,15 +39,45 @@ def build_app(state: SandboxState | None = None) -> Starlette:
     inbox, faults = state.shared.inbox, state.shared.faults
 
     async def messages(request: Request) -> Response:
-        query = request.query_params
-        found = inbox.list(
-            to=query.get("to"), campaign_id=query.get("campaign_id"), provider=query.get("provider")
+        params = request.query_params
+        try:
+            query = InboxQuery.from_params(params)
+            limit = int(_bounded(params, "limit", PAGE, MAX_PAGE))
+            offset = int(_bounded(params, "offset", 0, 2**31 - 1))
+            order = params.get("order", "oldest")
+            if order not in ("oldest", "newest"):
+                raise ValueError(f"order={order!r}: write oldest or newest")
+        except ValueError as error:
+            return _bad(error)
+        page, total = inbox.find(query, limit=limit, offset=offset, newest_first=order == "newest")
+        return JSONResponse(
+            {"count": len(page), "total": total, "messages": [m.to_dict() for m in page]}
         )
-        return JSONResponse({"count": len(found), "messages": [m.to_dict() for m in found]})
 
-    async def clear_messages(request: Request) -> Response:
-        inbox.clear()
-        return Response(status_code=204)
+    async def wait_message(request: Request) -> Response:
+        params = request.query_params
+        try:
+            query = InboxQuery.from_params(params)
+            timeout = _bounded(params, "timeout", 10.0, MAX_WAIT)
+        except ValueError as error:
+            return _bad(error)
+        found = await inbox.wait(query, timeout)
+        if found is None:
+            return JSONResponse(
+                {"error": f"no SMS matching the query arrived within {timeout:g} s"},
+                status_code=408,
+            )
+        return JSONResponse({"message": found.to_dict()})
+
+    async def delete_messages(request: Request) -> Response:
+        try:
+            query = InboxQuery.from_params(request.query_params)
+        except ValueError as error:
+            return _bad(error)
+        return JSONResponse({"deleted": inbox.delete(query)})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(OPENAPI)
 
     async def add_fault(request: Request) -> Response:
         try:
@@ -42,7 +95,9 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         routes=[
             *routes,
             Route("/sandbox/messages", messages, methods=["GET"]),
-            Route("/sandbox/messages", clear_messages, methods=["DELETE"]),
+            Route("/sandbox/messages", delete_messages, methods=["DELETE"]),
+            Route("/sandbox/messages/wait", wait_message, methods=["GET"]),
+            Route("/sandbox/openapi.json", openapi, methods=["GET"]),
             Route("/sandbox/faults", add_fault, methods=["POST"]),
             Route("/sandbox/health", health, methods=["GET"]),
         ]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Final
+
+MAX_PAGE: Final = 100_000
+PAGE: Final = 1000
 
 
 @dataclass
@@ -26,11 +32,65 @@ class InboxMessage:
     client_message_id: str | None = None
     flash: bool = False
     receipt: str | None = None
-    received_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    received_at: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="microseconds")
+    )
     sequence: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """Which messages a test means: every field given must match (``q``: a piece of the text,
+    the number or the sender shown, any case; ``since``: received at or after)."""
+
+    to: str | None = None
+    provider: str | None = None
+    account: str | None = None
+    status: str | None = None
+    campaign_id: str | None = None
+    q: str | None = None
+    since: str | None = None
+    """ISO 8601, normalised to the inbox's own form (UTC, microseconds) to compare as text."""
+
+    FIELDS = ("to", "provider", "account", "status", "campaign_id", "q", "since")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> InboxQuery:
+        """The query a request's parameters ask for; ValueError saying which is wrong."""
+        values = {name: params[name].strip() or None for name in cls.FIELDS if name in params}
+        if values.get("to"):
+            values["to"] = values["to"].replace(" ", "").removeprefix("+")  # type: ignore[union-attr]
+        if since := values.get("since"):
+            try:
+                moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(
+                    f"since={since!r} is not an ISO 8601 time: write e.g. 2026-12-06T10:00:00Z"
+                ) from None
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            values["since"] = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        if values.get("q"):
+            values["q"] = values["q"].casefold()  # type: ignore[union-attr]
+        return cls(**values)
+
+    def matches(self, m: InboxMessage) -> bool:
+        return (
+            (self.to is None or m.to == self.to)
+            and (self.provider is None or m.provider == self.provider)
+            and (self.account is None or m.account == self.account)
+            and (self.status is None or m.status == self.status)
+            and (self.campaign_id is None or m.campaign_id == self.campaign_id)
+            and (self.since is None or m.received_at >= self.since)
+            and (
+                self.q is None
+                or self.q in m.text.casefold()
+                or self.q in m.to
+                or self.q in m.sender_shown.casefold()
+            )
+        )
 
 
 class Inbox:
@@ -40,12 +100,59 @@ class Inbox:
         self._messages: list[InboxMessage] = []
         self._lock = threading.Lock()
         self._sequence = itertools.count(1)
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def add(self, messages: list[InboxMessage]) -> None:
         with self._lock:
             for message in messages:
                 message.sequence = next(self._sequence)
             self._messages.extend(messages)
+            waiters = list(self._waiters)
+        for loop, arrived in waiters:  # a waiter may be on another thread's loop
+            loop.call_soon_threadsafe(arrived.set)
+
+    def find(
+        self, query: InboxQuery, *, limit: int = PAGE, offset: int = 0, newest_first: bool = False
+    ) -> tuple[list[InboxMessage], int]:
+        """One page of the matching messages (oldest first unless asked), and how many match."""
+        with self._lock:
+            found = [m for m in self._messages if query.matches(m)]
+        if newest_first:
+            found.reverse()
+        return found[offset : offset + limit], len(found)
+
+    def delete(self, query: InboxQuery) -> int:
+        """Remove the matching messages; returns how many."""
+        with self._lock:
+            kept = [m for m in self._messages if not query.matches(m)]
+            deleted = len(self._messages) - len(kept)
+            self._messages = kept
+        return deleted
+
+    async def wait(self, query: InboxQuery, timeout: float) -> InboxMessage | None:
+        """The first matching message, as soon as there is one (None after ``timeout``
+        seconds): a test waits for its SMS instead of sleeping."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            arrived = asyncio.Event()
+            entry = (loop, arrived)
+            with self._lock:  # listening before looking: an SMS between the two still counts
+                self._waiters.add(entry)
+            try:
+                page, _ = self.find(query, limit=1)
+                if page:
+                    return page[0]
+                left = deadline - loop.time()
+                if left <= 0:
+                    return None
+                try:
+                    await asyncio.wait_for(arrived.wait(), left)
+                except TimeoutError:
+                    return None
+            finally:
+                with self._lock:
+                    self._waiters.discard(entry)
 
     def list(
         self, *, to: str | None = None, campaign_id: str | None = None, provider: str | None = None

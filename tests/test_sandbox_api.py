@@ -1,0 +1,95 @@
+"""The sandbox's API for tests, over a real socket: pages and filters, waiting for an SMS
+instead of sleeping, deleting by filter, one inbox per account, its own OpenAPI."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from smsgate.gateway import Gateway
+from smsgate.sandbox.server import BackgroundSandbox
+from tests.conftest import FAST_RETRY, add_account
+
+
+def send(dsn: str, numbers: list[str], text: str, **options: object) -> None:
+    with Gateway.from_dsn(dsn, retry=FAST_RETRY, env={}) as gateway:
+        report = gateway.send(numbers, text, **options)  # type: ignore[arg-type]
+    assert report.accepted == len(numbers)
+
+
+def listed(sandbox: BackgroundSandbox, **params: str) -> dict[str, object]:
+    response = httpx.get(f"{sandbox.url}/sandbox/messages", params=params)
+    assert response.status_code == 200, response.text
+    found: dict[str, object] = response.json()
+    return found
+
+
+def test_pages_and_filters(sandbox: BackgroundSandbox) -> None:
+    before = datetime.now(UTC).isoformat()
+    send(sandbox.dsn(), [f"+3361234{i:04d}" for i in range(5)], "Hello Paris")
+    send(sandbox.smsworks_dsn(), ["+447700900123"], "Hello London", sender="Acme")
+    page = listed(sandbox, limit="2", offset="1")
+    assert (page["count"], page["total"]) == (2, 6)
+    assert listed(sandbox, q="london")["total"] == 1
+    assert listed(sandbox, provider="smsworks")["total"] == 1
+    assert listed(sandbox, to="+33612340003")["total"] == 1
+    assert listed(sandbox, status="sent", provider="allmysms")["total"] == 5
+    assert listed(sandbox, since=before)["total"] == 6
+    assert listed(sandbox, since="2999-01-01T00:00:00Z")["total"] == 0
+    newest = listed(sandbox, order="newest", limit="1")["messages"]
+    assert isinstance(newest, list) and newest[0]["provider"] == "smsworks"
+    wrong = httpx.get(f"{sandbox.url}/sandbox/messages", params={"since": "yesterday"})
+    assert wrong.status_code == 400 and "ISO 8601" in wrong.json()["error"]
+    assert httpx.get(f"{sandbox.url}/sandbox/messages", params={"limit": "-1"}).status_code == 400
+
+
+def test_wait_returns_as_soon_as_the_sms_arrives(sandbox: BackgroundSandbox) -> None:
+    later = threading.Timer(0.3, send, (sandbox.dsn(), ["+33612345678"], "Your code is 123"))
+    started = time.monotonic()
+    later.start()
+    response = httpx.get(
+        f"{sandbox.url}/sandbox/messages/wait",
+        params={"to": "33612345678", "timeout": "10"},
+        timeout=15,
+    )
+    later.join()
+    assert response.status_code == 200, response.text
+    assert response.json()["message"]["text"] == "Your code is 123"
+    assert time.monotonic() - started < 5  # it came back with the SMS, not at the timeout
+    again = httpx.get(
+        f"{sandbox.url}/sandbox/messages/wait", params={"to": "+33612345678", "timeout": "0"}
+    )
+    assert again.status_code == 200  # one that is there already is found at once
+    missing = httpx.get(
+        f"{sandbox.url}/sandbox/messages/wait", params={"to": "33600000000", "timeout": "0.2"}
+    )
+    assert missing.status_code == 408
+    assert missing.json() == {"error": "no SMS matching the query arrived within 0.2 s"}
+
+
+def test_delete_by_filter_and_one_inbox_per_account(sandbox: BackgroundSandbox) -> None:
+    mine = add_account(sandbox, "mine", "mine-key", 1000)
+    theirs = add_account(sandbox, "theirs", "theirs-key", 1000)
+    send(mine, ["+33612340001", "+33612340002"], "Mine")
+    send(theirs, ["+33612340003"], "Theirs")
+    assert listed(sandbox, account="mine")["total"] == 2
+    assert listed(sandbox, account="theirs")["total"] == 1
+    deleted = httpx.delete(f"{sandbox.url}/sandbox/messages", params={"account": "mine"})
+    assert deleted.json() == {"deleted": 2}
+    assert listed(sandbox)["total"] == 1  # the other test's SMS is still there
+    assert httpx.delete(f"{sandbox.url}/sandbox/messages").json() == {"deleted": 1}
+
+
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_every_path_of_the_sandbox_openapi_answers(sandbox: BackgroundSandbox, method: str) -> None:
+    spec = httpx.get(f"{sandbox.url}/sandbox/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    for path, operations in spec["paths"].items():
+        if method in operations:
+            params = {"timeout": "0"} if path.endswith("/wait") else {}
+            response = httpx.request(method, f"{sandbox.url}{path}", params=params)
+            assert response.status_code in (200, 408), (path, response.text)
