@@ -606,6 +606,13 @@ def sandbox(
     replies_url: Annotated[
         str | None, typer.Option(help="Where to POST replies (the AllMySMS webhook).")
     ] = None,
+    chaos: Annotated[
+        str | None,
+        typer.Option(
+            help="Faults on every call with a probability, e.g. "
+            "'sendSms:500@5%,timeout@2%,latency:50-150ms,rate:10/1s' (also POST /sandbox/chaos)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the local provider emulators (AllMySMS, Messangi, The SMS Works) and their inbox."""
     from smsgate.sandbox.server import demo_dsns, sandbox_state, serve
@@ -615,6 +622,10 @@ def sandbox(
         state = sandbox_state(receipt_delay, account, receipts_url, replies_url)
     except ValueError as error:
         raise InvalidInput(f"--account {error}") from None
+    try:
+        state.shared.faults.chaos.set(chaos or "")
+    except ValueError as error:
+        raise InvalidInput(f"--chaos: {error}") from None
     dsns = "\n  or ".join(f"--dsn {dsn}" for dsn in demo_dsns(state, host, port))
     err.print(
         f"smsgate sandbox on http://{host}:{port}  (inbox: /sandbox/messages)\nuse: {dsns}",

@@ -87,6 +87,19 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         faults.add(fault)
         return Response(status_code=204)
 
+    async def chaos(request: Request) -> Response:
+        """GET: the rules in force and what they injected lately; POST {"spec": ...} sets
+        them (a bad rule changes nothing); DELETE clears them."""
+        if request.method == "POST":
+            try:
+                body = await request.json()
+                faults.chaos.set(str(body.get("spec", "")) if isinstance(body, dict) else "")
+            except ValueError as error:
+                return _bad(error)
+        elif request.method == "DELETE":
+            faults.chaos.set("")
+        return JSONResponse({"spec": faults.chaos.spec, "injected": list(faults.injected)})
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -99,6 +112,7 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             Route("/sandbox/messages/wait", wait_message, methods=["GET"]),
             Route("/sandbox/openapi.json", openapi, methods=["GET"]),
             Route("/sandbox/faults", add_fault, methods=["POST"]),
+            Route("/sandbox/chaos", chaos, methods=["GET", "POST", "DELETE"]),
             Route("/sandbox/health", health, methods=["GET"]),
         ]
     )

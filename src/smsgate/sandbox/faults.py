@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from smsgate.sandbox.chaos import Chaos, Effect
 
 
 @dataclass
@@ -53,6 +58,18 @@ class Faults:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self.chaos = Chaos()
+        """Faults with a probability, on every call until cleared (``--chaos``)."""
+        self.injected: deque[dict[str, object]] = deque(maxlen=1000)
+        """The chaos injected lately (when, which method, what), newest last."""
+
+    def effect(self, method: str) -> Effect:
+        """What chaos does to this call, on record when it does anything."""
+        effect = self.chaos.effect(method)
+        if effect.reasons:
+            at = datetime.now(UTC).isoformat(timespec="milliseconds")
+            self.injected.append({"at": at, "method": method, "faults": list(effect.reasons)})
+        return effect
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -77,6 +94,50 @@ class Faults:
             self._faults.clear()
 
 
+class DroppedResponse(Response):
+    """Headers that promise a body, half of it, then nothing: the connection is closed under
+    the client, which cannot tell whether its call was processed (it was)."""
+
+    def __init__(self) -> None:
+        super().__init__(b"", status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"status":', "more_body": True})
+        raise ConnectionResetError("sandbox chaos: connection dropped")
+
+
+async def chaos_before(
+    faults: Faults, method: str, refuse: Callable[[int, str | None], Response]
+) -> tuple[Effect, Response | None]:
+    """Chaos before a call: its latency, and a refusal that stops it (else None)."""
+    effect = faults.effect(method)
+    if effect.wait_before:
+        await asyncio.sleep(effect.wait_before)
+    if effect.status_before is not None:
+        return effect, refuse(effect.status_before, effect.retry_after)
+    return effect, None
+
+
+async def chaos_after(
+    effect: Effect, response: Response, refuse: Callable[[int, str | None], Response]
+) -> Response:
+    """Chaos after a processed call: a stall, another status, or a dropped connection."""
+    if effect.stall_after:
+        await asyncio.sleep(effect.stall_after)
+    if effect.status_after is not None:
+        return refuse(effect.status_after, None)
+    if effect.drop:
+        return DroppedResponse()
+    return response
+
+
 async def around(
     faults: Faults,
     method: str,
@@ -84,7 +145,20 @@ async def around(
     refuse: Callable[[int, str | None], Response],
 ) -> Response:
     """Run one API call between its injected faults: ``before`` answers ``refuse(status)``
-    without running it; ``after`` runs it, then stalls and/or answers ``refuse(status)``."""
+    without running it; ``after`` runs it, then stalls and/or answers ``refuse(status)``.
+    Chaos (probabilities, latency, rate) comes around both."""
+    effect, refused = await chaos_before(faults, method, refuse)
+    if refused is not None:
+        return refused
+    return await chaos_after(effect, await _faulted(faults, method, handle, refuse), refuse)
+
+
+async def _faulted(
+    faults: Faults,
+    method: str,
+    handle: Callable[[], Awaitable[Response]],
+    refuse: Callable[[int, str | None], Response],
+) -> Response:
     fault = faults.take(method, "before")
     if fault and fault.delay:
         await asyncio.sleep(fault.delay)

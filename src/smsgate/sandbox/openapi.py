@@ -183,6 +183,30 @@ OPENAPI: Final[dict[str, Any]] = {
                 "responses": {"204": {"description": "Set"}, "400": _ERROR},
             }
         },
+        "/sandbox/chaos": {
+            "get": {
+                "operationId": "SandboxChaos",
+                "summary": "The chaos rules in force, and what they injected lately",
+                "responses": {"200": _json({"type": "object"}, "Rules and injected faults")},
+            },
+            "post": {
+                "operationId": "SetSandboxChaos",
+                "summary": 'Set the chaos rules: {"spec": "sendSms:500@5%,timeout@2%"}',
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"spec": {"type": "string"}}}
+                        }
+                    }
+                },
+                "responses": {"200": _json({"type": "object"}, "In force"), "400": _ERROR},
+            },
+            "delete": {
+                "operationId": "ClearSandboxChaos",
+                "summary": "Clear the chaos rules",
+                "responses": {"200": _json({"type": "object"}, "Cleared")},
+            },
+        },
         "/sandbox/health": {
             "get": {
                 "operationId": "SandboxHealth",

@@ -29,6 +29,7 @@ from smsgate.sandbox.allmysms.events import Campaign
 from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, parse_flow
 from smsgate.sandbox.allmysms.render import answer
 from smsgate.sandbox.allmysms.state import AllMySmsState
+from smsgate.sandbox.faults import chaos_after, chaos_before
 from smsgate.sandbox.inbox import InboxMessage
 
 PROVIDER: Final = "allmysms"
@@ -366,6 +367,9 @@ def routes(state: AllMySmsState) -> list[Route]:
         name = method or SIMPLE_SEND
         params = await _params(request)
         call = Call(params, _format(params, simple=method is None))
+        effect, refused = await chaos_before(state.faults, name, _fault_response)
+        if refused is not None:
+            return refused
         fault = state.faults.take(name, "before")
         if fault and fault.delay:
             await asyncio.sleep(fault.delay)
@@ -380,7 +384,7 @@ def routes(state: AllMySmsState) -> list[Route]:
             await asyncio.sleep(fault.delay)
             if fault.status:
                 return _fault_response(fault.status, fault.retry_after)
-        return answer(body, call.fmt)
+        return await chaos_after(effect, answer(body, call.fmt), _fault_response)
 
     methods = ["GET", "POST"]
     return [
