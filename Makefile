@@ -33,6 +33,7 @@ lint: $(STAMP)
 
 test: lint $(NODE_STAMP)
 	bash scripts/services.sh
+	bash scripts/browser.sh
 	$(PY) -m pytest
 
 bench: $(STAMP)

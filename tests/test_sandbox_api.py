@@ -29,6 +29,8 @@ def listed(sandbox: BackgroundSandbox, **params: str) -> dict[str, object]:
 
 
 def test_pages_and_filters(sandbox: BackgroundSandbox) -> None:
+    settings = {"receipt_delay": 60}  # no receipt moves a status while this test looks
+    httpx.post(f"{sandbox.url}/sandbox/allmysms/settings", json=settings).raise_for_status()
     before = datetime.now(UTC).isoformat()
     send(sandbox.dsn(), [f"+3361234{i:04d}" for i in range(5)], "Hello Paris")
     send(sandbox.smsworks_dsn(), ["+447700900123"], "Hello London", sender="Acme")
@@ -86,9 +88,13 @@ def test_delete_by_filter_and_one_inbox_per_account(sandbox: BackgroundSandbox) 
 
 @pytest.mark.parametrize("method", ["get", "delete"])
 def test_every_path_of_the_sandbox_openapi_answers(sandbox: BackgroundSandbox, method: str) -> None:
+    from openapi_spec_validator import validate
+
     spec = httpx.get(f"{sandbox.url}/sandbox/openapi.json").json()
-    assert spec["openapi"].startswith("3.")
+    validate(spec)
     for path, operations in spec["paths"].items():
+        if "{" in path or path.endswith("/stream"):
+            continue  # a message's own paths (tests/test_sandbox_web.py), and a stream
         if method in operations:
             params = {"timeout": "0"} if path.endswith("/wait") else {}
             response = httpx.request(method, f"{sandbox.url}{path}", params=params)

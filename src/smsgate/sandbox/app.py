@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from smsgate.sandbox import web
 from smsgate.sandbox.faults import Fault
 from smsgate.sandbox.inbox import MAX_PAGE, PAGE, InboxQuery
 from smsgate.sandbox.openapi import OPENAPI
@@ -110,6 +111,7 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             Route("/sandbox/messages", messages, methods=["GET"]),
             Route("/sandbox/messages", delete_messages, methods=["DELETE"]),
             Route("/sandbox/messages/wait", wait_message, methods=["GET"]),
+            *web.routes(state),
             Route("/sandbox/openapi.json", openapi, methods=["GET"]),
             Route("/sandbox/faults", add_fault, methods=["POST"]),
             Route("/sandbox/chaos", chaos, methods=["GET", "POST", "DELETE"]),

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from starlette.routing import BaseRoute
 
 from smsgate.sandbox.faults import Faults
-from smsgate.sandbox.inbox import Inbox
+from smsgate.sandbox.inbox import Inbox, InboxMessage
 
 
 @dataclass
@@ -39,6 +39,19 @@ class Emulator(Protocol):
 
     def set_receipt_delay(self, seconds: float) -> None:
         """Seconds between an accepted SMS and its final receipt."""
+        ...
+
+
+class Handset(Protocol):
+    """What an emulator lets the inbox page do as the network and the recipient would
+    (optional: an emulator without it shows its messages, with no buttons)."""
+
+    async def settle(self, message: InboxMessage, outcome: str) -> bool:
+        """Its final receipt now: ``deliver``, ``fail`` or ``expire`` (False: it has one)."""
+        ...
+
+    async def reply_to(self, message: InboxMessage, text: str) -> bool:
+        """The recipient answers, through the provider's inbound flow and webhooks."""
         ...
 
 

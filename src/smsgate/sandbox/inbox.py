@@ -36,6 +36,8 @@ class InboxMessage:
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="microseconds")
     )
     sequence: int = 0
+    history: list[dict[str, str]] = field(default_factory=list)
+    """Each change of its status or receipt, as the inbox page's timeline shows it."""
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -101,6 +103,7 @@ class Inbox:
         self._lock = threading.Lock()
         self._sequence = itertools.count(1)
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._listeners: dict[asyncio.Queue[dict[str, object]], asyncio.AbstractEventLoop] = {}
 
     def add(self, messages: list[InboxMessage]) -> None:
         with self._lock:
@@ -110,6 +113,38 @@ class Inbox:
             waiters = list(self._waiters)
         for loop, arrived in waiters:  # a waiter may be on another thread's loop
             loop.call_soon_threadsafe(arrived.set)
+        self._tell({"kind": "added", "count": len(messages)})
+
+    def update(self, message: InboxMessage, **changes: str) -> None:
+        """An emulator changes a message's status or receipt: on its timeline, and told to
+        the live inbox page."""
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self._lock:
+            for name, value in changes.items():
+                setattr(message, name, value)
+            message.history.append({"at": at, **changes})
+        self._tell({"kind": "changed", "id": message.id})
+
+    def get(self, message_id: str) -> InboxMessage | None:
+        with self._lock:
+            return next((m for m in reversed(self._messages) if m.id == message_id), None)
+
+    def subscribe(self) -> asyncio.Queue[dict[str, object]]:
+        """Every change from now on, for a live page (unsubscribe when it goes)."""
+        queue: asyncio.Queue[dict[str, object]] = asyncio.Queue(maxsize=1000)
+        with self._lock:
+            self._listeners[queue] = asyncio.get_running_loop()
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, object]]) -> None:
+        with self._lock:
+            self._listeners.pop(queue, None)
+
+    def _tell(self, event: dict[str, object]) -> None:
+        with self._lock:
+            listeners = list(self._listeners.items())
+        for queue, loop in listeners:
+            loop.call_soon_threadsafe(_offer, queue, event)
 
     def find(
         self, query: InboxQuery, *, limit: int = PAGE, offset: int = 0, newest_first: bool = False
@@ -173,3 +208,10 @@ class Inbox:
 
     def __len__(self) -> int:
         return len(self._messages)
+
+
+def _offer(queue: asyncio.Queue[dict[str, object]], event: dict[str, object]) -> None:
+    """A page that does not keep up misses events, never the sandbox's memory: it reloads
+    its page of the list on the next one anyway."""
+    if not queue.full():
+        queue.put_nowait(event)

@@ -154,6 +154,56 @@ OPENAPI: Final[dict[str, Any]] = {
                 },
             }
         },
+        "/sandbox/messages/{message_id}": {
+            "get": {
+                "operationId": "GetSandboxMessage",
+                "summary": "One message as its handset shows it, with its GSM-7/UCS-2 "
+                "breakdown (the characters that forced UCS-2, each part) and its timeline",
+                "parameters": [
+                    {
+                        "name": "message_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"200": _json(_MESSAGE, "The message"), "404": _ERROR},
+            }
+        },
+        "/sandbox/messages/{message_id}/{action}": {
+            "post": {
+                "operationId": "ActOnSandboxMessage",
+                "summary": "As the network or the recipient: deliver, fail or expire it now "
+                "(its receipt goes to the client as the provider's would), or reply "
+                '({"text": ...})',
+                "parameters": [
+                    {
+                        "name": "message_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "action",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"enum": ["deliver", "fail", "expire", "reply"]},
+                    },
+                ],
+                "responses": {
+                    "200": _json({"type": "object"}, "Done"),
+                    "404": _ERROR,
+                    "409": _ERROR,
+                },
+            }
+        },
+        "/sandbox/stream": {
+            "get": {
+                "operationId": "StreamSandboxInbox",
+                "summary": "Server-sent events: each change of the inbox (added, changed)",
+                "responses": {"200": {"description": "text/event-stream"}},
+            }
+        },
         "/sandbox/faults": {
             "post": {
                 "operationId": "InjectSandboxFault",

@@ -12,6 +12,7 @@ from smsgate.sandbox.allmysms import api
 from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN, parse_account
 from smsgate.sandbox.allmysms.state import AllMySmsState
 from smsgate.sandbox.emulator import sandbox_dsn
+from smsgate.sandbox.inbox import InboxMessage
 
 NAME: Final = "allmysms"
 
@@ -34,6 +35,12 @@ class AllMySmsEmulator(AllMySmsState):
             self.accounts.add(parse_account(spec))
         self.events.settings.receipts_url = receipts_url
         self.events.settings.replies_url = replies_url
+
+    async def settle(self, message: InboxMessage, outcome: str) -> bool:
+        return await self.events.settle(message, outcome)
+
+    async def reply_to(self, message: InboxMessage, text: str) -> bool:
+        return self.events.reply(self.inbox, message.to, text, message.id) is not None
 
     def routes(self) -> list[BaseRoute]:
         return [

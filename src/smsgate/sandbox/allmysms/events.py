@@ -37,6 +37,9 @@ COMMENTS: Final = {
     "5": "SMS rejected (unknown number or absent subscriber)",
 }
 WEBHOOK_TIMEOUT: Final = 5.0
+STATUS_OF: Final = {"1": "delivered", "2": "failed", "3": "sent", "4": "rejected", "5": "expired"}
+"""What the handset's side of the inbox shows for each receipt code."""
+SETTLED_BY: Final = {"deliver": "1", "fail": "2", "expire": "5"}
 
 
 _SECOND: list[tuple[int, str]] = [(0, "")]
@@ -115,6 +118,8 @@ class Settings:
 
 @dataclass
 class Events:
+    inbox: Inbox
+    """The sandbox's inbox, where the handset's side of each change is shown."""
     settings: Settings = field(default_factory=Settings)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     acks: dict[str, Ack] = field(default_factory=dict)  # smsId -> latest
@@ -122,6 +127,8 @@ class Events:
     blacklist: dict[str, Blacklisted] = field(default_factory=dict)
     """Numbers that answered STOP: later sends list them in invalidNumbers (§14)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    settled: set[str] = field(default_factory=set)
+    """Messages with their final receipt (or one the inbox page gave them)."""
     _mo_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -147,20 +154,33 @@ class Events:
             if campaign.cancelled:
                 return
             for message in campaign.messages:
-                message.status = "sent"
+                self.inbox.update(message, status="sent")
         for message in campaign.messages:
             await self._receipt(campaign, message, "3")
         await asyncio.sleep(self.settings.receipt_delay)
         for message in campaign.messages:
             outcome = OUTCOME_BY_SUFFIX.get(message.to[-4:], DEFAULT_OUTCOME)
-            if outcome is not None:
+            if outcome is not None and message.id not in self.settled:
                 await self._receipt(campaign, message, outcome)
+
+    async def settle(self, message: InboxMessage, outcome: str) -> bool:
+        """The inbox page's buttons: its final receipt now (delivered, failed, expired),
+        sent to the client as the real one would be; False when it has one already."""
+        campaign = self.campaigns.get(message.campaign_id)
+        code = SETTLED_BY.get(outcome)
+        if campaign is None or code is None or message.id in self.settled:
+            return False
+        self.settled.add(message.id)
+        await self._receipt(campaign, message, code)
+        return True
 
     async def _receipt(self, campaign: Campaign, message: InboxMessage, code: str) -> None:
         ack = Ack(message.to, code, paris_now())
         with self.lock:
             self.acks[message.id] = ack
-        message.receipt = code
+            if code != "3":
+                self.settled.add(message.id)
+        self.inbox.update(message, receipt=code, status=STATUS_OF[code])
         await self._post(
             self.settings.receipts_url,
             {
@@ -239,7 +259,7 @@ class Events:
                 return None
             campaign.cancelled = True
         for message in campaign.messages:
-            message.status = "cancelled"
+            self.inbox.update(message, status="cancelled")
         return campaign
 
     # -- replies ------------------------------------------------------------------------------

@@ -11,6 +11,6 @@ from smsgate.sandbox.emulator import Shared
 class AllMySmsState:
     def __init__(self, shared: Shared) -> None:
         self.accounts = Accounts.with_demo()
-        self.events = Events()
+        self.events = Events(shared.inbox)
         self.inbox = shared.inbox
         self.faults = shared.faults

@@ -1,0 +1,119 @@
+"""The sandbox's inbox page: one HTML page and its script and style, served from the package
+(no CDN: it works offline), a live stream of the inbox's changes (server-sent events), each
+message's detail, and the handset's buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Final, Protocol, runtime_checkable
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from smsgate.core.text import segment
+from smsgate.sandbox.emulator import Handset
+from smsgate.sandbox.state import SandboxState
+
+KEEPALIVE: Final = 15.0
+ACTIONS: Final = ("deliver", "fail", "expire")
+_TYPES: Final = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def routes(state: SandboxState) -> list[Route]:
+    inbox = state.inbox
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(_asset("index.html"))
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        kind = name.rpartition(".")[2]
+        if name not in ("app.js", "app.css"):
+            return Response(status_code=404)
+        return Response(_asset(name), media_type=_TYPES[kind])
+
+    async def stream(request: Request) -> Response:
+        """Every change of the inbox as it happens (``added``, ``changed``)."""
+        queue = inbox.subscribe()
+
+        async def events() -> AsyncIterator[str]:
+            try:
+                yield "retry: 1000\n\n"
+                while True:
+                    try:
+                        event = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                    except TimeoutError:
+                        yield ": keepalive\n\n"
+                        continue
+                    yield f"data: {json.dumps(event)}\n\n"
+            finally:
+                inbox.unsubscribe(queue)
+
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
+    async def detail(request: Request) -> Response:
+        """One message as its handset shows it, with how its text travels: the encoding,
+        the characters that forced UCS-2, and each part."""
+        message = inbox.get(request.path_params["message_id"])
+        if message is None:
+            return JSONResponse({"error": "no such message in the inbox"}, status_code=404)
+        seg = segment(message.text)
+        handset = state.emulators.get(message.provider)
+        return JSONResponse(
+            {
+                **message.to_dict(),
+                "segmentation": {**seg.to_dict(), "texts": list(seg.parts)},
+                "actions": [*ACTIONS, "reply"] if _handset(handset) else [],
+            }
+        )
+
+    async def act(request: Request) -> Response:
+        message = inbox.get(request.path_params["message_id"])
+        action = request.path_params["action"]
+        if message is None:
+            return JSONResponse({"error": "no such message in the inbox"}, status_code=404)
+        handset = _handset(state.emulators.get(message.provider))
+        if handset is None or action not in (*ACTIONS, "reply"):
+            return JSONResponse(
+                {"error": f"{message.provider} messages have no {action!r} here"}, status_code=404
+            )
+        if action == "reply":
+            body = await request.json()
+            text = str(body.get("text", "")) if isinstance(body, dict) else ""
+            if not text.strip():
+                return JSONResponse({"error": "a reply needs a text"}, status_code=400)
+            done = await handset.reply_to(message, text)
+        else:
+            done = await handset.settle(message, action)
+        if not done:
+            return JSONResponse(
+                {"error": f"cannot {action} it now: it has its final receipt"}, status_code=409
+            )
+        return JSONResponse({"done": action, "message": message.to_dict()})
+
+    return [
+        Route("/", page, methods=["GET"]),
+        Route("/sandbox/assets/{name}", asset, methods=["GET"]),
+        Route("/sandbox/stream", stream, methods=["GET"]),
+        Route("/sandbox/messages/{message_id}", detail, methods=["GET"]),
+        Route("/sandbox/messages/{message_id}/{action}", act, methods=["POST"]),
+    ]
+
+
+@runtime_checkable
+class _HandsetLike(Handset, Protocol):
+    pass
+
+
+def _handset(emulator: object) -> Handset | None:
+    return emulator if isinstance(emulator, _HandsetLike) else None
