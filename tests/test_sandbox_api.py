@@ -99,3 +99,46 @@ def test_every_path_of_the_sandbox_openapi_answers(sandbox: BackgroundSandbox, m
             params = {"timeout": "0"} if path.endswith("/wait") else {}
             response = httpx.request(method, f"{sandbox.url}{path}", params=params)
             assert response.status_code in (200, 408), (path, response.text)
+
+
+def test_every_providers_inbox_status_follows_its_receipts(sandbox: BackgroundSandbox) -> None:
+    sandbox.state.set_receipt_delay(0.05)
+    send(sandbox.messangi_dsn(), ["+33612345678"], "Hi", sender="Acme")
+    send(sandbox.smsworks_dsn(), ["+447700900123"], "Hi", sender="Acme")
+    for provider in ("messangi", "smsworks"):
+        found = httpx.get(
+            f"{sandbox.url}/sandbox/messages/wait",
+            params={"provider": provider, "status": "delivered", "timeout": "10"},
+            timeout=15,
+        )
+        assert found.status_code == 200, (provider, found.text)
+        history = found.json()["message"]["history"]
+        assert history[-1]["status"] == "delivered"
+
+
+def test_the_inbox_keeps_its_newest_messages_up_to_its_capacity() -> None:
+    from smsgate.sandbox.inbox import Inbox, InboxMessage, InboxQuery
+
+    inbox = Inbox(capacity=3)
+    for n in range(5):
+        inbox.add(
+            [
+                InboxMessage(
+                    f"m{n}",
+                    "allmysms",
+                    "demo",
+                    "c",
+                    "336",
+                    "t",
+                    None,
+                    "36180",
+                    "GSM-7",
+                    1,
+                    15,
+                    "sent",
+                )
+            ]
+        )
+    page, total = inbox.find(InboxQuery())
+    assert [m.id for m in page] == ["m2", "m3", "m4"] and total == 3
+    assert inbox.get("m0") is None and inbox.get("m4") is not None

@@ -12,6 +12,8 @@ from typing import Final
 
 MAX_PAGE: Final = 100_000
 PAGE: Final = 1000
+CAPACITY: Final = 100_000
+"""Messages the inbox keeps; beyond it, the oldest go."""
 
 
 @dataclass
@@ -98,8 +100,10 @@ class InboxQuery:
 class Inbox:
     """Thread-safe list of accepted messages (memory is enough: the sandbox is for tests/demo)."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = CAPACITY) -> None:
         self._messages: list[InboxMessage] = []
+        self._by_id: dict[str, InboxMessage] = {}
+        self.capacity = capacity
         self._lock = threading.Lock()
         self._sequence = itertools.count(1)
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
@@ -109,11 +113,23 @@ class Inbox:
         with self._lock:
             for message in messages:
                 message.sequence = next(self._sequence)
+                self._by_id[message.id] = message
             self._messages.extend(messages)
+            if len(self._messages) > self.capacity:
+                dropped = len(self._messages) - self.capacity
+                for old in self._messages[:dropped]:
+                    if self._by_id.get(old.id) is old:
+                        del self._by_id[old.id]
+                del self._messages[:dropped]
+        self._wake()
+        self._tell({"kind": "added", "count": len(messages)})
+
+    def _wake(self) -> None:
+        """Every waiter looks again (a new message, or a status it may be waiting for)."""
+        with self._lock:
             waiters = list(self._waiters)
         for loop, arrived in waiters:  # a waiter may be on another thread's loop
             loop.call_soon_threadsafe(arrived.set)
-        self._tell({"kind": "added", "count": len(messages)})
 
     def update(self, message: InboxMessage, **changes: str) -> None:
         """An emulator changes a message's status or receipt: on its timeline, and told to
@@ -123,11 +139,19 @@ class Inbox:
             for name, value in changes.items():
                 setattr(message, name, value)
             message.history.append({"at": at, **changes})
+        self._wake()
         self._tell({"kind": "changed", "id": message.id})
 
     def get(self, message_id: str) -> InboxMessage | None:
         with self._lock:
-            return next((m for m in reversed(self._messages) if m.id == message_id), None)
+            return self._by_id.get(message_id)
+
+    def mirror(self, message_id: str, status: str) -> None:
+        """An emulator that keeps its own record of a message (Messangi, The SMS Works)
+        tells the inbox its new status, in the inbox's words."""
+        message = self.get(message_id)
+        if message is not None and message.status != status:
+            self.update(message, status=status)
 
     def subscribe(self) -> asyncio.Queue[dict[str, object]]:
         """Every change from now on, for a live page (unsubscribe when it goes)."""
@@ -162,6 +186,7 @@ class Inbox:
             kept = [m for m in self._messages if not query.matches(m)]
             deleted = len(self._messages) - len(kept)
             self._messages = kept
+            self._by_id = {m.id: m for m in kept}
         return deleted
 
     async def wait(self, query: InboxQuery, timeout: float) -> InboxMessage | None:
@@ -205,6 +230,7 @@ class Inbox:
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()
+            self._by_id.clear()
 
     def __len__(self) -> int:
         return len(self._messages)

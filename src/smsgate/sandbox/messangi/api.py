@@ -157,7 +157,7 @@ def routes(state: MessangiState) -> list[Route]:
                     encoding=seg.encoding.value,
                     parts=seg.count,
                     credits=0,
-                    status="QUEUE",
+                    status="sent",
                     client_message_id=body.get("externalId"),
                 )
             ]

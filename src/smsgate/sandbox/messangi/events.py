@@ -18,9 +18,20 @@ from typing import Any, Final
 
 import httpx
 
+from smsgate.sandbox.inbox import Inbox
+
 FINAL_BY_SUFFIX: Final = {"9990": "UNDELIV", "9991": "REJECTD", "9992": "EXPIRED", "9993": None}
 DEFAULT_FINAL: Final = "DELIVRD"
 CALLBACK_TIMEOUT: Final = 5.0
+
+
+INBOX_STATUS: Final = {
+    "SENT": "sent",
+    "DELIVRD": "delivered",
+    "UNDELIV": "failed",
+    "REJECTD": "rejected",
+    "EXPIRED": "expired",
+}
 
 
 def messangi_time() -> str:
@@ -46,6 +57,8 @@ class Settings:
 
 @dataclass
 class Events:
+    inbox: Inbox | None = None
+    """The sandbox's inbox: each status, in its words, for the inbox page."""
     settings: Settings = field(default_factory=Settings)
     messages: dict[str, Stored] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,6 +94,8 @@ class Events:
         with self._lock:
             stored.data["status"] = status
             stored.data["date"] = messangi_time()
+        if self.inbox is not None and status in INBOX_STATUS:
+            self.inbox.mirror(str(stored.data["id"]), INBOX_STATUS[status])
 
     async def _status(self, stored: Stored, status: str) -> None:
         self._set(stored, status)

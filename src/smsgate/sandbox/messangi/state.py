@@ -11,6 +11,6 @@ from smsgate.sandbox.messangi.events import Events
 class MessangiState:
     def __init__(self, shared: Shared) -> None:
         self.users = Users()
-        self.events = Events()
+        self.events = Events(shared.inbox)
         self.inbox = shared.inbox
         self.faults = shared.faults

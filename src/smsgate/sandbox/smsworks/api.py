@@ -176,7 +176,7 @@ def routes(state: SmsWorksState) -> list[Route]:
                     encoding=seg.encoding.value,
                     parts=seg.count,
                     credits=int(stored.cost),
-                    status=str(data["status"]),
+                    status=str(data["status"]).lower(),
                     scheduled_at=str(data.get("schedule") or "") or None,
                     flash=flash,
                 )

@@ -19,6 +19,8 @@ from typing import Any, Final
 
 import httpx
 
+from smsgate.sandbox.inbox import Inbox
+
 FINAL_BY_SUFFIX: Final = {
     "9990": ("UNDELIVERABLE", 34, "Handset error", False),
     "9991": ("REJECTED", 21, "Rejected by the operator", True),
@@ -55,6 +57,8 @@ class Stored:
 
 @dataclass
 class Messages:
+    inbox: Inbox | None = None
+    """The sandbox's inbox: each status, in its words, for the inbox page."""
     settings: Settings = field(default_factory=Settings)
     by_id: dict[str, Stored] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,6 +116,8 @@ class Messages:
             stored.data["modified"] = js_date()
             if failure:
                 stored.data["failurereason"] = failure
+        if self.inbox is not None:
+            self.inbox.mirror(str(stored.data["messageid"]), status.lower())
 
     def start(self, stored: Stored, refund: Any) -> None:
         """The message's life from now: sent now or at its schedule, then its final status."""

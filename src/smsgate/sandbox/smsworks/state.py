@@ -11,6 +11,6 @@ from smsgate.sandbox.smsworks.messages import Messages
 class SmsWorksState:
     def __init__(self, shared: Shared) -> None:
         self.customers = Customers()
-        self.messages = Messages()
+        self.messages = Messages(shared.inbox)
         self.inbox = shared.inbox
         self.faults = shared.faults
