@@ -16,6 +16,8 @@
    same send straight to the second (bench/routes.py).
 9. Status callbacks delivered per second by one service to a local receiver, none lost or
    doubled (bench/callbacks.py).
+10. The sandbox with its inbox page open in chromium: SMS accepted per second, and the page's
+    first render with 100,000 messages stored (bench/sandbox_inbox.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import queued_sends  # bench/queued_sends.py
 import receipts  # bench/receipts.py: run as `python bench/run.py`, its folder is on the path
 import routes  # bench/routes.py
 import sailor  # bench/sailor.py
+import sandbox_inbox  # bench/sandbox_inbox.py
 import startup  # bench/startup.py
 
 from smsgate.core.recipients import RecipientList, prepare_recipients
@@ -242,6 +245,7 @@ def main() -> None:
     queued_sends.main()
     routes.main()
     callbacks.main()
+    sandbox_inbox.main()
 
 
 if __name__ == "__main__":
