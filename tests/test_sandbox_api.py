@@ -142,3 +142,38 @@ def test_the_inbox_keeps_its_newest_messages_up_to_its_capacity() -> None:
     page, total = inbox.find(InboxQuery())
     assert [m.id for m in page] == ["m2", "m3", "m4"] and total == 3
     assert inbox.get("m0") is None and inbox.get("m4") is not None
+
+
+def test_the_handset_buttons_act_for_every_provider(sandbox: BackgroundSandbox) -> None:
+    """What the inbox page's buttons post: a final status now (once), a reply where the
+    provider has an inbound flow."""
+    sandbox.state.set_receipt_delay(600)
+    send(sandbox.messangi_dsn(), ["+33612345678"], "Hi", sender="Acme")
+    works = sandbox.smsworks_dsn()
+    send(works, ["+447700900123"], "Hi", sender="Acme")
+    for provider, action, status in (
+        ("messangi", "expire", "expired"),
+        ("smsworks", "fail", "failed"),
+    ):
+        message = listed(sandbox, provider=provider)["messages"][0]  # type: ignore[index]
+        url = f"{sandbox.url}/sandbox/messages/{message['id']}"
+        wait = httpx.get(
+            f"{sandbox.url}/sandbox/messages/wait",
+            params={"provider": provider, "status": "sent", "timeout": "5"},
+        )
+        assert wait.status_code == 200
+        assert httpx.post(f"{url}/{action}").status_code == 200
+        assert httpx.get(url).json()["status"] == status
+        assert httpx.post(f"{url}/deliver").status_code == 409  # it has its final status
+    messangi = listed(sandbox, provider="messangi")["messages"][0]  # type: ignore[index]
+    assert (
+        "reply"
+        not in httpx.get(f"{sandbox.url}/sandbox/messages/{messangi['id']}").json()["actions"]
+    )
+    smsworks = listed(sandbox, provider="smsworks")["messages"][0]  # type: ignore[index]
+    replied = httpx.post(
+        f"{sandbox.url}/sandbox/messages/{smsworks['id']}/reply", json={"text": "Thanks"}
+    )
+    assert replied.status_code == 200
+    with Gateway.from_dsn(works, retry=FAST_RETRY, env={}) as gateway:
+        assert [m.text for m in gateway.inbound()] == ["Thanks"]

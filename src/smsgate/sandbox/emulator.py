@@ -46,6 +46,9 @@ class Handset(Protocol):
     """What an emulator lets the inbox page do as the network and the recipient would
     (optional: an emulator without it shows its messages, with no buttons)."""
 
+    replies: bool
+    """Whether its recipients can answer (the provider has an inbound flow)."""
+
     async def settle(self, message: InboxMessage, outcome: str) -> bool:
         """Its final receipt now: ``deliver``, ``fail`` or ``expire`` (False: it has one)."""
         ...

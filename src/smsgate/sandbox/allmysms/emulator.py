@@ -19,6 +19,7 @@ NAME: Final = "allmysms"
 
 class AllMySmsEmulator(AllMySmsState):
     name = NAME
+    replies = True
 
     def demo_dsn(self, host: str, port: int) -> str:
         return client_dsn(host, port)

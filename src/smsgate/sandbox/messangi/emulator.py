@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smsgate.sandbox.emulator import sandbox_dsn
+from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.messangi import api
 from smsgate.sandbox.messangi.accounts import DEMO_KEY
 from smsgate.sandbox.messangi.api import NAME
@@ -21,8 +22,16 @@ class MessangiEmulator(MessangiState):
     def demo_dsn(self, host: str, port: int) -> str:
         return client_dsn(host, port)
 
+    replies = False  # the connector reads no replies from Messangi: none to emulate
+
     def set_receipt_delay(self, seconds: float) -> None:
         self.events.settings.receipt_delay = seconds
+
+    async def settle(self, message: InboxMessage, outcome: str) -> bool:
+        return await self.events.settle(message.id, outcome)
+
+    async def reply_to(self, message: InboxMessage, text: str) -> bool:
+        return False
 
     def routes(self) -> list[BaseRoute]:
         return [

@@ -34,6 +34,9 @@ INBOX_STATUS: Final = {
 }
 
 
+SETTLED_BY: Final = {"deliver": "DELIVRD", "fail": "UNDELIV", "expire": "EXPIRED"}
+
+
 def messangi_time() -> str:
     """UTC, RFC 3339 with microseconds and Z (spec §10.7)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -61,6 +64,8 @@ class Events:
     """The sandbox's inbox: each status, in its words, for the inbox page."""
     settings: Settings = field(default_factory=Settings)
     messages: dict[str, Stored] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)
+    """Messages with a final status (or one the inbox page gave them)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -88,7 +93,19 @@ class Events:
         if final is None:
             return
         await asyncio.sleep(self.settings.receipt_delay)
-        await self._status(stored, final)
+        if str(stored.data["id"]) not in self.settled:
+            self.settled.add(str(stored.data["id"]))
+            await self._status(stored, final)
+
+    async def settle(self, message_id: str, outcome: str) -> bool:
+        """The inbox page's buttons: its final status now, with its callbacks."""
+        stored = self.get(message_id)
+        status = SETTLED_BY.get(outcome)
+        if stored is None or status is None or message_id in self.settled:
+            return False
+        self.settled.add(message_id)
+        await self._status(stored, status)
+        return True
 
     def _set(self, stored: Stored, status: str) -> None:
         with self._lock:

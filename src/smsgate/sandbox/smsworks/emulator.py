@@ -10,9 +10,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smsgate.sandbox.emulator import sandbox_dsn
+from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.smsworks import api
 from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER, DEMO_KEY, DEMO_SECRET
 from smsgate.sandbox.smsworks.api import NAME
+from smsgate.sandbox.smsworks.messages import Stored
 from smsgate.sandbox.smsworks.state import SmsWorksState
 
 
@@ -22,8 +24,30 @@ class SmsWorksEmulator(SmsWorksState):
     def demo_dsn(self, host: str, port: int) -> str:
         return sandbox_dsn(NAME, self.customers.demo_token(), host, port)
 
+    replies = True
+
     def set_receipt_delay(self, seconds: float) -> None:
         self.messages.settings.receipt_delay = seconds
+
+    async def settle(self, message: InboxMessage, outcome: str) -> bool:
+        return await self.messages.settle(message.id, outcome)
+
+    async def reply_to(self, message: InboxMessage, text: str) -> bool:
+        """The recipient answers: an incoming SMS to the account, unread (``/inbox``)."""
+        self.incoming(message.account, message.to, text)
+        return True
+
+    def incoming(
+        self, customer_id: str, sender: str, text: str, to: str = "447700900000"
+    ) -> Stored:
+        fields = {
+            "sender": sender.lstrip("+"),
+            "destination": to,
+            "content": text,
+            "keyword": text.split(" ", 1)[0].upper() if text else "",
+            "status": "INCOMING",
+        }
+        return self.messages.add(customer_id, fields, 0.0, unread=True)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -56,15 +80,12 @@ class SmsWorksEmulator(SmsWorksState):
         """An SMS a handset sends to the account's number: unread until deleted."""
         body = await request.json()
         customer_id = str(body.get("customerid") or next(iter(self.customers.by_id)))
-        text = str(body.get("content", ""))
-        fields = {
-            "sender": str(body.get("from", "")).lstrip("+"),
-            "destination": str(body.get("to", "447700900000")),
-            "content": text,
-            "keyword": text.split(" ", 1)[0].upper() if text else "",
-            "status": "INCOMING",
-        }
-        stored = self.messages.add(customer_id, fields, 0.0, unread=True)
+        stored = self.incoming(
+            customer_id,
+            str(body.get("from", "")),
+            str(body.get("content", "")),
+            str(body.get("to", "447700900000")),
+        )
         return JSONResponse(stored.data, status_code=201)
 
 

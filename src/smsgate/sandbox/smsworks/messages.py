@@ -29,6 +29,13 @@ FINAL_BY_SUFFIX: Final = {
 }
 REPORT_TIMEOUT: Final = 5.0
 FAILED: Final = frozenset({"EXPIRED", "UNDELIVERABLE", "REJECTED"})
+INBOX_STATUS: Final = {"UNDELIVERABLE": "failed"}
+"""The inbox's word where it differs from The SMS Works' (lowercased)."""
+SETTLED_BY: Final = {
+    "deliver": ("DELIVERED", 0, "", False),
+    "fail": ("UNDELIVERABLE", 34, "Handset error", False),
+    "expire": ("EXPIRED", 27, "Validity period expired", False),
+}
 
 
 def js_date(moment: datetime | None = None) -> str:
@@ -64,6 +71,9 @@ class Messages:
     lock: threading.Lock = field(default_factory=threading.Lock)
     batch_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(2586749))
     calls: dict[str, list[float]] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)
+    """Messages with a final status (or one the inbox page gave them)."""
+    _refunds: dict[str, Any] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def new_batch_id(self) -> str:
@@ -117,10 +127,13 @@ class Messages:
             if failure:
                 stored.data["failurereason"] = failure
         if self.inbox is not None:
-            self.inbox.mirror(str(stored.data["messageid"]), status.lower())
+            self.inbox.mirror(
+                str(stored.data["messageid"]), INBOX_STATUS.get(status, status.lower())
+            )
 
     def start(self, stored: Stored, refund: Any) -> None:
         """The message's life from now: sent now or at its schedule, then its final status."""
+        self._refunds[str(stored.data["messageid"])] = refund
         task = asyncio.get_running_loop().create_task(self._life(stored, refund))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -138,9 +151,28 @@ class Messages:
         if final is None:
             return
         await asyncio.sleep(self.settings.receipt_delay)
+        await self._final(stored, final, refund)
+
+    async def settle(self, message_id: str, outcome: str) -> bool:
+        """The inbox page's buttons: the final status of a message out now, with its
+        delivery report (a scheduled one is not out yet)."""
+        stored = self.by_id.get(message_id)
+        final = SETTLED_BY.get(outcome)
+        if stored is None or final is None or stored.data.get("status") != "SENT":
+            return False
+        return await self._final(stored, final, self._refunds.get(message_id, _no_refund))
+
+    async def _final(self, stored: Stored, final: tuple[str, int, str, bool], refund: Any) -> bool:
+        """Its final status once (the automatic one, or the inbox page's), with its report."""
+        message_id = str(stored.data["messageid"])
+        with self.lock:
+            if message_id in self.settled:
+                return False
+            self.settled.add(message_id)
         status, code, details, permanent = final
         failure = {"code": code, "details": details, "permanent": permanent} if code else None
         self.set_status(stored, status, failure)
+        destination = str(stored.data.get("destination", ""))
         if status in FAILED and destination.startswith("44"):
             refund(stored)
         url = stored.data.get("deliveryreporturl") or self.settings.delivery_report_url
@@ -150,3 +182,8 @@ class Messages:
                     await client.post(str(url), json=dict(stored.data))
             except httpx.HTTPError:
                 pass  # no retry (spec §7)
+        return True
+
+
+def _no_refund(stored: Stored) -> None:
+    return None

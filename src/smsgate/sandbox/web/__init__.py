@@ -73,7 +73,7 @@ def routes(state: SandboxState) -> list[Route]:
             {
                 **message.to_dict(),
                 "segmentation": {**seg.to_dict(), "texts": list(seg.parts)},
-                "actions": [*ACTIONS, "reply"] if _handset(handset) else [],
+                "actions": _actions(_handset(handset)),
             }
         )
 
@@ -83,7 +83,7 @@ def routes(state: SandboxState) -> list[Route]:
         if message is None:
             return JSONResponse({"error": "no such message in the inbox"}, status_code=404)
         handset = _handset(state.emulators.get(message.provider))
-        if handset is None or action not in (*ACTIONS, "reply"):
+        if handset is None or action not in _actions(handset):
             return JSONResponse(
                 {"error": f"{message.provider} messages have no {action!r} here"}, status_code=404
             )
@@ -108,6 +108,12 @@ def routes(state: SandboxState) -> list[Route]:
         Route("/sandbox/messages/{message_id}", detail, methods=["GET"]),
         Route("/sandbox/messages/{message_id}/{action}", act, methods=["POST"]),
     ]
+
+
+def _actions(handset: Handset | None) -> list[str]:
+    if handset is None:
+        return []
+    return [*ACTIONS, "reply"] if handset.replies else list(ACTIONS)
 
 
 @runtime_checkable
