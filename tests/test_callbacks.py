@@ -86,9 +86,14 @@ def delivering(store: Store) -> Iterator[None]:
 
 
 @contextmanager
-def service(store: Store, sandbox: BackgroundSandbox) -> Iterator[httpx.Client]:
+def service(
+    store: Store, sandbox: BackgroundSandbox, default_url: str | None = None
+) -> Iterator[httpx.Client]:
+    """The service, signing its callbacks; ``default_url``: its SMSGATE_CALLBACK_URL."""
     gateway = Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}, recorder=store)
-    config = ServiceConfig((KEY,), (), callback_secret=SECRET, callback_backoff=QUICK)
+    config = ServiceConfig(
+        (KEY,), (), callback_url=default_url, callback_secret=SECRET, callback_backoff=QUICK
+    )
     with (
         BackgroundApp(create_app(gateway, store, config)) as server,
         delivering(store),
@@ -229,19 +234,10 @@ def test_the_services_default_callback_url_serves_sends_that_name_none(
     store: Store, sandbox: BackgroundSandbox
 ) -> None:
     receiver = Receiver([204])
-    with BackgroundApp(receiver) as client_app:
-        gateway = Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}, recorder=store)
-        config = ServiceConfig(
-            (KEY,), (), callback_url=f"{client_app.url}/default", callback_secret=SECRET
-        )
-        with (
-            BackgroundApp(create_app(gateway, store, config)) as server,
-            delivering(store),
-            httpx.Client(
-                base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, params=WAIT
-            ) as api,
-        ):
-            assert api.post("/v1/messages", json={"to": "0612345678", "text": "Hi"}).is_success
-            wait_until(lambda: receiver.seen, "the callback at the default URL")
-        gateway.close()
+    with (
+        BackgroundApp(receiver) as client_app,
+        service(store, sandbox, f"{client_app.url}/default") as api,
+    ):
+        assert api.post("/v1/messages", json={"to": "0612345678", "text": "Hi"}).is_success
+        wait_until(lambda: receiver.seen, "the callback at the default URL")
     assert json.loads(receiver.seen[0][1])["type"] == "message.sent"
