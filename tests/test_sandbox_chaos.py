@@ -120,3 +120,27 @@ def test_every_rule_written_as_documented_reads_back(rules: list[tuple[str, str,
 def test_malformed_rules_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="chaos"):
         parse_chaos(text)
+
+
+def test_the_faults_of_a_call_are_on_the_messages_it_sent(sandbox: BackgroundSandbox) -> None:
+    chaos(sandbox, "sendSms:500-after,latency:1ms")
+    send(sandbox)
+    messages = inbox(sandbox)
+    assert messages[0]["faults"] == ["HTTP 500 after processing", "latency 1 ms"]
+    httpx.delete(f"{sandbox.url}/sandbox/chaos")
+    httpx.post(
+        f"{sandbox.url}/sandbox/faults", json={"method": "sendSms", "when": "after", "status": 502}
+    )
+    send(sandbox)
+    assert inbox(sandbox)[-1]["faults"] == ["injected fault after processing: HTTP 502"]
+
+
+def test_the_accounts_view_counts_each_accounts_calls(sandbox: BackgroundSandbox) -> None:
+    send(sandbox)
+    with Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}) as gateway:
+        gateway.info()
+    accounts = httpx.get(f"{sandbox.url}/sandbox/accounts").json()["accounts"]
+    demo = next(a for a in accounts if a["provider"] == "allmysms" and a["account"] == "demo")
+    assert demo["calls"] == {"sendSms": 1, "getInfo": 1} and demo["total"] == 2
+    assert demo["credits"] == 15000 - 2 * 15
+    assert {a["provider"] for a in accounts} == {"allmysms", "messangi", "smsworks"}

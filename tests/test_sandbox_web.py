@@ -78,6 +78,15 @@ def test_the_inbox_page_follows_sends_live_and_acts_as_the_handset(
     )
     assert "STOP" in pulls.text
 
+    # the chaos panel sets the rules, and the accounts view shows the calls made
+    page.locator("#chaos-panel summary").click()
+    page.fill("#chaos-spec", "messangi.send:503@50%")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("in force: messangi.send:503@50%").wait_for()
+    assert httpx.get(f"{sandbox.url}/sandbox/chaos").json()["spec"] == "messangi.send:503@50%"
+    page.locator("#accounts-panel summary").click()
+    page.locator("#accounts tbody tr", has_text="sendSms").first.wait_for()
+
     # readable on a phone-sized screen: nothing wider than the screen
     page.set_viewport_size({"width": 375, "height": 740})
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -23,6 +23,7 @@ import random
 import re
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -30,6 +31,17 @@ TIMEOUT: Final = 120.0
 """Seconds a ``timeout`` stalls: longer than any client waits."""
 
 Kind = Literal["status", "timeout", "drop", "latency", "rate"]
+
+CALL_FAULTS: ContextVar[tuple[str, ...]] = ContextVar("sandbox_call_faults", default=())
+"""The faults injected into the call in progress: the messages it accepts carry them, so
+the inbox page says why a client saw what it saw."""
+
+
+def note_faults(*reasons: str) -> None:
+    """Add to the faults of the call in progress (its task's context)."""
+    if reasons:
+        CALL_FAULTS.set(CALL_FAULTS.get() + reasons)
+
 
 _RULE: Final = re.compile(
     r"^(?:(?P<method>[A-Za-z*][\w.*]*):)?"

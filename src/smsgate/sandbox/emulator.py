@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.routing import BaseRoute
 
+from smsgate.sandbox.calls import Calls
 from smsgate.sandbox.faults import Faults
 from smsgate.sandbox.inbox import Inbox, InboxMessage
 
@@ -24,6 +25,7 @@ class Shared:
 
     inbox: Inbox = field(default_factory=Inbox)
     faults: Faults = field(default_factory=Faults)
+    calls: Calls = field(default_factory=Calls)
 
 
 class Emulator(Protocol):
@@ -55,6 +57,10 @@ class Handset(Protocol):
 
     async def reply_to(self, message: InboxMessage, text: str) -> bool:
         """The recipient answers, through the provider's inbound flow and webhooks."""
+        ...
+
+    def account_list(self) -> list[dict[str, object]]:
+        """Its accounts as the inbox page lists them: name and credits (None: unmetered)."""
         ...
 
 

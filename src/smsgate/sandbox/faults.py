@@ -20,7 +20,7 @@ from typing import Literal
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from smsgate.sandbox.chaos import Chaos, Effect
+from smsgate.sandbox.chaos import Chaos, Effect, note_faults
 
 
 @dataclass
@@ -32,6 +32,12 @@ class Fault:
     retry_after: str | None = None
     times: int = 1
     answer: dict[str, object] | None = None
+
+    def describe(self) -> str:
+        what = [f"HTTP {self.status}"] if self.status else []
+        what += [f"{self.delay:g} s stall"] if self.delay else []
+        what += ["a canned answer"] if self.answer else []
+        return f"injected fault {self.when} processing: {', '.join(what) or 'nothing'}"
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Fault:
@@ -66,6 +72,7 @@ class Faults:
     def effect(self, method: str) -> Effect:
         """What chaos does to this call, on record when it does anything."""
         effect = self.chaos.effect(method)
+        note_faults(*effect.reasons)
         if effect.reasons:
             at = datetime.now(UTC).isoformat(timespec="milliseconds")
             self.injected.append({"at": at, "method": method, "faults": list(effect.reasons)})
@@ -76,13 +83,33 @@ class Faults:
             self._faults.append(fault)
 
     def take(self, method: str, when: str) -> Fault | None:
-        """The next fault for this method and moment, used up once per request."""
+        """The next fault for this method and moment, used up once per request. A fault
+        for before the call is noted on the messages it would accept; one for after is noted
+        by ``expect_after``, before the call runs (its messages exist by then)."""
         with self._lock:
             for fault in self._faults:
                 if fault.method == method and fault.when == when and fault.times > 0:
                     fault.times -= 1
-                    return fault
-        return None
+                    break
+            else:
+                return None
+        if when == "before":
+            note_faults(fault.describe())
+        return fault
+
+    def expect_after(self, method: str) -> None:
+        """Note the fault that will follow this call, if any, before the call runs."""
+        with self._lock:
+            fault = next(
+                (
+                    f
+                    for f in self._faults
+                    if f.method == method and f.when == "after" and f.times > 0
+                ),
+                None,
+            )
+        if fault is not None:
+            note_faults(fault.describe())
 
     def remaining(self) -> int:
         """How many faults are still to be used (a test waits for a request to take one)."""
@@ -164,6 +191,7 @@ async def _faulted(
         await asyncio.sleep(fault.delay)
     if fault and fault.status:
         return refuse(fault.status, fault.retry_after)
+    faults.expect_after(method)
     response = await handle()
     fault = faults.take(method, "after")
     if fault:

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from smsgate.sandbox.chaos import CALL_FAULTS
+
 MAX_PAGE: Final = 100_000
 PAGE: Final = 1000
 CAPACITY: Final = 100_000
@@ -40,6 +42,8 @@ class InboxMessage:
     sequence: int = 0
     history: list[dict[str, str]] = field(default_factory=list)
     """Each change of its status or receipt, as the inbox page's timeline shows it."""
+    faults: list[str] = field(default_factory=list)
+    """What the sandbox injected into the call that sent it (chaos, an injected fault)."""
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -110,6 +114,9 @@ class Inbox:
         self._listeners: dict[asyncio.Queue[dict[str, object]], asyncio.AbstractEventLoop] = {}
 
     def add(self, messages: list[InboxMessage]) -> None:
+        if injected := CALL_FAULTS.get():
+            for message in messages:
+                message.faults = list(injected)
         with self._lock:
             for message in messages:
                 message.sequence = next(self._sequence)

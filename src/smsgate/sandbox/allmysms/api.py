@@ -81,6 +81,8 @@ class Call:
 
     params: dict[str, str]
     fmt: str
+    method: str = ""
+    """The API method called (what faults and the account view name it)."""
 
     def get(self, name: str) -> str:
         return self.params.get(name, "")
@@ -115,6 +117,7 @@ def _authenticate(state: AllMySmsState, call: Call) -> Account:
     account = state.accounts.authenticate(login, call.get("apiKey"))
     if account is None:
         raise Refusal(102)
+    state.calls.record(PROVIDER, account.login, call.method)
     return account
 
 
@@ -270,7 +273,7 @@ def simple_send(state: AllMySmsState, call: Call) -> dict[str, Any]:
         data["CAMPAIGN_NAME"] = call.get("campaign")
     mobiles = [m for m in call.get("mobile").split(";") if m.strip()]
     data["SMS"] = [{"MOBILEPHONE": m.strip()} for m in mobiles]
-    flow = Call({**call.params, "smsData": json.dumps({"DATA": data})}, call.fmt)
+    flow = Call({**call.params, "smsData": json.dumps({"DATA": data})}, call.fmt, call.method)
     answer = send_sms(state, flow)
     keys = ("status", "statusText", "invalidNumbers", "campaignId", "credits")
     return {key: answer[key] for key in keys}
@@ -366,7 +369,7 @@ def routes(state: AllMySmsState) -> list[Route]:
             return Response(status_code=404)  # [E] §10.2
         name = method or SIMPLE_SEND
         params = await _params(request)
-        call = Call(params, _format(params, simple=method is None))
+        call = Call(params, _format(params, simple=method is None), name)
         effect, refused = await chaos_before(state.faults, name, _fault_response)
         if refused is not None:
             return refused
@@ -375,6 +378,7 @@ def routes(state: AllMySmsState) -> list[Route]:
             await asyncio.sleep(fault.delay)
         if fault and fault.status:
             return _fault_response(fault.status, fault.retry_after)
+        state.faults.expect_after(name)
         try:
             body = fault.answer if fault and fault.answer else handler(state, call)
         except Refusal as refusal:

@@ -40,6 +40,11 @@ class AllMySmsEmulator(AllMySmsState):
     async def settle(self, message: InboxMessage, outcome: str) -> bool:
         return await self.events.settle(message, outcome)
 
+    def account_list(self) -> list[dict[str, object]]:
+        with self.accounts.lock:
+            found = list(self.accounts.by_login.values())
+        return [{"account": a.login, "credits": a.credits} for a in found]
+
     async def reply_to(self, message: InboxMessage, text: str) -> bool:
         return self.events.reply(self.inbox, message.to, text, message.id) is not None
 

@@ -94,6 +94,7 @@ def routes(state: MessangiState) -> list[Route]:
             owner = users.owner(request.headers.get("authorization"))
             if owner is None:
                 return error(401, "a valid API key is required: Authorization: Bearer <key>")
+            state.calls.record(NAME, owner, method)
 
             async def handle() -> Response:
                 try:

@@ -33,6 +33,10 @@ class MessangiEmulator(MessangiState):
     async def reply_to(self, message: InboxMessage, text: str) -> bool:
         return False
 
+    def account_list(self) -> list[dict[str, object]]:
+        """Messangi's users (their keys' owner); it meters no credits here."""
+        return [{"account": user, "credits": None} for user in sorted(self.users.passwords)]
+
     def routes(self) -> list[BaseRoute]:
         return [
             *api.routes(self),

@@ -14,3 +14,4 @@ class MessangiState:
         self.events = Events(shared.inbox)
         self.inbox = shared.inbox
         self.faults = shared.faults
+        self.calls = shared.calls

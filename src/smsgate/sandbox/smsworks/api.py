@@ -114,6 +114,7 @@ def routes(state: SmsWorksState) -> list[Route]:
             customer = customers.customer_of(request.headers.get("authorization"))
             if customer is None:
                 return plain(401, "Unauthorized")
+            state.calls.record(NAME, customer.customer_id, f"smsworks.{name}")
             if messages.settings.throttle and (wait := _throttled(customer.customer_id)):
                 busy = plain(429, "Too many requests: 100 calls per 60 seconds")
                 busy.headers["Retry-After"] = str(wait)

@@ -32,6 +32,12 @@ class SmsWorksEmulator(SmsWorksState):
     async def settle(self, message: InboxMessage, outcome: str) -> bool:
         return await self.messages.settle(message.id, outcome)
 
+    def account_list(self) -> list[dict[str, object]]:
+        return [
+            {"account": c.customer_id, "credits": c.credits}
+            for c in list(self.customers.by_id.values())
+        ]
+
     async def reply_to(self, message: InboxMessage, text: str) -> bool:
         """The recipient answers: an incoming SMS to the account, unread (``/inbox``)."""
         self.incoming(message.account, message.to, text)

@@ -14,3 +14,4 @@ class SmsWorksState:
         self.messages = Messages(shared.inbox)
         self.inbox = shared.inbox
         self.faults = shared.faults
+        self.calls = shared.calls

@@ -101,8 +101,24 @@ def routes(state: SandboxState) -> list[Route]:
             )
         return JSONResponse({"done": action, "message": message.to_dict()})
 
+    async def accounts(request: Request) -> Response:
+        """Each emulator's accounts: credits, and the calls they made per API method."""
+        listed = []
+        for name, emulator in state.emulators.items():
+            handset = _handset(emulator)
+            for account in handset.account_list() if handset else []:
+                listed.append(
+                    {
+                        "provider": name,
+                        **account,
+                        **state.shared.calls.of(name, str(account["account"])),
+                    }
+                )
+        return JSONResponse({"accounts": listed})
+
     return [
         Route("/", page, methods=["GET"]),
+        Route("/sandbox/accounts", accounts, methods=["GET"]),
         Route("/sandbox/assets/{name}", asset, methods=["GET"]),
         Route("/sandbox/stream", stream, methods=["GET"]),
         Route("/sandbox/messages/{message_id}", detail, methods=["GET"]),

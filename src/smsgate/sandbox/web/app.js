@@ -91,6 +91,13 @@ function show(m) {
   const parts = el("ol", null, "parts");
   seg.texts.forEach((text, i) => parts.append(el("li", `${seg.part_units[i]} units: ${text}`)));
   breakdown.append(parts);
+  const injected = el("div", null, "injected");
+  if (m.faults && m.faults.length) {
+    injected.append(el("h3", "Faults injected into its call"));
+    const list = el("ul");
+    m.faults.forEach((f) => list.append(el("li", f)));
+    injected.append(list);
+  }
   const timeline = el("ol", null, "timeline");
   timeline.append(el("li", `${m.received_at} accepted (${m.status === "scheduled" ? "scheduled" : "sent"})`));
   for (const change of m.history) {
@@ -127,7 +134,7 @@ function show(m) {
     close,
     el("h2", `${m.provider} SMS to +${m.to}`),
     el("p", `Status: ${m.status}${m.receipt ? ` (receipt ${m.receipt})` : ""}`, `current status-${m.status}`),
-    phone, breakdown, el("h3", "Timeline"), timeline, actions, said,
+    phone, injected, breakdown, el("h3", "Timeline"), timeline, actions, said,
   );
   pane.hidden = false;
 }
@@ -143,11 +150,51 @@ async function act(id, action, body) {
   if (said) said.textContent = answer.ok ? (action === "reply" ? "reply sent" : `${action}: done`) : data.error;
 }
 
+async function loadChaos() {
+  const answer = await fetch("/sandbox/chaos");
+  if (!answer.ok) return;
+  const data = await answer.json();
+  if (document.activeElement !== $("chaos-spec")) $("chaos-spec").value = data.spec;
+  $("chaos-injected").replaceChildren(
+    ...data.injected.slice(-20).reverse().map((i) => el("li", `${i.at} ${i.method}: ${i.faults.join("; ")}`)),
+  );
+}
+
+async function setChaos(spec) {
+  const answer = await fetch("/sandbox/chaos", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ spec }),
+  });
+  const data = await answer.json();
+  $("chaos-said").textContent = answer.ok ? (data.spec ? `in force: ${data.spec}` : "no chaos") : data.error;
+  loadChaos();
+}
+
+async function loadAccounts() {
+  const answer = await fetch("/sandbox/accounts");
+  if (!answer.ok) return;
+  const data = await answer.json();
+  $("accounts").tBodies[0].replaceChildren(...data.accounts.map((a) => {
+    const tr = el("tr");
+    const calls = Object.entries(a.calls).map(([k, v]) => `${k} ×${v}`).join(", ");
+    tr.append(el("td", a.provider), el("td", a.account), el("td", a.credits ?? "—"),
+      el("td", calls || "none"), el("td", a.last ?? "—"));
+    return tr;
+  }));
+}
+
 function refresh() {
   clearTimeout(timer);
   timer = setTimeout(() => {
-    load();
+    $("chaos-form").addEventListener("submit", (event) => { event.preventDefault(); setChaos($("chaos-spec").value); });
+$("chaos-clear").addEventListener("click", () => setChaos(""));
+$("chaos-panel").addEventListener("toggle", loadChaos);
+$("accounts-panel").addEventListener("toggle", loadAccounts);
+load();
     if (openId) open(openId);
+    if ($("chaos-panel").open) loadChaos();
+    if ($("accounts-panel").open) loadAccounts();
   }, 100);
 }
 
@@ -159,4 +206,8 @@ $("search").addEventListener("input", () => { offset = 0; refresh(); });
 $("search").addEventListener("submit", (event) => event.preventDefault());
 $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load(); });
 $("next").addEventListener("click", () => { offset += PAGE; load(); });
+$("chaos-form").addEventListener("submit", (event) => { event.preventDefault(); setChaos($("chaos-spec").value); });
+$("chaos-clear").addEventListener("click", () => setChaos(""));
+$("chaos-panel").addEventListener("toggle", loadChaos);
+$("accounts-panel").addEventListener("toggle", loadAccounts);
 load();
