@@ -177,3 +177,17 @@ def test_the_handset_buttons_act_for_every_provider(sandbox: BackgroundSandbox) 
     assert replied.status_code == 200
     with Gateway.from_dsn(works, retry=FAST_RETRY, env={}) as gateway:
         assert [m.text for m in gateway.inbound()] == ["Thanks"]
+
+
+def test_a_campaigns_tag_is_kept_and_searched(sandbox: BackgroundSandbox) -> None:
+    send(sandbox.dsn(), ["+33612345678"], "Tagged", campaign_name="Black Friday")
+    send(
+        sandbox.smsworks_dsn(),
+        ["+447700900123"],
+        "Tagged too",
+        sender="Acme",
+        campaign_name="Black Friday",
+    )
+    send(sandbox.dsn(), ["+33612345679"], "Not tagged")
+    assert listed(sandbox, tag="Black Friday")["total"] == 2
+    assert listed(sandbox, q="black fri")["total"] == 2

@@ -44,6 +44,8 @@ class InboxMessage:
     """Each change of its status or receipt, as the inbox page's timeline shows it."""
     faults: list[str] = field(default_factory=list)
     """What the sandbox injected into the call that sent it (chaos, an injected fault)."""
+    tag: str | None = None
+    """The campaign name or tag the client gave (AllMySMS CAMPAIGN_NAME, The SMS Works tag)."""
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -52,18 +54,19 @@ class InboxMessage:
 @dataclass(frozen=True)
 class InboxQuery:
     """Which messages a test means: every field given must match (``q``: a piece of the text,
-    the number or the sender shown, any case; ``since``: received at or after)."""
+    the number, the sender shown or the tag, any case; ``since``: received at or after)."""
 
     to: str | None = None
     provider: str | None = None
     account: str | None = None
     status: str | None = None
     campaign_id: str | None = None
+    tag: str | None = None
     q: str | None = None
     since: str | None = None
     """ISO 8601, normalised to the inbox's own form (UTC, microseconds) to compare as text."""
 
-    FIELDS = ("to", "provider", "account", "status", "campaign_id", "q", "since")
+    FIELDS = ("to", "provider", "account", "status", "campaign_id", "tag", "q", "since")
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> InboxQuery:
@@ -91,12 +94,14 @@ class InboxQuery:
             and (self.account is None or m.account == self.account)
             and (self.status is None or m.status == self.status)
             and (self.campaign_id is None or m.campaign_id == self.campaign_id)
+            and (self.tag is None or m.tag == self.tag)
             and (self.since is None or m.received_at >= self.since)
             and (
                 self.q is None
                 or self.q in m.text.casefold()
                 or self.q in m.to
                 or self.q in m.sender_shown.casefold()
+                or (m.tag is not None and self.q in m.tag.casefold())
             )
         )
 

@@ -16,7 +16,8 @@ _FILTERS: Final = [
     ("account", "The account it was sent through (one inbox per account for parallel tests)"),
     ("status", "sent, scheduled, delivered, failed, expired, cancelled"),
     ("campaign_id", "The provider's campaign or batch id"),
-    ("q", "A piece of the text, the number or the sender shown, any case"),
+    ("tag", "The campaign name or tag the client gave"),
+    ("q", "A piece of the text, the number, the sender shown or the tag, any case"),
     ("since", "Received at or after this time (ISO 8601)"),
 ]
 

@@ -234,6 +234,7 @@ def send_sms(state: AllMySmsState, call: Call) -> dict[str, Any]:
             scheduled_at=prepared.scheduled_at.isoformat() if prepared.scheduled_at else None,
             client_message_id=flow.get("CLIMSGID") or None,
             flash=flow.get("FLASH") == "1",
+            tag=flow.get("CAMPAIGN_NAME") or None,
         )
         for number, text, parts, encoding in prepared.valid
     ]

@@ -180,6 +180,7 @@ def routes(state: SmsWorksState) -> list[Route]:
                     status=str(data["status"]).lower(),
                     scheduled_at=str(data.get("schedule") or "") or None,
                     flash=flash,
+                    tag=str(data.get("tag") or "") or None,
                 )
             ]
         )

@@ -134,6 +134,7 @@ function show(m) {
     close,
     el("h2", `${m.provider} SMS to +${m.to}`),
     el("p", `Status: ${m.status}${m.receipt ? ` (receipt ${m.receipt})` : ""}`, `current status-${m.status}`),
+    el("p", m.tag ? `Tag: ${m.tag}` : "", "tag"),
     phone, injected, breakdown, el("h3", "Timeline"), timeline, actions, said,
   );
   pane.hidden = false;
