@@ -116,13 +116,6 @@ class RouteTable:
         ordered = sorted(routes.items(), key=lambda item: -len(item[0]))
         return cls(tuple(ordered))
 
-    def route_for(self, number: str) -> Route | None:
-        """The route of a number in international digits (None: no prefix and no default)."""
-        for prefix, route in self.routes:
-            if number.startswith(prefix):
-                return route
-        return None
-
     def prefix_for(self, number: str) -> str | None:
         for prefix, _ in self.routes:
             if number.startswith(prefix):

@@ -96,21 +96,20 @@ class RoutedSend:
         """The send's batches: each route's numbers, cut for the member that takes them
         (failover: the first healthy one; round robin: each in turn)."""
         routes = self.routing.routes
-        groups: dict[int, list[int]] = {}
+        groups: dict[str, list[int]] = {}  # by prefix, in the order numbers first take one
         if len(routes) == 1 and routes[0][0] == "":
-            groups[0] = list(range(len(people)))
+            groups[""] = list(range(len(people)))
         else:
             for i, person in enumerate(people):
-                found = next(
-                    (n for n, (p, _) in enumerate(routes) if person.number.startswith(p)), None
-                )
+                found = self.routing.route_for(person.number)
                 if found is None:
                     recipients.skipped.append(Skipped(person.input, NO_ROUTE))
                 else:
-                    groups.setdefault(found, []).append(i)
+                    groups.setdefault(found[0], []).append(i)
+        by_prefix = dict(routes)
         batches: list[Batch] = []
-        for number, indexes in sorted(groups.items()):
-            route = routes[number][1]
+        for prefix, indexes in groups.items():
+            route = by_prefix[prefix]
             able = [m for m in route.members if id(m) in self.messages]
             if not able:
                 raise self.refusals[id(route.members[0])]
@@ -133,8 +132,12 @@ class RoutedSend:
                 position += len(chunk)
         return batches
 
-    def _pick(self, route: RouteMembers, tried: Sequence[str]) -> Member | None:
-        for member in route.order():
+    def _pick(
+        self, route: RouteMembers, tried: Sequence[str], *, turn: bool = True
+    ) -> Member | None:
+        """The member to take a batch: able to take this send, not out, not tried on it
+        (``turn``: a new batch takes its round-robin turn; a retry or a question does not)."""
+        for member in route.order(turn=turn):
             if id(member) in self.messages and member not in self.out and member.label not in tried:
                 return member
         return None
@@ -187,7 +190,7 @@ class RoutedSend:
         """Whether another member could take this batch if its own provably does not."""
         route, member = self.assigned[batch.reference]
         tried = (*self.tried.get(batch.reference, ()), member.label)
-        return self._pick(route, tried) is not None
+        return self._pick(route, tried, turn=False) is not None
 
     def is_out(self, batch: Batch) -> bool:
         return self.member_of(batch) in self.out
@@ -224,7 +227,7 @@ class RoutedSend:
         """Batches (of one route, member and message) cut for the next member of their
         route that has not tried them (None: no member is left)."""
         route = self.assigned[batches[0].reference][0]
-        member = self._pick(route, tried)
+        member = self._pick(route, tried, turn=False)
         if member is None:
             return None
         message = self.messages[id(member)]

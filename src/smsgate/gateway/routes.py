@@ -132,11 +132,12 @@ class RouteMembers:
         self.members = list(members)
         self._turn = count()
 
-    def order(self) -> list[Member]:
-        """Failover: in the route's order; round robin: starting one further each time.
-        Demoted members come after the healthy ones either way."""
+    def order(self, *, turn: bool = True) -> list[Member]:
+        """Failover: in the route's order; round robin: starting one further each time a
+        batch takes its turn (``turn=False`` asks without taking one). Demoted members come
+        after the healthy ones either way."""
         members = self.members
-        if self.mode is RouteMode.ROUND_ROBIN and len(members) > 1:
+        if turn and self.mode is RouteMode.ROUND_ROBIN and len(members) > 1:
             start = next(self._turn) % len(members)
             members = members[start:] + members[:start]
         healthy = [m for m in members if not m.health.demoted()]
