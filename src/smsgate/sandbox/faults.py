@@ -165,19 +165,26 @@ async def chaos_after(
     return response
 
 
+Canned = Callable[[dict[str, object]], Response]
+"""How an emulator answers with a fault's canned API answer (its own format)."""
+
+
 async def around(
     faults: Faults,
     method: str,
     handle: Callable[[], Awaitable[Response]],
     refuse: Callable[[int, str | None], Response],
+    canned: Canned | None = None,
 ) -> Response:
     """Run one API call between its injected faults: ``before`` answers ``refuse(status)``
-    without running it; ``after`` runs it, then stalls and/or answers ``refuse(status)``.
+    without running it, or with its canned ``answer`` instead of the call (``canned``
+    renders it); ``after`` runs it, then stalls and/or answers ``refuse(status)``.
     Chaos (probabilities, latency, rate) comes around both."""
     effect, refused = await chaos_before(faults, method, refuse)
     if refused is not None:
         return refused
-    return await chaos_after(effect, await _faulted(faults, method, handle, refuse), refuse)
+    faulted = await _faulted(faults, method, handle, refuse, canned)
+    return await chaos_after(effect, faulted, refuse)
 
 
 async def _faulted(
@@ -185,6 +192,7 @@ async def _faulted(
     method: str,
     handle: Callable[[], Awaitable[Response]],
     refuse: Callable[[int, str | None], Response],
+    canned: Canned | None,
 ) -> Response:
     fault = faults.take(method, "before")
     if fault and fault.delay:
@@ -192,7 +200,10 @@ async def _faulted(
     if fault and fault.status:
         return refuse(fault.status, fault.retry_after)
     faults.expect_after(method)
-    response = await handle()
+    if fault and fault.answer and canned is not None:
+        response = canned(fault.answer)
+    else:
+        response = await handle()
     fault = faults.take(method, "after")
     if fault:
         await asyncio.sleep(fault.delay)

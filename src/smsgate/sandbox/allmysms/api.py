@@ -5,7 +5,6 @@ Validation order, codes and shapes follow spec §4-§5 and §10; every [E] choic
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
@@ -29,7 +28,7 @@ from smsgate.sandbox.allmysms.events import Campaign
 from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, parse_flow
 from smsgate.sandbox.allmysms.render import answer
 from smsgate.sandbox.allmysms.state import AllMySmsState
-from smsgate.sandbox.faults import chaos_after, chaos_before
+from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 
 PROVIDER: Final = "allmysms"
@@ -371,25 +370,18 @@ def routes(state: AllMySmsState) -> list[Route]:
         name = method or SIMPLE_SEND
         params = await _params(request)
         call = Call(params, _format(params, simple=method is None), name)
-        effect, refused = await chaos_before(state.faults, name, _fault_response)
-        if refused is not None:
-            return refused
-        fault = state.faults.take(name, "before")
-        if fault and fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault and fault.status:
-            return _fault_response(fault.status, fault.retry_after)
-        state.faults.expect_after(name)
-        try:
-            body = fault.answer if fault and fault.answer else handler(state, call)
-        except Refusal as refusal:
-            body = refusal.body()
-        fault = state.faults.take(name, "after")
-        if fault:
-            await asyncio.sleep(fault.delay)
-            if fault.status:
-                return _fault_response(fault.status, fault.retry_after)
-        return await chaos_after(effect, answer(body, call.fmt), _fault_response)
+
+        async def handle() -> Response:
+            try:
+                body = handler(state, call)
+            except Refusal as refusal:
+                body = refusal.body()
+            return answer(body, call.fmt)
+
+        def canned(body: dict[str, object]) -> Response:
+            return answer(body, call.fmt)
+
+        return await around(state.faults, name, handle, _fault_response, canned)
 
     methods = ["GET", "POST"]
     return [
