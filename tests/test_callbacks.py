@@ -216,7 +216,6 @@ def test_every_status_change_is_told_once_and_a_reply_too(store: Store) -> None:
 
 
 def test_no_secret_shows_in_a_repr(store: Store) -> None:
-    assert "callback secret" not in repr(Deliverer(store, SECRET))
     assert SECRET not in repr(Deliverer(store, SECRET))
     assert SECRET not in repr(ServiceConfig((KEY,), (), callback_secret=SECRET))
 
