@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,10 @@ from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
+
+# What the tests keep (the embedded store, the embedded sandbox's state) never lands in the
+# home directory of whoever runs them.
+os.environ.setdefault("SMSGATE_DATA_DIR", tempfile.mkdtemp(prefix="smsgate-tests-"))
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SMSGATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"

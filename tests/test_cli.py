@@ -254,15 +254,58 @@ def test_cancel_finds_the_account_its_message_went_through(sandbox: BackgroundSa
     assert json.loads(run("show", message_id, "--json").stdout)["status"] == "cancelled"
 
 
-def test_cancel_a_message_scheduled_on_the_embedded_sandbox() -> None:
-    """sandbox:// lives in the sending process: a later `cancel ID` needs no --dsn, cancels
-    it in the store, and says the sandbox that held it is gone."""
-    sent = run("send", "--to", "0612345678", "--at", LATER, "--json", "Later")
+def test_the_embedded_sandbox_remembers_a_held_send_across_commands(tmp_path: Path) -> None:
+    """sandbox:// keeps its state in the data directory: a later `cancel ID` needs no --dsn
+    and cancels the send in the sandbox itself, which gives its credits back."""
+    env = {"SMSGATE_DATA_DIR": str(tmp_path)}
+
+    def credits() -> float:
+        return float(json.loads(run("info", "--json", env=env).stdout)["credits"])
+
+    before = credits()
+    sent = run("send", "--to", "0612345678", "--at", LATER, "--json", "Later", env=env)
     message_id = json.loads(sent.stdout)["recipients"][0]["id"]
-    done = run("cancel", message_id)
+    assert credits() == before - 15
+    done = run("cancel", message_id, env=env)
     assert done.returncode == 0, done.stderr
-    assert "cancelled 1 message(s)" in done.stdout and "embedded sandbox" in done.stdout
-    assert json.loads(run("show", message_id, "--json").stdout)["status"] == "cancelled"
+    assert "cancelled 1 message(s)" in done.stdout and "note" not in done.stdout
+    assert credits() == before  # the sandbox itself cancelled it: the credits came back
+    assert json.loads(run("show", message_id, "--json", env=env).stdout)["status"] == "cancelled"
+    assert (tmp_path / "sandbox-embedded.db").is_file()
+
+
+def test_an_ephemeral_embedded_sandbox_keeps_nothing(tmp_path: Path) -> None:
+    """sandbox://?ephemeral=true keeps nothing: a later cancel finds no held send there, and
+    says so in a note rather than failing."""
+    env = {"SMSGATE_DATA_DIR": str(tmp_path)}
+    ephemeral = "sandbox://?ephemeral=true"
+    sent = run(
+        "send", "--dsn", ephemeral, "--to", "0612345678", "--at", LATER, "--json", "x", env=env
+    )
+    message_id = json.loads(sent.stdout)["recipients"][0]["id"]
+    assert not (tmp_path / "sandbox-embedded.db").exists()
+    done = run("cancel", message_id, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "no longer holds it" in done.stdout
+    bad = run("send", "--dsn", "sandbox://?ephemeral=maybe", "--to", "0612345678", "x", env=env)
+    assert bad.returncode == 2 and "ephemeral" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_receipts_that_fell_due_after_a_command_ended_reach_sync(tmp_path: Path) -> None:
+    """The embedded sandbox's receipts come due after `send` has exited (1 s later): the next
+    command's sandbox gives them, so `smsgate sync` finds them."""
+    env = {"SMSGATE_DATA_DIR": str(tmp_path)}
+    sent = run("send", "--to", "0612345678,0612349990", "--json", "Hi", env=env)
+    ids = [r["id"] for r in json.loads(sent.stdout)["recipients"]]
+    deadline = time.monotonic() + 20
+    statuses: list[str] = []
+    while time.monotonic() < deadline:
+        assert run("sync", env=env).returncode == 0
+        statuses = [json.loads(run("show", i, "--json", env=env).stdout)["status"] for i in ids]
+        if statuses == ["delivered", "failed"]:
+            break
+        time.sleep(0.3)
+    assert statuses == ["delivered", "failed"]
 
 
 def test_sync_and_replies_from_the_cli(sandbox: BackgroundSandbox) -> None:

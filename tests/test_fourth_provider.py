@@ -105,6 +105,12 @@ class ToyEmulator:
     def set_receipt_delay(self, seconds: float) -> None:
         pass
 
+    def restore(self) -> None:
+        pass  # it keeps nothing of its own: its messages last in the shared inbox
+
+    def resume(self) -> None:
+        pass
+
     def routes(self) -> list[BaseRoute]:
         return [Route("/toy/send", self._send, methods=["POST"])]
 

@@ -22,7 +22,7 @@ import typer
 import typer.main
 
 from smsgate import settings
-from smsgate.core.errors import InvalidInput, SmsgateError
+from smsgate.core.errors import ConfigurationError, InvalidInput, SmsgateError
 
 if TYPE_CHECKING:  # each command imports what it uses, when it runs: start-up time matters
     from rich.text import Text
@@ -613,13 +613,53 @@ def sandbox(
             "'sendSms:500@5%,timeout@2%,latency:50-150ms,rate:10/1s' (also POST /sandbox/chaos)."
         ),
     ] = None,
+    ephemeral: Annotated[
+        bool,
+        typer.Option(
+            help="Keep nothing: the inbox and accounts live in memory and go when it stops."
+        ),
+    ] = False,
+    reset: Annotated[
+        bool, typer.Option(help="Start from an empty inbox and fresh accounts (forget the kept).")
+    ] = False,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="The SQLite file it keeps its state in (default: sandbox.db in "
+            "the data directory).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the local provider emulators (AllMySMS, Messangi, The SMS Works) and their inbox."""
+    """Serve the local provider emulators (AllMySMS, Messangi, The SMS Works) and their inbox.
+
+    Its inbox, accounts, campaigns and receipts last in `sandbox.db` in the data directory
+    (SMSGATE_DATA_DIR), unless --ephemeral."""
+    import sqlite3
+
+    from smsgate.sandbox.keep import SERVER_FILE, Keep, KeepBusy, SqliteKeep
     from smsgate.sandbox.server import demo_dsns, sandbox_state, serve
 
     _check_port(host, port)
+    if ephemeral and (state_file or reset):
+        raise InvalidInput("--ephemeral keeps nothing: give it without --state and --reset")
+    keep = Keep()
+    if not ephemeral:
+        path = state_file or settings.data_dir() / SERVER_FILE
+        try:
+            keep = SqliteKeep(path, exclusive=True, reset=reset)
+        except KeepBusy as error:
+            raise InvalidInput(
+                f"{error}: stop it, or run this one with --ephemeral or another "
+                f"{settings.DATA_DIR.name}"
+            ) from None
+        except (OSError, sqlite3.Error) as error:
+            raise ConfigurationError(
+                f"cannot keep the sandbox's state in {str(path)!r} ({error}): set "
+                f"{settings.DATA_DIR.name} to a folder you can write to, or use --ephemeral"
+            ) from None
     try:
-        state = sandbox_state(receipt_delay, account, receipts_url, replies_url)
+        state = sandbox_state(receipt_delay, account, receipts_url, replies_url, keep)
     except ValueError as error:
         raise InvalidInput(f"--account {error}") from None
     try:
@@ -628,7 +668,8 @@ def sandbox(
         raise InvalidInput(f"--chaos: {error}") from None
     dsns = "\n  or ".join(f"--dsn {dsn}" for dsn in demo_dsns(state, host, port))
     err.print(
-        f"smsgate sandbox on http://{host}:{port}  (inbox: /sandbox/messages)\nuse: {dsns}",
+        f"smsgate sandbox on http://{host}:{port}  (inbox: /, API: /sandbox/openapi.json; "
+        f"state: {keep.where}, {len(state.inbox)} message(s) kept)\nuse: {dsns}",
         markup=False,
     )
     serve(state, host, port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -126,6 +127,18 @@ DATA_DIR: Final = Variable(
     "Where the embedded SQLite store lives; blank: `$XDG_DATA_HOME/smsgate` "
     "(`~/.local/share/smsgate`)",
 )
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The data directory: ``SMSGATE_DATA_DIR``, else ``$XDG_DATA_HOME/smsgate``
+    (the embedded store's SQLite file, and the sandbox's state, live there)."""
+    env = os.environ if env is None else env
+    if folder := DATA_DIR.read(env):
+        return Path(folder)
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "smsgate"
+
+
 API_KEYS: Final = Variable(
     "SMSGATE_API_KEYS",
     "",

@@ -6,6 +6,7 @@ import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Final, Protocol
 
 import httpx
@@ -23,6 +24,8 @@ EMBEDDED_SANDBOX_MODULE: Final = "smsgate.sandbox.embedded"
 
 class EmbeddedSandbox(Protocol):
     DSN: str
+
+    def keep_in(self, folder: Path | None) -> None: ...
 
     def transport(self) -> httpx.BaseTransport: ...
 
@@ -65,13 +68,15 @@ _LIMITS: Final = httpx.Limits(max_connections=20, keepalive_expiry=2.0)
 
 
 SANDBOX: Final = "sandbox"
-"""The account of the embedded sandbox, which lives only as long as the process that runs it."""
+"""The account of the embedded sandbox (its state lasts in the data directory, unless
+``sandbox://?ephemeral=true``)."""
+EPHEMERAL: Final = "ephemeral"
 
 
 def plain_endpoint(dsn: str) -> Endpoint:
     """The endpoint a DSN names as it is: blank credentials are not swapped for the trial
     account (checking a user's own credentials)."""
-    return _plain(Dsn.parse(dsn))
+    return _plain(Dsn.parse(dsn), None)
 
 
 def _rate(dsn: Dsn) -> tuple[int, float] | None:
@@ -92,11 +97,18 @@ def _rate(dsn: Dsn) -> tuple[int, float] | None:
     return parsed
 
 
-def _plain(dsn: Dsn) -> Endpoint:
+def _plain(dsn: Dsn, env: Mapping[str, str] | None) -> Endpoint:
     sender = dsn.options.get("from") or None
     if dsn.scheme == "sandbox":
-        check_options(dsn, frozenset())
+        check_options(dsn, frozenset({EPHEMERAL}))
         embedded: EmbeddedSandbox = importlib.import_module(EMBEDDED_SANDBOX_MODULE)
+        answer = dsn.options.get(EPHEMERAL, "false").strip().lower()
+        if answer not in ("true", "false", "1", "0"):
+            raise ConfigurationError(
+                f"the DSN option {EPHEMERAL}={dsn.options[EPHEMERAL]!r} is not a yes or no: "
+                "write sandbox://?ephemeral=true (keep nothing) or leave it out"
+            )
+        embedded.keep_in(None if answer in ("true", "1") else settings.data_dir(env))
         provider = provider_from_dsn(Dsn.parse(embedded.DSN))
         return Endpoint(
             provider, sandbox=True, embedded=embedded, default_sender=sender, account=SANDBOX
@@ -133,7 +145,7 @@ def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = Non
     (the ``SMSGATE_TRIAL_DSN`` setting) and the endpoint says trial.
     """
     text = dsn or settings.DSN.read(env)
-    endpoint = _plain(receipts_asked(Dsn.parse(text), env))
+    endpoint = _plain(receipts_asked(Dsn.parse(text), env), env)
     if not endpoint.provider.trial:
         return endpoint
     if not endpoint.provider.capabilities.trial:
@@ -147,7 +159,7 @@ def resolve_endpoint(dsn: str | None = None, env: Mapping[str, str] | None = Non
             f"set {settings.TRIAL_DSN.name} (e.g. allmysms://LOGIN:APIKEY@default) "
             "or give credentials"
         )
-    trial = _plain(Dsn.parse(trial_dsn))
+    trial = _plain(Dsn.parse(trial_dsn), env)
     if trial.provider.trial:
         raise ConfigurationError(f"{settings.TRIAL_DSN.name} must name an account with credentials")
     trial.trial = True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,6 +14,7 @@ from starlette.routing import Route
 from smsgate.sandbox import web
 from smsgate.sandbox.faults import Fault
 from smsgate.sandbox.inbox import MAX_PAGE, PAGE, InboxQuery
+from smsgate.sandbox.keep import FLUSH_EVERY
 from smsgate.sandbox.openapi import OPENAPI
 from smsgate.sandbox.state import SandboxState
 
@@ -104,8 +107,28 @@ def build_app(state: SandboxState | None = None) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """A server's start and stop: what was pending goes on; what changes is written
+        every quarter second, and at the end."""
+        state.resume()
+        keep = state.keep
+
+        async def flushing() -> None:
+            while True:
+                await asyncio.sleep(FLUSH_EVERY)
+                keep.flush()
+
+        flusher = asyncio.get_running_loop().create_task(flushing())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            keep.close()
+
     routes = [route for emulator in state.emulators.values() for route in emulator.routes()]
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             *routes,
             Route("/sandbox/messages", messages, methods=["GET"]),
@@ -116,7 +139,7 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             Route("/sandbox/faults", add_fault, methods=["POST"]),
             Route("/sandbox/chaos", chaos, methods=["GET", "POST", "DELETE"]),
             Route("/sandbox/health", health, methods=["GET"]),
-        ]
+        ],
     )
     app.state.sandbox = state
     return app

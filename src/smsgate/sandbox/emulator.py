@@ -17,15 +17,21 @@ from starlette.routing import BaseRoute
 from smsgate.sandbox.calls import Calls
 from smsgate.sandbox.faults import Faults
 from smsgate.sandbox.inbox import Inbox, InboxMessage
+from smsgate.sandbox.keep import Keep
 
 
 @dataclass
 class Shared:
-    """What every emulator writes to: the one inbox and the injected faults."""
+    """What every emulator writes to: the one inbox, the injected faults, the calls counted,
+    and the keep their state lasts in."""
 
-    inbox: Inbox = field(default_factory=Inbox)
+    keep: Keep = field(default_factory=Keep)
+    inbox: Inbox = field(init=False)
     faults: Faults = field(default_factory=Faults)
     calls: Calls = field(default_factory=Calls)
+
+    def __post_init__(self) -> None:
+        self.inbox = Inbox(keep=self.keep)
 
 
 class Emulator(Protocol):
@@ -41,6 +47,16 @@ class Emulator(Protocol):
 
     def set_receipt_delay(self, seconds: float) -> None:
         """Seconds between an accepted SMS and its final receipt."""
+        ...
+
+    def restore(self) -> None:
+        """Its accounts and records as the sandbox's keep holds them: once, before it serves,
+        after the inbox (its records point at the inbox's messages)."""
+        ...
+
+    def resume(self) -> None:
+        """On the event loop, once: what was pending when the sandbox stopped goes on (a
+        receipt that fell due meanwhile comes now; a held send waits on for its time)."""
         ...
 
 

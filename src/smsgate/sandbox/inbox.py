@@ -6,11 +6,12 @@ import asyncio
 import itertools
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from smsgate.sandbox.chaos import CALL_FAULTS
+from smsgate.sandbox.keep import Keep
 
 MAX_PAGE: Final = 100_000
 PAGE: Final = 1000
@@ -47,8 +48,23 @@ class InboxMessage:
     tag: str | None = None
     """The campaign name or tag the client gave (AllMySMS CAMPAIGN_NAME, The SMS Works tag)."""
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+    def to_dict(self) -> dict[str, Any]:
+        """Its JSON shape (a copy: dataclasses.asdict's deep copy costs 10× more)."""
+        shape = dict(self.__dict__)
+        shape["history"] = [dict(change) for change in self.history]
+        shape["faults"] = list(self.faults)
+        return shape
+
+    to_doc = to_dict
+    """What the sandbox keeps of it across restarts: all of it."""
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> InboxMessage:
+        return cls(**{name: doc[name] for name in _FIELDS if name in doc})
+
+
+_FIELDS: Final = frozenset(f.name for f in fields(InboxMessage))
+KIND: Final = "message"
 
 
 @dataclass(frozen=True)
@@ -109,7 +125,8 @@ class InboxQuery:
 class Inbox:
     """Thread-safe list of accepted messages (memory is enough: the sandbox is for tests/demo)."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
+    def __init__(self, capacity: int = CAPACITY, keep: Keep | None = None) -> None:
+        self.keep = keep or Keep()
         self._messages: list[InboxMessage] = []
         self._by_id: dict[str, InboxMessage] = {}
         self.capacity = capacity
@@ -122,16 +139,19 @@ class Inbox:
         if injected := CALL_FAULTS.get():
             for message in messages:
                 message.faults = list(injected)
+        keep = self.keep
         with self._lock:
             for message in messages:
                 message.sequence = next(self._sequence)
                 self._by_id[message.id] = message
+                keep.touch(KIND, message.id, message)
             self._messages.extend(messages)
             if len(self._messages) > self.capacity:
                 dropped = len(self._messages) - self.capacity
                 for old in self._messages[:dropped]:
                     if self._by_id.get(old.id) is old:
                         del self._by_id[old.id]
+                        keep.forget(KIND, old.id)
                 del self._messages[:dropped]
         self._wake()
         self._tell({"kind": "added", "count": len(messages)})
@@ -151,6 +171,7 @@ class Inbox:
             for name, value in changes.items():
                 setattr(message, name, value)
             message.history.append({"at": at, **changes})
+        self.keep.touch(KIND, message.id, message)
         self._wake()
         self._tell({"kind": "changed", "id": message.id})
 
@@ -197,6 +218,10 @@ class Inbox:
         with self._lock:
             kept = [m for m in self._messages if not query.matches(m)]
             deleted = len(self._messages) - len(kept)
+            if deleted:
+                for message in self._messages:
+                    if query.matches(message):
+                        self.keep.forget(KIND, message.id)
             self._messages = kept
             self._by_id = {m.id: m for m in kept}
         return deleted
@@ -241,8 +266,22 @@ class Inbox:
 
     def clear(self) -> None:
         with self._lock:
+            for message in self._messages:
+                self.keep.forget(KIND, message.id)
             self._messages.clear()
             self._by_id.clear()
+
+    def restore(self) -> None:
+        """The messages its keep holds, oldest first (before anything is added)."""
+        found = [InboxMessage.from_doc(doc) for _, doc in self.keep.docs(KIND)]
+        found.sort(key=lambda m: m.sequence)
+        for old in found[: max(0, len(found) - self.capacity)]:
+            self.keep.forget(KIND, old.id)
+        found = found[-self.capacity :] if found else []
+        with self._lock:
+            self._messages = found
+            self._by_id = {m.id: m for m in found}
+            self._sequence = itertools.count(found[-1].sequence + 1 if found else 1)
 
     def __len__(self) -> int:
         return len(self._messages)

@@ -18,6 +18,7 @@ from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN
 from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.app import build_app
 from smsgate.sandbox.emulators import BY_NAME
+from smsgate.sandbox.keep import Keep
 from smsgate.sandbox.state import SandboxState
 
 
@@ -30,9 +31,11 @@ def sandbox_state(
     allmysms_accounts: list[str] | None = None,
     receipts_url: str | None = None,
     replies_url: str | None = None,
+    keep: Keep | None = None,
 ) -> SandboxState:
-    """A sandbox as ``smsgate sandbox`` configures it; ValueError for a malformed account."""
-    state = SandboxState()
+    """A sandbox as ``smsgate sandbox`` configures it, its state restored from ``keep``
+    (the accounts given here win over the kept ones); ValueError for a malformed account."""
+    state = SandboxState(keep)
     state.set_receipt_delay(receipt_delay)
     state.emulator(AllMySmsEmulator).configure(allmysms_accounts or [], receipts_url, replies_url)
     return state
@@ -134,10 +137,21 @@ class SandboxProcess(_Address):
     """``smsgate sandbox`` in a process of its own on a free loopback port, so that what it
     spends is not counted as the client's (benchmarks) and the CLI is what runs (tests)."""
 
-    def __init__(self, accounts: list[str] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        accounts: list[str] | None = None,
+        host: str = "127.0.0.1",
+        state: str | None = None,
+        *,
+        reset: bool = False,
+    ) -> None:
+        """``state``: the file it keeps its state in (None: it keeps nothing, ``--ephemeral``);
+        ``reset``: forget what that file held."""
         self.host = host
         self.port = free_port(host)
         self.accounts = accounts or []
+        self.state = state
+        self.reset = reset
         self.stderr = ""
         self._process: subprocess.Popen[str] | None = None
 
@@ -154,6 +168,8 @@ class SandboxProcess(_Address):
         ]
         for account in self.accounts:
             command += ["--account", account]
+        command += ["--ephemeral"] if self.state is None else ["--state", self.state]
+        command += ["--reset"] if self.reset else []
         self._process = subprocess.Popen(  # noqa: S603 (our own CLI, argument list)
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )

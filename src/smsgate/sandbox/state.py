@@ -7,16 +7,37 @@ from typing import TypeVar
 from smsgate.sandbox.emulator import Emulator, Shared
 from smsgate.sandbox.emulators import EMULATORS
 from smsgate.sandbox.inbox import Inbox
+from smsgate.sandbox.keep import Keep
 
 E = TypeVar("E", bound=Emulator)
 
 
 class SandboxState:
-    def __init__(self) -> None:
-        self.shared = Shared()
+    def __init__(self, keep: Keep | None = None) -> None:
+        """``keep``: where its state lasts (none by default: memory only); what it holds is
+        restored here, and goes on at :meth:`resume`."""
+        self.shared = Shared(keep or Keep())
         self.emulators: dict[str, Emulator] = {
             entry.name: entry.build(self.shared) for entry in EMULATORS
         }
+        self.inbox.restore()
+        self.shared.calls.restore(self.keep)
+        for emulator in self.emulators.values():
+            emulator.restore()
+        self._resumed = False
+
+    @property
+    def keep(self) -> Keep:
+        return self.shared.keep
+
+    def resume(self) -> None:
+        """On the event loop that serves it, once: each emulator's pending receipts and held
+        sends go on."""
+        if self._resumed:
+            return
+        self._resumed = True
+        for emulator in self.emulators.values():
+            emulator.resume()
 
     @property
     def inbox(self) -> Inbox:

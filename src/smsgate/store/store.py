@@ -549,20 +549,13 @@ def _batch_statements(connection: Any) -> _CoreStatements:
     return _CoreStatements(connection)
 
 
-def data_dir(env: Mapping[str, str]) -> Path:
-    if folder := settings.DATA_DIR.read(env):
-        return Path(folder)
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "smsgate"
-
-
 def database_url(env: Mapping[str, str] | None = None) -> str:
     """$SMSGATE_DATABASE_URL, else a SQLite file in the data directory."""
     env = os.environ if env is None else env
     url = settings.DATABASE_URL.read(env)
     if url:
         return url
-    folder = data_dir(env)
+    folder = settings.data_dir(env)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:

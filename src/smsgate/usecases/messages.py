@@ -34,8 +34,8 @@ class Cancelled:
 
 
 SANDBOX_GONE = (
-    "the embedded sandbox that held it ended with the command that sent it, so nothing is "
-    "left there to send"
+    "the embedded sandbox no longer holds it (sent with sandbox://?ephemeral=true, or its "
+    "state in the data directory was removed), so nothing is left there to send"
 )
 
 

@@ -31,9 +31,13 @@ class AllMySmsEmulator(AllMySmsState):
         self, accounts: list[str], receipts_url: str | None, replies_url: str | None
     ) -> None:
         """Extra accounts (``LOGIN:APIKEY[:CREDITS]``) and where receipts and replies go;
-        raises ValueError naming a malformed account."""
+        raises ValueError naming a malformed account. An account given as it was at the
+        last start keeps the credits it has left; given otherwise, it starts afresh."""
         for spec in accounts:
-            self.accounts.add(parse_account(spec))
+            account = parse_account(spec)
+            if self.given.get(account.login) != spec or not self.accounts.exists(account.login):
+                self.accounts.add(account)
+                self.given[account.login] = spec
         self.events.settings.receipts_url = receipts_url
         self.events.settings.replies_url = replies_url
 

@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from smsgate.sandbox.inbox import Inbox, InboxMessage
+from smsgate.sandbox.keep import Docs, Keep
 
 PARIS: Final = ZoneInfo("Europe/Paris")
 OUTCOME_BY_SUFFIX: Final = {"9990": "2", "9991": "4", "9992": "5", "9993": None}
@@ -40,6 +41,10 @@ WEBHOOK_TIMEOUT: Final = 5.0
 STATUS_OF: Final = {"1": "delivered", "2": "failed", "3": "sent", "4": "rejected", "5": "expired"}
 """What the handset's side of the inbox shows for each receipt code."""
 SETTLED_BY: Final = {"deliver": "1", "fail": "2", "expire": "5"}
+CAMPAIGN: Final = "allmysms.campaign"
+ACK: Final = "allmysms.ack"
+MO: Final = "allmysms.mo"
+BLACKLIST: Final = "allmysms.blacklist"
 
 
 _SECOND: list[tuple[int, str]] = [(0, "")]
@@ -63,6 +68,24 @@ class Campaign:
     held_until: datetime | None = None
     cancelled: bool = False
     credits: int = 0
+    accepted_at: float = field(default_factory=time.time)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "login": self.login,
+            "client_message_id": self.client_message_id,
+            "message_ids": [m.id for m in self.messages],
+            "held_until": self.held_until.isoformat() if self.held_until else None,
+            "cancelled": self.cancelled,
+            "credits": self.credits,
+            "accepted_at": self.accepted_at,
+        }
+
+    @property
+    def starts_at(self) -> float:
+        """When it goes to the handsets: its date if held, else when it was accepted."""
+        return self.held_until.timestamp() if self.held_until else self.accepted_at
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,9 @@ class Ack:
     phone_number: str
     code: str
     reception_date: str
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -99,6 +125,9 @@ class Mo:
     reception_date: str
     returned: bool = False
 
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
     def to_dict(self) -> dict[str, str]:
         return {
             "phoneNumber": self.phone_number,
@@ -120,6 +149,7 @@ class Settings:
 class Events:
     inbox: Inbox
     """The sandbox's inbox, where the handset's side of each change is shown."""
+    keep: Keep = field(default_factory=Keep)
     settings: Settings = field(default_factory=Settings)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     acks: dict[str, Ack] = field(default_factory=dict)  # smsId -> latest
@@ -138,30 +168,76 @@ class Events:
         """Called in the event loop once a campaign is accepted."""
         with self.lock:
             self.campaigns[campaign.id] = campaign
-        delay = 0.0
-        if campaign.held_until is not None:
-            delay = max(0.0, (campaign.held_until - datetime.now(PARIS)).total_seconds())
-        self._spawn(self._deliver(campaign, delay))
+        self.keep.touch(CAMPAIGN, campaign.id, campaign)
+        self._spawn(self._deliver(campaign))
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, campaign: Campaign, hold: float) -> None:
-        if hold:
-            await asyncio.sleep(hold)
+    async def _deliver(self, campaign: Campaign) -> None:
+        """A campaign's life from wherever it is, by the clock (a sandbox restarted resumes
+        it here: what fell due while it was down comes at once)."""
+        if campaign.held_until is not None:
+            hold = campaign.starts_at - time.time()
+            if hold > 0:
+                await asyncio.sleep(hold)
             if campaign.cancelled:
                 return
             for message in campaign.messages:
-                self.inbox.update(message, status="sent")
+                if message.status == "scheduled":
+                    self.inbox.update(message, status="sent")
         for message in campaign.messages:
-            await self._receipt(campaign, message, "3")
-        await asyncio.sleep(self.settings.receipt_delay)
+            if message.id not in self.acks:
+                await self._receipt(campaign, message, "3")
+        wait = campaign.starts_at + self.settings.receipt_delay - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
         for message in campaign.messages:
             outcome = OUTCOME_BY_SUFFIX.get(message.to[-4:], DEFAULT_OUTCOME)
             if outcome is not None and message.id not in self.settled:
                 await self._receipt(campaign, message, outcome)
+
+    # -- across restarts ----------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Campaigns, receipts, replies and the block list as the keep holds them (a
+        campaign whose messages all left the inbox is let go)."""
+        for key, doc in self.keep.docs(ACK):
+            self.acks[key] = Ack(doc["phone_number"], doc["code"], doc["reception_date"])
+        self.settled = {key for key, ack in self.acks.items() if ack.code != "3"}
+        for key, doc in self.keep.docs(CAMPAIGN):
+            messages = [m for m in map(self.inbox.get, doc["message_ids"]) if m is not None]
+            if not messages:
+                self.keep.forget(CAMPAIGN, key)
+                continue
+            held = doc.get("held_until")
+            self.campaigns[key] = Campaign(
+                id=key,
+                login=doc["login"],
+                client_message_id=doc.get("client_message_id") or "",
+                messages=messages,
+                held_until=datetime.fromisoformat(held) if held else None,
+                cancelled=bool(doc.get("cancelled")),
+                credits=int(doc.get("credits", 0)),
+                accepted_at=float(doc["accepted_at"]),
+            )
+        self.mos = [Mo(**doc) for _, doc in self.keep.docs(MO)]
+        self._mo_ids = itertools.count(max((int(mo.id) for mo in self.mos), default=0) + 1)
+        for number, doc in self.keep.docs(BLACKLIST):
+            self.blacklist[number] = Blacklisted(**doc)
+        self.keep.snapshots(self._snapshot)
+
+    def _snapshot(self) -> dict[str, Docs]:
+        with self.lock:
+            return {BLACKLIST: {n: asdict(b) for n, b in self.blacklist.items()}}
+
+    def resume(self) -> None:
+        """On the event loop: every campaign not cancelled whose receipts are not all in."""
+        for campaign in list(self.campaigns.values()):
+            if not campaign.cancelled and any(m.id not in self.settled for m in campaign.messages):
+                self._spawn(self._deliver(campaign))
 
     async def settle(self, message: InboxMessage, outcome: str) -> bool:
         """The inbox page's buttons: its final receipt now (delivered, failed, expired),
@@ -180,6 +256,7 @@ class Events:
             self.acks[message.id] = ack
             if code != "3":
                 self.settled.add(message.id)
+        self.keep.touch(ACK, message.id, ack)
         self.inbox.update(message, receipt=code, status=STATUS_OF[code])
         await self._post(
             self.settings.receipts_url,
@@ -237,6 +314,7 @@ class Events:
             fresh = [mo for mo in self.mos if mo.login == login and not mo.returned][:limit]
             for mo in fresh:
                 mo.returned = True
+                self.keep.touch(MO, mo.id, mo)
         return {"mos": [mo.to_dict() for mo in fresh]}
 
     def pull_of(self, login: str, campaign_id: str) -> dict[str, Any]:
@@ -258,6 +336,7 @@ class Events:
             ):
                 return None
             campaign.cancelled = True
+        self.keep.touch(CAMPAIGN, campaign.id, campaign)
         for message in campaign.messages:
             self.inbox.update(message, status="cancelled")
         return campaign
@@ -285,6 +364,7 @@ class Events:
                 self.blacklist.setdefault(
                     sender, Blacklisted(original.account, "stop", mo.reception_date)
                 )
+        self.keep.touch(MO, mo.id, mo)
         self._spawn(
             self._post(
                 self.settings.replies_url,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -19,6 +20,7 @@ from typing import Any, Final
 import httpx
 
 from smsgate.sandbox.inbox import Inbox
+from smsgate.sandbox.keep import Keep
 
 FINAL_BY_SUFFIX: Final = {"9990": "UNDELIV", "9991": "REJECTD", "9992": "EXPIRED", "9993": None}
 DEFAULT_FINAL: Final = "DELIVRD"
@@ -35,6 +37,9 @@ INBOX_STATUS: Final = {
 
 
 SETTLED_BY: Final = {"deliver": "DELIVRD", "fail": "UNDELIV", "expire": "EXPIRED"}
+UNDER_WAY: Final = frozenset({"QUEUE", "DEQUEUED", "SENT"})
+"""Statuses a message leaves for a final one."""
+MESSAGE: Final = "messangi.message"
 
 
 def messangi_time() -> str:
@@ -49,6 +54,15 @@ class Stored:
     data: dict[str, Any]
     callbacks: list[str]
     request_dr: bool
+    accepted_at: float = field(default_factory=time.time)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "callbacks": self.callbacks,
+            "request_dr": self.request_dr,
+            "accepted_at": self.accepted_at,
+        }
 
 
 @dataclass
@@ -62,6 +76,7 @@ class Settings:
 class Events:
     inbox: Inbox | None = None
     """The sandbox's inbox: each status, in its words, for the inbox page."""
+    keep: Keep = field(default_factory=Keep)
     settings: Settings = field(default_factory=Settings)
     messages: dict[str, Stored] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)
@@ -72,6 +87,7 @@ class Events:
     def store(self, stored: Stored) -> None:
         with self._lock:
             self.messages[stored.data["id"]] = stored
+        self.keep.touch(MESSAGE, str(stored.data["id"]), stored)
 
     def get(self, message_id: str) -> Stored | None:
         with self._lock:
@@ -83,16 +99,21 @@ class Events:
         task.add_done_callback(self._tasks.discard)
 
     async def _lifecycle(self, stored: Stored, immediate_final: str | None) -> None:
+        """A message's life from wherever it is, by the clock (a restarted sandbox resumes
+        it here: a final status that fell due while it was down comes at once)."""
         if immediate_final is not None:
             await self._status(stored, immediate_final)
             return
-        await asyncio.sleep(0)
-        self._set(stored, "DEQUEUED")
-        await self._status(stored, "SENT")
+        if stored.data.get("status") in ("QUEUE", "DEQUEUED"):
+            await asyncio.sleep(0)
+            self._set(stored, "DEQUEUED")
+            await self._status(stored, "SENT")
         final = FINAL_BY_SUFFIX.get(str(stored.data["to"])[-4:], DEFAULT_FINAL)
         if final is None:
             return
-        await asyncio.sleep(self.settings.receipt_delay)
+        wait = stored.accepted_at + self.settings.receipt_delay - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
         if str(stored.data["id"]) not in self.settled:
             self.settled.add(str(stored.data["id"]))
             await self._status(stored, final)
@@ -107,10 +128,29 @@ class Events:
         await self._status(stored, status)
         return True
 
+    def restore(self) -> None:
+        """Messages as the keep holds them (one that left the inbox is let go)."""
+        for key, doc in self.keep.docs(MESSAGE):
+            if self.inbox is not None and self.inbox.get(key) is None:
+                self.keep.forget(MESSAGE, key)
+                continue
+            self.messages[key] = Stored(
+                doc["data"], doc["callbacks"], doc["request_dr"], doc["accepted_at"]
+            )
+            if doc["data"].get("status") not in UNDER_WAY:
+                self.settled.add(key)
+
+    def resume(self) -> None:
+        """On the event loop: every message still under way goes on."""
+        for key, stored in list(self.messages.items()):
+            if key not in self.settled and stored.data.get("status") in UNDER_WAY:
+                self.accepted(stored)
+
     def _set(self, stored: Stored, status: str) -> None:
         with self._lock:
             stored.data["status"] = status
             stored.data["date"] = messangi_time()
+        self.keep.touch(MESSAGE, str(stored.data["id"]), stored)
         if self.inbox is not None and status in INBOX_STATUS:
             self.inbox.mirror(str(stored.data["id"]), INBOX_STATUS[status])
 

@@ -147,12 +147,6 @@ def routes(state: SmsWorksState) -> list[Route]:
         except (ValueError, UnicodeDecodeError):
             raise Invalid("the body must be JSON") from None
 
-    def refund(stored: Stored) -> None:
-        customer = customers.by_id.get(stored.customer_id)
-        if customer is not None:
-            with customers.lock:
-                customer.credits += stored.cost
-
     def charge(customer: Customer, cost: float) -> bool:
         with customers.lock:
             if customer.credits < cost:
@@ -206,7 +200,7 @@ def routes(state: SmsWorksState) -> list[Route]:
                 data["schedule"] = js_date(due)
             stored = messages.add(customer.customer_id, data, cost, due=due)
             to_inbox(customer, stored, flash)
-            messages.start(stored, refund)
+            messages.start(stored)
             placed.append(stored)
         return placed
 
@@ -349,7 +343,7 @@ def routes(state: SmsWorksState) -> list[Route]:
             return extended(400, "Only a scheduled message can be cancelled")
         for stored in found:
             messages.set_status(stored, "CANCELLED")
-            refund(stored)
+            messages.refund(stored)
         return None
 
     async def cancel(request: Request, customer: Customer) -> Response:

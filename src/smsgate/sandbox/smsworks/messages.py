@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -20,6 +22,7 @@ from typing import Any, Final
 import httpx
 
 from smsgate.sandbox.inbox import Inbox
+from smsgate.sandbox.keep import Keep
 
 FINAL_BY_SUFFIX: Final = {
     "9990": ("UNDELIVERABLE", 34, "Handset error", False),
@@ -36,6 +39,9 @@ SETTLED_BY: Final = {
     "fail": ("UNDELIVERABLE", 34, "Handset error", False),
     "expire": ("EXPIRED", 27, "Validity period expired", False),
 }
+UNDER_WAY: Final = frozenset({"SCHEDULED", "SENT"})
+"""Statuses a sent message leaves (for a final one, or CANCELLED)."""
+MESSAGE: Final = "smsworks.message"
 
 
 def js_date(moment: datetime | None = None) -> str:
@@ -60,12 +66,43 @@ class Stored:
     cost: float
     unread: bool = False
     due: datetime | None = None
+    accepted_at: float = field(default_factory=time.time)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "customer_id": self.customer_id,
+            "cost": self.cost,
+            "unread": self.unread,
+            "due": self.due.isoformat() if self.due else None,
+            "accepted_at": self.accepted_at,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Stored:
+        due = doc.get("due")
+        return cls(
+            doc["data"],
+            doc["customer_id"],
+            float(doc["cost"]),
+            bool(doc.get("unread")),
+            datetime.fromisoformat(due) if due else None,
+            float(doc["accepted_at"]),
+        )
+
+    @property
+    def starts_at(self) -> float:
+        """When it goes to the handset: its schedule, else when it was accepted."""
+        return self.due.timestamp() if self.due else self.accepted_at
 
 
 @dataclass
 class Messages:
     inbox: Inbox | None = None
     """The sandbox's inbox: each status, in its words, for the inbox page."""
+    keep: Keep = field(default_factory=Keep)
+    refund: Callable[[Stored], None] = field(default=lambda stored: None)
+    """Gives a message's cost back to its customer (the emulator's state sets it)."""
     settings: Settings = field(default_factory=Settings)
     by_id: dict[str, Stored] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,7 +110,6 @@ class Messages:
     calls: dict[str, list[float]] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)
     """Messages with a final status (or one the inbox page gave them)."""
-    _refunds: dict[str, Any] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def new_batch_id(self) -> str:
@@ -99,6 +135,7 @@ class Messages:
         stored = Stored(data, customer_id, cost, **extra)
         with self.lock:
             self.by_id[message_id] = stored
+        self.keep.touch(MESSAGE, message_id, stored)
         return stored
 
     def get(self, customer_id: str, message_id: str) -> Stored | None:
@@ -116,7 +153,8 @@ class Messages:
             if stored is None or stored.customer_id != customer_id:
                 return False
             del self.by_id[message_id]
-            return True
+        self.keep.forget(MESSAGE, message_id)
+        return True
 
     def set_status(
         self, stored: Stored, status: str, failure: dict[str, Any] | None = None
@@ -126,21 +164,23 @@ class Messages:
             stored.data["modified"] = js_date()
             if failure:
                 stored.data["failurereason"] = failure
+        self.keep.touch(MESSAGE, str(stored.data["messageid"]), stored)
         if self.inbox is not None:
             self.inbox.mirror(
                 str(stored.data["messageid"]), INBOX_STATUS.get(status, status.lower())
             )
 
-    def start(self, stored: Stored, refund: Any) -> None:
+    def start(self, stored: Stored) -> None:
         """The message's life from now: sent now or at its schedule, then its final status."""
-        self._refunds[str(stored.data["messageid"])] = refund
-        task = asyncio.get_running_loop().create_task(self._life(stored, refund))
+        task = asyncio.get_running_loop().create_task(self._life(stored))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _life(self, stored: Stored, refund: Any) -> None:
-        if stored.due is not None:
-            wait = (stored.due - datetime.now(UTC)).total_seconds()
+    async def _life(self, stored: Stored) -> None:
+        """By the clock, from wherever it is (a restarted sandbox resumes it here: what fell
+        due while it was down comes at once)."""
+        if stored.data.get("status") == "SCHEDULED":
+            wait = stored.starts_at - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             if stored.data.get("status") != "SCHEDULED":
@@ -150,8 +190,33 @@ class Messages:
         final = FINAL_BY_SUFFIX.get(destination[-4:], ("DELIVERED", 0, "", False))
         if final is None:
             return
-        await asyncio.sleep(self.settings.receipt_delay)
-        await self._final(stored, final, refund)
+        wait = stored.starts_at + self.settings.receipt_delay - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self._final(stored, final)
+
+    def restore(self) -> None:
+        """Messages as the keep holds them (a sent one that left the inbox is let go)."""
+        highest = 0
+        for key, doc in self.keep.docs(MESSAGE):
+            stored = Stored.from_doc(doc)
+            status = stored.data.get("status")
+            if status != "INCOMING" and self.inbox is not None and self.inbox.get(key) is None:
+                self.keep.forget(MESSAGE, key)
+                continue
+            self.by_id[key] = stored
+            if status not in UNDER_WAY:
+                self.settled.add(key)
+            batch = str(stored.data.get("batchid") or "")
+            highest = max(highest, int(batch) if batch.isdigit() else 0)
+        if highest:
+            self.batch_ids = itertools.count(highest + 1)
+
+    def resume(self) -> None:
+        """On the event loop: every message scheduled or sent, without its final status."""
+        for key, stored in list(self.by_id.items()):
+            if key not in self.settled and stored.data.get("status") in UNDER_WAY:
+                self.start(stored)
 
     async def settle(self, message_id: str, outcome: str) -> bool:
         """The inbox page's buttons: the final status of a message out now, with its
@@ -160,9 +225,9 @@ class Messages:
         final = SETTLED_BY.get(outcome)
         if stored is None or final is None or stored.data.get("status") != "SENT":
             return False
-        return await self._final(stored, final, self._refunds.get(message_id, _no_refund))
+        return await self._final(stored, final)
 
-    async def _final(self, stored: Stored, final: tuple[str, int, str, bool], refund: Any) -> bool:
+    async def _final(self, stored: Stored, final: tuple[str, int, str, bool]) -> bool:
         """Its final status once (the automatic one, or the inbox page's), with its report."""
         message_id = str(stored.data["messageid"])
         with self.lock:
@@ -174,7 +239,7 @@ class Messages:
         self.set_status(stored, status, failure)
         destination = str(stored.data.get("destination", ""))
         if status in FAILED and destination.startswith("44"):
-            refund(stored)
+            self.refund(stored)
         url = stored.data.get("deliveryreporturl") or self.settings.delivery_report_url
         if url:
             try:
@@ -183,7 +248,3 @@ class Messages:
             except httpx.HTTPError:
                 pass  # no retry (spec §7)
         return True
-
-
-def _no_refund(stored: Stored) -> None:
-    return None
