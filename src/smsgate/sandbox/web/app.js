@@ -188,11 +188,7 @@ async function loadAccounts() {
 function refresh() {
   clearTimeout(timer);
   timer = setTimeout(() => {
-    $("chaos-form").addEventListener("submit", (event) => { event.preventDefault(); setChaos($("chaos-spec").value); });
-$("chaos-clear").addEventListener("click", () => setChaos(""));
-$("chaos-panel").addEventListener("toggle", loadChaos);
-$("accounts-panel").addEventListener("toggle", loadAccounts);
-load();
+    load();
     if (openId) open(openId);
     if ($("chaos-panel").open) loadChaos();
     if ($("accounts-panel").open) loadAccounts();
