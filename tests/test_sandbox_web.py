@@ -80,9 +80,15 @@ def test_the_inbox_page_follows_sends_live_and_acts_as_the_handset(
 
     # the chaos panel sets the rules, and the accounts view shows the calls made
     page.locator("#chaos-panel summary").click()
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
     page.fill("#chaos-spec", "messangi.send:503@50%")
     page.get_by_role("button", name="Apply").click()
     page.get_by_text("in force: messangi.send:503@50%").wait_for()
+    page.wait_for_timeout(300)  # any second POST would be out by now
+    assert [url for url in posted if url.endswith("/sandbox/chaos")] == [
+        f"{sandbox.url}/sandbox/chaos"
+    ]  # once, however many live refreshes came before
     assert httpx.get(f"{sandbox.url}/sandbox/chaos").json()["spec"] == "messangi.send:503@50%"
     page.locator("#accounts-panel summary").click()
     page.locator("#accounts tbody tr", has_text="sendSms").first.wait_for()
