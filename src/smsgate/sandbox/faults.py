@@ -20,7 +20,8 @@ from typing import Literal
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from smsgate.sandbox.chaos import Chaos, Effect, note_faults
+from smsgate.sandbox.chaos import NEVER, Chaos, Effect, note_faults
+from smsgate.sandbox.inbox import Inbox, InboxMessage
 
 
 @dataclass
@@ -69,14 +70,20 @@ class Faults:
         self.injected: deque[dict[str, object]] = deque(maxlen=1000)
         """The chaos injected lately (when, which method, what), newest last."""
 
-    def effect(self, method: str) -> Effect:
+    def effect(self, method: str, provider: str = "*", account: str = "*") -> Effect:
         """What chaos does to this call, on record when it does anything."""
-        effect = self.chaos.effect(method)
+        effect = self.chaos.effect(method, provider, account)
         note_faults(*effect.reasons)
-        if effect.reasons:
-            at = datetime.now(UTC).isoformat(timespec="milliseconds")
-            self.injected.append({"at": at, "method": method, "faults": list(effect.reasons)})
+        self.note(method, account, effect.reasons)
         return effect
+
+    def note(self, what: str, account: str, reasons: tuple[str, ...]) -> None:
+        """On record among what chaos injected lately (a call's faults, a receipt's)."""
+        if reasons:
+            at = datetime.now(UTC).isoformat(timespec="milliseconds")
+            self.injected.append(
+                {"at": at, "method": what, "account": account, "faults": list(reasons)}
+            )
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -141,10 +148,14 @@ class DroppedResponse(Response):
 
 
 async def chaos_before(
-    faults: Faults, method: str, refuse: Callable[[int, str | None], Response]
+    faults: Faults,
+    method: str,
+    refuse: Callable[[int, str | None], Response],
+    provider: str = "*",
+    account: str = "*",
 ) -> tuple[Effect, Response | None]:
     """Chaos before a call: its latency, and a refusal that stops it (else None)."""
-    effect = faults.effect(method)
+    effect = faults.effect(method, provider, account)
     if effect.wait_before:
         await asyncio.sleep(effect.wait_before)
     if effect.status_before is not None:
@@ -175,12 +186,16 @@ async def around(
     handle: Callable[[], Awaitable[Response]],
     refuse: Callable[[int, str | None], Response],
     canned: Canned | None = None,
+    *,
+    provider: str = "*",
+    account: str = "*",
 ) -> Response:
     """Run one API call between its injected faults: ``before`` answers ``refuse(status)``
     without running it, or with its canned ``answer`` instead of the call (``canned``
     renders it); ``after`` runs it, then stalls and/or answers ``refuse(status)``.
-    Chaos (probabilities, latency, rate) comes around both."""
-    effect, refused = await chaos_before(faults, method, refuse)
+    Chaos (probabilities, latency, rate) comes around both, as its rules for the call's
+    provider and account say."""
+    effect, refused = await chaos_before(faults, method, refuse, provider, account)
     if refused is not None:
         return refused
     faulted = await _faulted(faults, method, handle, refuse, canned)
@@ -210,3 +225,51 @@ async def _faulted(
         if fault.status:
             return refuse(fault.status, fault.retry_after)
     return response
+
+
+Step = Callable[[], Awaitable[object]]
+_LATE: set[asyncio.Task[None]] = set()
+"""Receipts chaos delayed, held here until they are out (a task nobody holds may vanish)."""
+
+
+def withheld(message: InboxMessage | None) -> bool:
+    """Whether chaos withheld its final receipt for good (kept across restarts)."""
+    return message is not None and NEVER in message.faults
+
+
+async def final_receipt(
+    faults: Faults,
+    inbox: Inbox | None,
+    provider: str,
+    account: str,
+    message: InboxMessage | None,
+    final: Step,
+    again: Step,
+    stale: Step | None = None,
+) -> None:
+    """A message's final receipt, as the ``receipts:`` chaos rules have it: never, later,
+    twice, or followed by a stale intermediate one; each fault noted on the message. Every
+    emulator's final receipt goes through here: ``final`` gives it (its state and its
+    webhook), ``again`` posts its webhook once more, ``stale`` posts the intermediate one."""
+    fate = faults.chaos.receipt_fate(provider, account)
+    if inbox is not None and message is not None:
+        inbox.note(message, fate.reasons)
+    faults.note("receipt", account, fate.reasons)
+    if fate.never:
+        return
+
+    async def out() -> None:
+        if fate.delay:
+            await asyncio.sleep(fate.delay)
+        await final()
+        if fate.duplicate:
+            await again()
+        if fate.reorder and stale is not None:
+            await stale()
+
+    if not fate.delay:
+        await out()
+        return
+    task = asyncio.get_running_loop().create_task(out())  # the campaign's others go on
+    _LATE.add(task)
+    task.add_done_callback(_LATE.discard)

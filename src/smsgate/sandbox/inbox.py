@@ -175,6 +175,18 @@ class Inbox:
         self._wake()
         self._tell({"kind": "changed", "id": message.id})
 
+    def note(self, message: InboxMessage, reasons: tuple[str, ...]) -> None:
+        """Faults injected after its call (into its receipts): on the message, and on its
+        timeline."""
+        if not reasons:
+            return
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self._lock:
+            message.faults.extend(reasons)
+            message.history.extend({"at": at, "fault": reason} for reason in reasons)
+        self.keep.touch(KIND, message.id, message)
+        self._tell({"kind": "changed", "id": message.id})
+
     def get(self, message_id: str) -> InboxMessage | None:
         with self._lock:
             return self._by_id.get(message_id)

@@ -381,7 +381,10 @@ def routes(state: AllMySmsState) -> list[Route]:
         def canned(body: dict[str, object]) -> Response:
             return answer(body, call.fmt)
 
-        return await around(state.faults, name, handle, _fault_response, canned)
+        login = call.get("login")  # as claimed: chaos comes before the check
+        return await around(
+            state.faults, name, handle, _fault_response, canned, provider=PROVIDER, account=login
+        )
 
     methods = ["GET", "POST"]
     return [

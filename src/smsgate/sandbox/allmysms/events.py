@@ -19,11 +19,13 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from smsgate.sandbox.faults import Faults, final_receipt, withheld
 from smsgate.sandbox.inbox import Inbox, InboxMessage
 from smsgate.sandbox.keep import Docs, Keep
 
@@ -41,6 +43,9 @@ WEBHOOK_TIMEOUT: Final = 5.0
 STATUS_OF: Final = {"1": "delivered", "2": "failed", "3": "sent", "4": "rejected", "5": "expired"}
 """What the handset's side of the inbox shows for each receipt code."""
 SETTLED_BY: Final = {"deliver": "1", "fail": "2", "expire": "5"}
+BY_OUTCOME: Final[dict[str, str | None]] = {**SETTLED_BY, "reject": "4", "silent": None}
+"""The final receipt of a number chaos's ``number:`` rules name."""
+PROVIDER: Final = "allmysms"
 CAMPAIGN: Final = "allmysms.campaign"
 ACK: Final = "allmysms.ack"
 MO: Final = "allmysms.mo"
@@ -150,6 +155,7 @@ class Events:
     inbox: Inbox
     """The sandbox's inbox, where the handset's side of each change is shown."""
     keep: Keep = field(default_factory=Keep)
+    faults: Faults = field(default_factory=Faults)
     settings: Settings = field(default_factory=Settings)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     acks: dict[str, Ack] = field(default_factory=dict)  # smsId -> latest
@@ -195,9 +201,26 @@ class Events:
         if wait > 0:
             await asyncio.sleep(wait)
         for message in campaign.messages:
-            outcome = OUTCOME_BY_SUFFIX.get(message.to[-4:], DEFAULT_OUTCOME)
-            if outcome is not None and message.id not in self.settled:
-                await self._receipt(campaign, message, outcome)
+            code = self._final_code(campaign, message)
+            if code is None or message.id in self.settled or withheld(message):
+                continue
+            await final_receipt(
+                self.faults,
+                self.inbox,
+                PROVIDER,
+                campaign.login,
+                message,
+                partial(self._receipt, campaign, message, code),
+                partial(self._post_receipt, campaign, message, code),
+                partial(self._post_receipt, campaign, message, "3"),
+            )
+
+    def _final_code(self, campaign: Campaign, message: InboxMessage) -> str | None:
+        """Its final receipt: as chaos's ``number:`` rules say, else by its magic ending."""
+        outcome = self.faults.chaos.outcome(PROVIDER, campaign.login, message.to)
+        if outcome is not None:
+            return BY_OUTCOME[outcome]
+        return OUTCOME_BY_SUFFIX.get(message.to[-4:], DEFAULT_OUTCOME)
 
     # -- across restarts ----------------------------------------------------------------------
 
@@ -236,7 +259,8 @@ class Events:
     def resume(self) -> None:
         """On the event loop: every campaign not cancelled whose receipts are not all in."""
         for campaign in list(self.campaigns.values()):
-            if not campaign.cancelled and any(m.id not in self.settled for m in campaign.messages):
+            pending = [m for m in campaign.messages if m.id not in self.settled and not withheld(m)]
+            if not campaign.cancelled and pending:
                 self._spawn(self._deliver(campaign))
 
     async def settle(self, message: InboxMessage, outcome: str) -> bool:
@@ -258,13 +282,19 @@ class Events:
                 self.settled.add(message.id)
         self.keep.touch(ACK, message.id, ack)
         self.inbox.update(message, receipt=code, status=STATUS_OF[code])
+        await self._post_receipt(campaign, message, code, ack.reception_date)
+
+    async def _post_receipt(
+        self, campaign: Campaign, message: InboxMessage, code: str, at: str | None = None
+    ) -> None:
+        """The receipts webhook's POST (spec §10.17)."""
         await self._post(
             self.settings.receipts_url,
             {
                 "smsId": message.id,
                 "campaignId": campaign.id,
                 "phoneNumber": message.to,
-                "receptionDate": ack.reception_date,
+                "receptionDate": at or paris_now(),
                 "status": code,
                 "statusText": COMMENTS[code],
             },

@@ -17,7 +17,7 @@ GIVEN = "allmysms.given"
 class AllMySmsState:
     def __init__(self, shared: Shared) -> None:
         self.accounts = Accounts.with_demo()
-        self.events = Events(shared.inbox, shared.keep)
+        self.events = Events(shared.inbox, shared.keep, shared.faults)
         self.inbox = shared.inbox
         self.faults = shared.faults
         self.calls = shared.calls

@@ -3,7 +3,7 @@
 from typing import Final
 
 from smsgate.sandbox.emulator import EmulatorRegistration
-from smsgate.sandbox.messangi.api import NAME
 from smsgate.sandbox.messangi.emulator import MessangiEmulator, client_dsn
+from smsgate.sandbox.messangi.events import NAME
 
 EMULATOR: Final = EmulatorRegistration(NAME, MessangiEmulator, client_dsn)

@@ -21,10 +21,9 @@ from starlette.routing import Route
 from smsgate.core.text import segment
 from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
-from smsgate.sandbox.messangi.events import Stored, messangi_time
+from smsgate.sandbox.messangi.events import NAME, Stored, messangi_time
 from smsgate.sandbox.messangi.state import MessangiState
 
-NAME: Final = "messangi"
 NUMBER: Final = re.compile(r"\+?[1-9][0-9]{6,14}")
 MAX_TEXT: Final = 1600
 TOO_LONG: Final = "Text exceeds the limit of allowed segments"
@@ -102,7 +101,7 @@ def routes(state: MessangiState) -> list[Route]:
                 except Invalid as invalid:
                     return error(400, str(invalid))
 
-            return await around(state.faults, method, handle, _fault)
+            return await around(state.faults, method, handle, _fault, provider=NAME, account=owner)
 
         return endpoint
 

@@ -12,7 +12,7 @@ from smsgate.sandbox.emulator import sandbox_dsn
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.messangi import api
 from smsgate.sandbox.messangi.accounts import DEMO_KEY
-from smsgate.sandbox.messangi.api import NAME
+from smsgate.sandbox.messangi.events import NAME
 from smsgate.sandbox.messangi.state import MessangiState
 
 

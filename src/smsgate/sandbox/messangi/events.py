@@ -15,10 +15,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
 
 import httpx
 
+from smsgate.sandbox.faults import Faults, final_receipt, withheld
 from smsgate.sandbox.inbox import Inbox
 from smsgate.sandbox.keep import Keep
 
@@ -37,6 +39,9 @@ INBOX_STATUS: Final = {
 
 
 SETTLED_BY: Final = {"deliver": "DELIVRD", "fail": "UNDELIV", "expire": "EXPIRED"}
+BY_OUTCOME: Final[dict[str, str | None]] = {**SETTLED_BY, "reject": "REJECTD", "silent": None}
+"""The final status of a number chaos's ``number:`` rules name."""
+NAME: Final = "messangi"
 UNDER_WAY: Final = frozenset({"QUEUE", "DEQUEUED", "SENT"})
 """Statuses a message leaves for a final one."""
 MESSAGE: Final = "messangi.message"
@@ -77,6 +82,7 @@ class Events:
     inbox: Inbox | None = None
     """The sandbox's inbox: each status, in its words, for the inbox page."""
     keep: Keep = field(default_factory=Keep)
+    faults: Faults = field(default_factory=Faults)
     settings: Settings = field(default_factory=Settings)
     messages: dict[str, Stored] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)
@@ -108,15 +114,39 @@ class Events:
             await asyncio.sleep(0)
             self._set(stored, "DEQUEUED")
             await self._status(stored, "SENT")
-        final = FINAL_BY_SUFFIX.get(str(stored.data["to"])[-4:], DEFAULT_FINAL)
+        message_id = str(stored.data["id"])
+        owner = str(stored.data.get("owner", ""))
+        final = self._final_status(owner, str(stored.data["to"]))
         if final is None:
             return
         wait = stored.accepted_at + self.settings.receipt_delay - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        if str(stored.data["id"]) not in self.settled:
-            self.settled.add(str(stored.data["id"]))
+        message = self.inbox.get(message_id) if self.inbox is not None else None
+        if message_id in self.settled or withheld(message):
+            return
+
+        async def give() -> None:
+            self.settled.add(message_id)
             await self._status(stored, final)
+
+        await final_receipt(
+            self.faults,
+            self.inbox,
+            NAME,
+            owner,
+            message,
+            give,
+            partial(self._notify, stored, final),
+            partial(self._notify, stored, "SENT"),
+        )
+
+    def _final_status(self, owner: str, to: str) -> str | None:
+        """Its final status: as chaos's ``number:`` rules say, else by its magic ending."""
+        outcome = self.faults.chaos.outcome(NAME, owner, to)
+        if outcome is not None:
+            return BY_OUTCOME[outcome]
+        return FINAL_BY_SUFFIX.get(to[-4:], DEFAULT_FINAL)
 
     async def settle(self, message_id: str, outcome: str) -> bool:
         """The inbox page's buttons: its final status now, with its callbacks."""
@@ -143,7 +173,9 @@ class Events:
     def resume(self) -> None:
         """On the event loop: every message still under way goes on."""
         for key, stored in list(self.messages.items()):
-            if key not in self.settled and stored.data.get("status") in UNDER_WAY:
+            message = self.inbox.get(key) if self.inbox is not None else None
+            under_way = stored.data.get("status") in UNDER_WAY
+            if key not in self.settled and under_way and not withheld(message):
                 self.accepted(stored)
 
     def _set(self, stored: Stored, status: str) -> None:
@@ -156,6 +188,10 @@ class Events:
 
     async def _status(self, stored: Stored, status: str) -> None:
         self._set(stored, status)
+        await self._notify(stored, status)
+
+    async def _notify(self, stored: Stored, status: str) -> None:
+        """Its callbacks for that status (spec §10.8)."""
         if not stored.request_dr:
             return
         data = stored.data

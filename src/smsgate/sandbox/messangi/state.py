@@ -15,7 +15,7 @@ KEY = "messangi.key"
 class MessangiState:
     def __init__(self, shared: Shared) -> None:
         self.users = Users()
-        self.events = Events(shared.inbox, shared.keep)
+        self.events = Events(shared.inbox, shared.keep, shared.faults)
         self.inbox = shared.inbox
         self.faults = shared.faults
         self.calls = shared.calls

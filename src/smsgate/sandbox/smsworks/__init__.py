@@ -3,7 +3,7 @@
 from typing import Final
 
 from smsgate.sandbox.emulator import EmulatorRegistration
-from smsgate.sandbox.smsworks.api import NAME
 from smsgate.sandbox.smsworks.emulator import SmsWorksEmulator, client_dsn
+from smsgate.sandbox.smsworks.messages import NAME
 
 EMULATOR: Final = EmulatorRegistration(NAME, SmsWorksEmulator, client_dsn)

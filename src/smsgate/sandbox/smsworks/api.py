@@ -23,10 +23,9 @@ from smsgate.core.text import segment
 from smsgate.sandbox.faults import around
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.smsworks.accounts import Customer
-from smsgate.sandbox.smsworks.messages import FAILED, Stored, js_date
+from smsgate.sandbox.smsworks.messages import FAILED, NAME, Stored, js_date
 from smsgate.sandbox.smsworks.state import SmsWorksState
 
-NAME: Final = "smsworks"
 PREFIX: Final = "/v1"
 MAX_CONTENT: Final = 1280
 MAX_BATCH: Final = 5000
@@ -126,7 +125,14 @@ def routes(state: SmsWorksState) -> list[Route]:
                 except Invalid as invalid:
                     return extended(400, str(invalid))
 
-            return await around(state.faults, f"smsworks.{name}", handle, _fault)
+            return await around(
+                state.faults,
+                f"smsworks.{name}",
+                handle,
+                _fault,
+                provider=NAME,
+                account=customer.customer_id,
+            )
 
         return endpoint
 

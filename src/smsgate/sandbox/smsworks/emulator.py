@@ -13,8 +13,7 @@ from smsgate.sandbox.emulator import sandbox_dsn
 from smsgate.sandbox.inbox import InboxMessage
 from smsgate.sandbox.smsworks import api
 from smsgate.sandbox.smsworks.accounts import DEMO_CUSTOMER, DEMO_KEY, DEMO_SECRET
-from smsgate.sandbox.smsworks.api import NAME
-from smsgate.sandbox.smsworks.messages import Stored
+from smsgate.sandbox.smsworks.messages import NAME, Stored
 from smsgate.sandbox.smsworks.state import SmsWorksState
 
 

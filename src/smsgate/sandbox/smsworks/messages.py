@@ -17,28 +17,36 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
 
 import httpx
 
+from smsgate.sandbox.faults import Faults, final_receipt, withheld
 from smsgate.sandbox.inbox import Inbox
 from smsgate.sandbox.keep import Keep
 
-FINAL_BY_SUFFIX: Final = {
-    "9990": ("UNDELIVERABLE", 34, "Handset error", False),
-    "9991": ("REJECTED", 21, "Rejected by the operator", True),
-    "9992": ("EXPIRED", 27, "Validity period expired", False),
+Ending = tuple[str, int, str, bool]
+"""A final status: its name, failure code and details, and whether the failure is permanent."""
+DELIVERED: Final[Ending] = ("DELIVERED", 0, "", False)
+UNDELIVERABLE: Final[Ending] = ("UNDELIVERABLE", 34, "Handset error", False)
+REJECTED: Final[Ending] = ("REJECTED", 21, "Rejected by the operator", True)
+EXPIRED: Final[Ending] = ("EXPIRED", 27, "Validity period expired", False)
+
+FINAL_BY_SUFFIX: Final[dict[str, Ending | None]] = {
+    "9990": UNDELIVERABLE,
+    "9991": REJECTED,
+    "9992": EXPIRED,
     "9993": None,
 }
 REPORT_TIMEOUT: Final = 5.0
 FAILED: Final = frozenset({"EXPIRED", "UNDELIVERABLE", "REJECTED"})
 INBOX_STATUS: Final = {"UNDELIVERABLE": "failed"}
 """The inbox's word where it differs from The SMS Works' (lowercased)."""
-SETTLED_BY: Final = {
-    "deliver": ("DELIVERED", 0, "", False),
-    "fail": ("UNDELIVERABLE", 34, "Handset error", False),
-    "expire": ("EXPIRED", 27, "Validity period expired", False),
-}
+SETTLED_BY: Final = {"deliver": DELIVERED, "fail": UNDELIVERABLE, "expire": EXPIRED}
+BY_OUTCOME: Final[dict[str, Ending | None]] = {**SETTLED_BY, "reject": REJECTED, "silent": None}
+"""The final status of a number chaos's ``number:`` rules name."""
+NAME: Final = "smsworks"
 UNDER_WAY: Final = frozenset({"SCHEDULED", "SENT"})
 """Statuses a sent message leaves (for a final one, or CANCELLED)."""
 MESSAGE: Final = "smsworks.message"
@@ -103,6 +111,7 @@ class Messages:
     keep: Keep = field(default_factory=Keep)
     refund: Callable[[Stored], None] = field(default=lambda stored: None)
     """Gives a message's cost back to its customer (the emulator's state sets it)."""
+    faults: Faults = field(default_factory=Faults)
     settings: Settings = field(default_factory=Settings)
     by_id: dict[str, Stored] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -187,13 +196,32 @@ class Messages:
                 return  # cancelled meanwhile
             self.set_status(stored, "SENT")
         destination = str(stored.data.get("destination", ""))
-        final = FINAL_BY_SUFFIX.get(destination[-4:], ("DELIVERED", 0, "", False))
+        final = self._final_status(stored.customer_id, destination)
         if final is None:
             return
         wait = stored.starts_at + self.settings.receipt_delay - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        await self._final(stored, final)
+        message_id = str(stored.data["messageid"])
+        message = self.inbox.get(message_id) if self.inbox is not None else None
+        if message_id in self.settled or withheld(message):
+            return
+        await final_receipt(
+            self.faults,
+            self.inbox,
+            NAME,
+            stored.customer_id,
+            message,
+            partial(self._final, stored, final),
+            partial(self._report, stored),
+        )
+
+    def _final_status(self, customer_id: str, destination: str) -> Ending | None:
+        """Its final status: as chaos's ``number:`` rules say, else by its magic ending."""
+        outcome = self.faults.chaos.outcome(NAME, customer_id, destination)
+        if outcome is not None:
+            return BY_OUTCOME[outcome]
+        return FINAL_BY_SUFFIX.get(destination[-4:], DELIVERED)
 
     def restore(self) -> None:
         """Messages as the keep holds them (a sent one that left the inbox is let go)."""
@@ -215,7 +243,9 @@ class Messages:
     def resume(self) -> None:
         """On the event loop: every message scheduled or sent, without its final status."""
         for key, stored in list(self.by_id.items()):
-            if key not in self.settled and stored.data.get("status") in UNDER_WAY:
+            message = self.inbox.get(key) if self.inbox is not None else None
+            under_way = stored.data.get("status") in UNDER_WAY
+            if key not in self.settled and under_way and not withheld(message):
                 self.start(stored)
 
     async def settle(self, message_id: str, outcome: str) -> bool:
@@ -227,7 +257,7 @@ class Messages:
             return False
         return await self._final(stored, final)
 
-    async def _final(self, stored: Stored, final: tuple[str, int, str, bool]) -> bool:
+    async def _final(self, stored: Stored, final: Ending) -> bool:
         """Its final status once (the automatic one, or the inbox page's), with its report."""
         message_id = str(stored.data["messageid"])
         with self.lock:
@@ -240,6 +270,11 @@ class Messages:
         destination = str(stored.data.get("destination", ""))
         if status in FAILED and destination.startswith("44"):
             self.refund(stored)
+        await self._report(stored)
+        return True
+
+    async def _report(self, stored: Stored) -> None:
+        """Its delivery report, POSTed as a MessageResponse (spec §7)."""
         url = stored.data.get("deliveryreporturl") or self.settings.delivery_report_url
         if url:
             try:
@@ -247,4 +282,3 @@ class Messages:
                     await client.post(str(url), json=dict(stored.data))
             except httpx.HTTPError:
                 pass  # no retry (spec §7)
-        return True

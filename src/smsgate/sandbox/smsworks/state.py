@@ -15,7 +15,7 @@ SIGNING = "smsworks.signing"
 class SmsWorksState:
     def __init__(self, shared: Shared) -> None:
         self.customers = Customers()
-        self.messages = Messages(shared.inbox, shared.keep, self.refund)
+        self.messages = Messages(shared.inbox, shared.keep, self.refund, shared.faults)
         self.inbox = shared.inbox
         self.faults = shared.faults
         self.calls = shared.calls

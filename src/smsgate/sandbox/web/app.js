@@ -93,7 +93,7 @@ function show(m) {
   breakdown.append(parts);
   const injected = el("div", null, "injected");
   if (m.faults && m.faults.length) {
-    injected.append(el("h3", "Faults injected into its call"));
+    injected.append(el("h3", "Faults injected (into its call, its receipts)"));
     const list = el("ul");
     m.faults.forEach((f) => list.append(el("li", f)));
     injected.append(list);
