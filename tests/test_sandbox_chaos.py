@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from smsgate.core.report import RecipientStatus
 from smsgate.gateway import Gateway
-from smsgate.sandbox.chaos import Chaos, parse_chaos
-from smsgate.sandbox.server import BackgroundSandbox
-from tests.conftest import FAST_RETRY, inbox
+from smsgate.gateway.transport import RetryPolicy
+from smsgate.sandbox.chaos import NEVER, Chaos, parse_chaos
+from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
+from tests.conftest import ALL, FAST_RETRY, add_account, inbox
 
 
 def chaos(sandbox: BackgroundSandbox, spec: str) -> httpx.Response:
@@ -92,14 +99,30 @@ def test_probabilities_hold_over_many_calls() -> None:
 
 
 _ACTIONS = st.sampled_from(
-    ["503", "500-after", "timeout", "drop", "latency:200ms", "latency:100-500ms", "rate:10/1s"]
+    [
+        "503",
+        "500-after",
+        "timeout",
+        "timeout:3s",
+        "drop",
+        "latency:200ms",
+        "latency:100-500ms",
+        "rate:10/1s",
+        "receipts:delay:30s",
+        "receipts:delay:5-60s",
+        "receipts:duplicate",
+        "receipts:reorder",
+        "receipts:never",
+    ]
 )
 
 
 @given(
     rules=st.lists(
         st.tuples(
-            st.sampled_from(["", "sendSms:", "*:", "smsworks.batch:"]),
+            st.sampled_from(
+                ["", "sendSms:", "*:", "smsworks.batch:", "allmysms/", "messangi[a@b.c]/send:"]
+            ),
             _ACTIONS,
             st.sampled_from(["", "@5%", "@100%", "@0.5%"]),
         ),
@@ -112,11 +135,28 @@ def test_every_rule_written_as_documented_reads_back(rules: list[tuple[str, str,
     parsed = parse_chaos(spec)
     assert len(parsed) == len(rules)
     for rule, (method, _, percent) in zip(parsed, rules, strict=True):
-        assert rule.method == (method.rstrip(":") or "*")
+        scope, _, named = method.rpartition("/")
+        assert rule.method == (named.rstrip(":") or "*")
+        assert rule.provider == (scope.partition("[")[0] or "*")
+        assert rule.account == (scope.partition("[")[2].rstrip("]") or "*")
         assert rule.probability == (float(percent[1:-1]) / 100 if percent else 1.0)
 
 
-@pytest.mark.parametrize("text", ["500@", "latency:5-1ms", "rate:0/1s", "200", "sendSms:"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "500@",
+        "latency:5-1ms",
+        "rate:0/1s",
+        "200",
+        "sendSms:",
+        "number:33*=vanish",
+        "number:33*=fail@5%",
+        "receipts:lost",
+        "Allmysms/503",
+        "allmysms[]/503",
+    ],
+)
 def test_malformed_rules_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="chaos"):
         parse_chaos(text)
@@ -144,3 +184,103 @@ def test_the_accounts_view_counts_each_accounts_calls(sandbox: BackgroundSandbox
     assert demo["calls"] == {"sendSms": 1, "getInfo": 1} and demo["total"] == 2
     assert demo["credits"] == 15000 - 2 * 15
     assert {a["provider"] for a in accounts} == {"allmysms", "messangi", "smsworks"}
+
+
+def test_a_rule_scoped_to_an_account_leaves_the_others_alone(sandbox: BackgroundSandbox) -> None:
+    other = add_account(sandbox, "other", "other-key", 1000)
+    chaos(sandbox, "allmysms[other]/sendSms:503,messangi/503")
+    assert send(sandbox) == [RecipientStatus.SENT] * 2  # demo: untouched
+    assert send(sandbox, other) == [RecipientStatus.FAILED] * 2
+
+
+def test_the_rate_limit_is_a_bucket_per_account(sandbox: BackgroundSandbox) -> None:
+    other = add_account(sandbox, "other", "other-key", 1000)
+    chaos(sandbox, "allmysms/sendSms:rate:1/60s")
+    assert send(sandbox) == [RecipientStatus.SENT] * 2
+    assert send(sandbox, other) == [RecipientStatus.SENT] * 2  # its own bucket
+    assert send(sandbox) == [RecipientStatus.FAILED] * 2  # demo's is empty
+
+
+def test_a_timeout_leaves_the_sms_unknown_and_taken(sandbox: BackgroundSandbox) -> None:
+    chaos(sandbox, "sendSms:timeout:3s")
+    impatient = RetryPolicy(attempts=1, timeout=httpx.Timeout(1.0))
+    with Gateway.from_dsn(sandbox.dsn(), retry=impatient, env={}) as gateway:
+        report = gateway.send("+33612345678", "Waiting", sender="Acme")
+    assert report.recipients[0].status is RecipientStatus.UNKNOWN
+    assert [m["faults"] for m in inbox(sandbox)] == [
+        ["no answer for 3 s (timeout) after processing"]
+    ]
+
+
+def _ends(sandbox: BackgroundSandbox, provider: str, number: str, status: str) -> None:
+    found = httpx.get(
+        f"{sandbox.url}/sandbox/messages/wait",
+        params={"provider": provider, "to": number, "status": status, "timeout": "10"},
+        timeout=15,
+    )
+    assert found.status_code == 200, (provider, number, status, found.text)
+
+
+def test_a_number_pattern_decides_how_each_providers_sms_ends(sandbox: BackgroundSandbox) -> None:
+    for name in ("allmysms", "messangi", "smsworks"):
+        httpx.post(f"{sandbox.url}/sandbox/{name}/settings", json={"receipt_delay": 0.05})
+    # the first rule that matches decides
+    chaos(sandbox, "messangi/number:33612345*=reject,number:3361234567?=fail,number:44*=expire")
+    send(sandbox)
+    send(sandbox, sandbox.messangi_dsn())
+    with Gateway.from_dsn(sandbox.smsworks_dsn(), retry=FAST_RETRY, env={}) as gateway:
+        gateway.send("+447700900123", "Chaos", sender="Acme")
+    listed = httpx.get(f"{sandbox.url}/sandbox/messages", params=ALL).json()["messages"]
+    for message in listed:
+        expected = {"allmysms": "failed", "messangi": "rejected", "smsworks": "expired"}
+        provider = str(message["provider"])
+        _ends(sandbox, provider, str(message["to"]), expected[provider])
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[BackgroundApp, list[dict[str, str]]]]:
+    """A client's receipts webhook: what it got, in order."""
+    got: list[dict[str, str]] = []
+
+    async def receive(request: Request) -> Response:
+        got.append({k: str(v) for k, v in (await request.form()).items()})
+        return Response(status_code=204)
+
+    with BackgroundApp(Starlette(routes=[Route("/r", receive, methods=["POST"])])) as app:
+        yield app, got
+
+
+def _codes(got: list[dict[str, str]], count: int) -> list[str]:
+    deadline = time.monotonic() + 10
+    while len(got) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # and nothing more after it
+    return [g["status"] for g in got]
+
+
+def test_receipts_duplicated_reordered_delayed_or_never_sent(
+    sandbox: BackgroundSandbox, receiver: tuple[BackgroundApp, list[dict[str, str]]]
+) -> None:
+    app, got = receiver
+    settings = {"receipt_delay": 0.05, "receipts_url": f"{app.url}/r"}
+    httpx.post(f"{sandbox.url}/sandbox/allmysms/settings", json=settings)
+
+    def one(spec: str, count: int) -> tuple[list[str], dict[str, object]]:
+        got.clear()
+        chaos(sandbox, spec)
+        with Gateway.from_dsn(sandbox.dsn(), retry=FAST_RETRY, env={}) as gateway:
+            gateway.send("+33612345678", "Receipts", sender="Acme")
+        codes = _codes(got, count)
+        return codes, inbox(sandbox)[-1]
+
+    codes, message = one("receipts:duplicate", 3)
+    assert codes == ["3", "1", "1"]
+    assert "final receipt sent twice (chaos)" in message["faults"]  # type: ignore[operator]
+    codes, _ = one("receipts:reorder", 3)
+    assert codes == ["3", "1", "3"]  # the stale one after the final
+    codes, message = one("receipts:never", 1)
+    assert codes == ["3"] and message["status"] == "sent"
+    assert NEVER in message["faults"]  # type: ignore[operator]
+    codes, message = one("receipts:delay:0.5s", 2)
+    assert codes == ["3", "1"]
+    assert "final receipt delayed 0.5 s (chaos)" in message["faults"]  # type: ignore[operator]
