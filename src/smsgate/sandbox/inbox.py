@@ -55,8 +55,10 @@ class InboxMessage:
         shape["faults"] = list(self.faults)
         return shape
 
-    to_doc = to_dict
-    """What the sandbox keeps of it across restarts: all of it."""
+    def to_doc(self) -> dict[str, Any]:
+        """What the sandbox keeps of it across restarts: all of it (its own fields, not a
+        copy: the keep writes them out at once, on the thread that changes them)."""
+        return self.__dict__
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> InboxMessage:
@@ -133,7 +135,7 @@ class Inbox:
         self._lock = threading.Lock()
         self._sequence = itertools.count(1)
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        self._listeners: dict[asyncio.Queue[dict[str, object]], asyncio.AbstractEventLoop] = {}
+        self._listeners: set[Listener] = set()
 
     def add(self, messages: list[InboxMessage]) -> None:
         if injected := CALL_FAULTS.get():
@@ -154,7 +156,7 @@ class Inbox:
                         keep.forget(KIND, old.id)
                 del self._messages[:dropped]
         self._wake()
-        self._tell({"kind": "added", "count": len(messages)})
+        self._tell(added=len(messages))
 
     def _wake(self) -> None:
         """Every waiter looks again (a new message, or a status it may be waiting for)."""
@@ -173,7 +175,7 @@ class Inbox:
             message.history.append({"at": at, **changes})
         self.keep.touch(KIND, message.id, message)
         self._wake()
-        self._tell({"kind": "changed", "id": message.id})
+        self._tell(changed=message.id)
 
     def note(self, message: InboxMessage, reasons: tuple[str, ...]) -> None:
         """Faults injected after its call (into its receipts): on the message, and on its
@@ -185,7 +187,7 @@ class Inbox:
             message.faults.extend(reasons)
             message.history.extend({"at": at, "fault": reason} for reason in reasons)
         self.keep.touch(KIND, message.id, message)
-        self._tell({"kind": "changed", "id": message.id})
+        self._tell(changed=message.id)
 
     def get(self, message_id: str) -> InboxMessage | None:
         with self._lock:
@@ -198,22 +200,22 @@ class Inbox:
         if message is not None and message.status != status:
             self.update(message, status=status)
 
-    def subscribe(self) -> asyncio.Queue[dict[str, object]]:
-        """Every change from now on, for a live page (unsubscribe when it goes)."""
-        queue: asyncio.Queue[dict[str, object]] = asyncio.Queue(maxsize=1000)
+    def subscribe(self) -> Listener:
+        """The changes from now on, for a live page (unsubscribe when it goes)."""
+        listener = Listener(asyncio.get_running_loop())
         with self._lock:
-            self._listeners[queue] = asyncio.get_running_loop()
-        return queue
+            self._listeners.add(listener)
+        return listener
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, object]]) -> None:
+    def unsubscribe(self, listener: Listener) -> None:
         with self._lock:
-            self._listeners.pop(queue, None)
+            self._listeners.discard(listener)
 
-    def _tell(self, event: dict[str, object]) -> None:
+    def _tell(self, added: int = 0, changed: str | None = None) -> None:
         with self._lock:
-            listeners = list(self._listeners.items())
-        for queue, loop in listeners:
-            loop.call_soon_threadsafe(_offer, queue, event)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener.heard(added, changed)
 
     def find(
         self, query: InboxQuery, *, limit: int = PAGE, offset: int = 0, newest_first: bool = False
@@ -299,8 +301,51 @@ class Inbox:
         return len(self._messages)
 
 
-def _offer(queue: asyncio.Queue[dict[str, object]], event: dict[str, object]) -> None:
-    """A page that does not keep up misses events, never the sandbox's memory: it reloads
-    its page of the list on the next one anyway."""
-    if not queue.full():
-        queue.put_nowait(event)
+class Listener:
+    """A live page's view of the inbox's changes, gathered between two looks: however fast
+    SMS arrive, it is woken once per look (one wake-up per change would cost the sandbox more
+    than the SMS themselves)."""
+
+    SHOWN: Final = 100
+    """Changed ids said at most per look (beyond, ``more``)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._bell = asyncio.Event()
+        self._lock = threading.Lock()
+        self._added = 0
+        self._changed: dict[str, None] = {}
+        self._more = False
+        self._rung = False
+
+    def heard(self, added: int, changed: str | None) -> None:
+        """A change (from any thread)."""
+        with self._lock:
+            self._added += added
+            if changed is not None:
+                if len(self._changed) < self.SHOWN:
+                    self._changed[changed] = None
+                else:
+                    self._more = True
+            if self._rung:
+                return
+            self._rung = True
+        self._loop.call_soon_threadsafe(self._bell.set)
+
+    async def changes(self, timeout: float, gather: float = 0.1) -> dict[str, object] | None:
+        """What changed since the last look, after ``gather`` seconds more of it (None when
+        nothing did within ``timeout``)."""
+        try:
+            await asyncio.wait_for(self._bell.wait(), timeout)
+        except TimeoutError:
+            return None
+        await asyncio.sleep(gather)
+        with self._lock:
+            said: dict[str, object] = {
+                "added": self._added,
+                "changed": list(self._changed),
+                "more": self._more,
+            }
+            self._added, self._changed, self._more, self._rung = 0, {}, False, False
+            self._bell.clear()
+        return said

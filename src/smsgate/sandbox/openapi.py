@@ -201,7 +201,8 @@ OPENAPI: Final[dict[str, Any]] = {
         "/sandbox/stream": {
             "get": {
                 "operationId": "StreamSandboxInbox",
-                "summary": "Server-sent events: each change of the inbox (added, changed)",
+                "summary": "Server-sent events: the inbox's changes, gathered a tenth of a "
+                "second at a time ({added, changed, more})",
                 "responses": {"200": {"description": "text/event-stream"}},
             }
         },

@@ -47,7 +47,6 @@ BY_OUTCOME: Final[dict[str, str | None]] = {**SETTLED_BY, "reject": "4", "silent
 """The final receipt of a number chaos's ``number:`` rules name."""
 PROVIDER: Final = "allmysms"
 CAMPAIGN: Final = "allmysms.campaign"
-ACK: Final = "allmysms.ack"
 MO: Final = "allmysms.mo"
 BLACKLIST: Final = "allmysms.blacklist"
 
@@ -62,6 +61,13 @@ def paris_now() -> str:
     if _SECOND[0][0] != second:
         _SECOND[0] = (second, datetime.fromtimestamp(second, PARIS).strftime("%Y-%m-%d %H:%M:%S"))
     return _SECOND[0][1]
+
+
+def _paris(at: str | None) -> str:
+    """A time the inbox kept (UTC, ISO 8601) as AllMySMS dates it."""
+    if at is None:
+        return paris_now()
+    return datetime.fromisoformat(at).astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass
@@ -105,9 +111,6 @@ class Ack:
     phone_number: str
     code: str
     reception_date: str
-
-    def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -227,8 +230,10 @@ class Events:
     def restore(self) -> None:
         """Campaigns, receipts, replies and the block list as the keep holds them (a
         campaign whose messages all left the inbox is let go)."""
-        for key, doc in self.keep.docs(ACK):
-            self.acks[key] = Ack(doc["phone_number"], doc["code"], doc["reception_date"])
+        for message in self.inbox.list(provider=PROVIDER):
+            if message.receipt is not None:  # its latest receipt, as the inbox kept it
+                at = next((c["at"] for c in reversed(message.history) if "receipt" in c), None)
+                self.acks[message.id] = Ack(message.to, message.receipt, _paris(at))
         self.settled = {key for key, ack in self.acks.items() if ack.code != "3"}
         for key, doc in self.keep.docs(CAMPAIGN):
             messages = [m for m in map(self.inbox.get, doc["message_ids"]) if m is not None]
@@ -280,7 +285,6 @@ class Events:
             self.acks[message.id] = ack
             if code != "3":
                 self.settled.add(message.id)
-        self.keep.touch(ACK, message.id, ack)
         self.inbox.update(message, receipt=code, status=STATUS_OF[code])
         await self._post_receipt(campaign, message, code, ack.reception_date)
 
