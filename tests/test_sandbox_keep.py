@@ -13,9 +13,12 @@ from pathlib import Path
 import httpx
 
 from smsgate.gateway import Gateway
+from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.inbox import Inbox, InboxMessage, InboxQuery
 from smsgate.sandbox.keep import SqliteKeep
-from smsgate.sandbox.server import SandboxProcess, free_port
+from smsgate.sandbox.messangi.emulator import MessangiEmulator
+from smsgate.sandbox.server import BackgroundSandbox, SandboxProcess, free_port
+from smsgate.sandbox.state import SandboxState
 from tests.conftest import ALL
 
 LATER = datetime.now().astimezone() + timedelta(days=3)
@@ -59,6 +62,26 @@ def test_the_inbox_keeps_its_newest_messages_and_forgets_the_dropped(tmp_path: P
     assert found[-1].status == "delivered" and found[-1].history[-1]["status"] == "delivered"
     again.add([_message(9)])  # numbering goes on after the kept messages
     assert (again.get("m9") or _message(0)).sequence > found[-1].sequence
+
+
+def test_the_emulators_let_go_of_what_the_inbox_dropped(tmp_path: Path) -> None:
+    """Beyond its capacity the inbox drops its oldest SMS, and each emulator its records of
+    them (kept and in memory), so a sandbox that runs for weeks holds no more than its inbox."""
+    path = tmp_path / "sandbox.db"
+    state = SandboxState(SqliteKeep(path))
+    state.inbox.capacity = 3
+    with BackgroundSandbox(state) as sandbox:
+        with Gateway.from_dsn(sandbox.dsn(), env={}) as gateway:
+            first = gateway.send(["+33612340001", "+33612340002"], "Old")
+        with Gateway.from_dsn(sandbox.messangi_dsn(), env={}) as gateway:
+            numbers = ["+33612340003", "+33612340004", "+33612340005", "+33612340006"]
+            assert gateway.send(numbers, "New", sender="ACME").accepted == 4
+        assert state.emulator(AllMySmsEmulator).events.campaigns == {}
+        assert len(state.emulator(MessangiEmulator).events.messages) == 3
+        with Gateway.from_dsn(sandbox.dsn(), env={}) as gateway:
+            assert gateway.receipts(first.requests[0].campaign_id or "") == []
+    assert _kept(path, "allmysms.campaign") == []
+    assert len(_kept(path, "messangi.message")) == len(_kept(path, "message")) == 3
 
 
 def _messages(sandbox: SandboxProcess) -> dict[str, dict[str, object]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -129,6 +129,9 @@ class Inbox:
 
     def __init__(self, capacity: int = CAPACITY, keep: Keep | None = None) -> None:
         self.keep = keep or Keep()
+        self.on_drop: list[Callable[[list[InboxMessage]], None]] = []
+        """Told of the oldest messages dropped beyond the capacity: each emulator lets its own
+        records of them go, so a sandbox that runs for weeks holds no more than the inbox."""
         self._messages: list[InboxMessage] = []
         self._by_id: dict[str, InboxMessage] = {}
         self.capacity = capacity
@@ -148,13 +151,15 @@ class Inbox:
                 self._by_id[message.id] = message
                 keep.touch(KIND, message.id, message)
             self._messages.extend(messages)
-            if len(self._messages) > self.capacity:
-                dropped = len(self._messages) - self.capacity
-                for old in self._messages[:dropped]:
+            dropped = self._messages[: max(0, len(self._messages) - self.capacity)]
+            if dropped:
+                for old in dropped:
                     if self._by_id.get(old.id) is old:
                         del self._by_id[old.id]
                         keep.forget(KIND, old.id)
-                del self._messages[:dropped]
+                del self._messages[: len(dropped)]
+        for forget in self.on_drop if dropped else ():
+            forget(dropped)
         self._wake()
         self._tell(added=len(messages))
 

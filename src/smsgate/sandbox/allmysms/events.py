@@ -261,6 +261,25 @@ class Events:
         with self.lock:
             return {BLACKLIST: {n: asdict(b) for n, b in self.blacklist.items()}}
 
+    def dropped(self, messages: list[InboxMessage]) -> None:
+        """The inbox let these go (its oldest): so do their receipts, and each campaign left
+        with none of its messages."""
+        gone = {m.id for m in messages}
+        with self.lock:
+            for message_id in gone:
+                self.acks.pop(message_id, None)
+                self.settled.discard(message_id)
+            for campaign_id in {m.campaign_id for m in messages}:
+                campaign = self.campaigns.get(campaign_id)
+                if campaign is None:
+                    continue
+                campaign.messages = [m for m in campaign.messages if m.id not in gone]
+                if not campaign.messages:
+                    del self.campaigns[campaign_id]
+                    self.keep.forget(CAMPAIGN, campaign_id)
+                else:
+                    self.keep.touch(CAMPAIGN, campaign_id, campaign)
+
     def resume(self) -> None:
         """On the event loop: every campaign not cancelled whose receipts are not all in."""
         for campaign in list(self.campaigns.values()):

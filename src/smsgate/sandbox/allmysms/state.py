@@ -18,6 +18,7 @@ class AllMySmsState:
     def __init__(self, shared: Shared) -> None:
         self.accounts = Accounts.with_demo()
         self.events = Events(shared.inbox, shared.keep, shared.faults)
+        shared.inbox.on_drop.append(self.events.dropped)
         self.inbox = shared.inbox
         self.faults = shared.faults
         self.calls = shared.calls

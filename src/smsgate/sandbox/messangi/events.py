@@ -21,7 +21,7 @@ from typing import Any, Final
 import httpx
 
 from smsgate.sandbox.faults import Faults, final_receipt, withheld
-from smsgate.sandbox.inbox import Inbox
+from smsgate.sandbox.inbox import Inbox, InboxMessage
 from smsgate.sandbox.keep import Keep
 
 FINAL_BY_SUFFIX: Final = {"9990": "UNDELIV", "9991": "REJECTD", "9992": "EXPIRED", "9993": None}
@@ -169,6 +169,14 @@ class Events:
             )
             if doc["data"].get("status") not in UNDER_WAY:
                 self.settled.add(key)
+
+    def dropped(self, messages: list[InboxMessage]) -> None:
+        """The inbox let these go (its oldest): so does the platform's record of them."""
+        with self._lock:
+            for message in messages:
+                if self.messages.pop(message.id, None) is not None:
+                    self.settled.discard(message.id)
+                    self.keep.forget(MESSAGE, message.id)
 
     def resume(self) -> None:
         """On the event loop: every message still under way goes on."""

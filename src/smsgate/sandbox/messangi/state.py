@@ -16,6 +16,7 @@ class MessangiState:
     def __init__(self, shared: Shared) -> None:
         self.users = Users()
         self.events = Events(shared.inbox, shared.keep, shared.faults)
+        shared.inbox.on_drop.append(self.events.dropped)
         self.inbox = shared.inbox
         self.faults = shared.faults
         self.calls = shared.calls

@@ -23,7 +23,7 @@ from typing import Any, Final
 import httpx
 
 from smsgate.sandbox.faults import Faults, final_receipt, withheld
-from smsgate.sandbox.inbox import Inbox
+from smsgate.sandbox.inbox import Inbox, InboxMessage
 from smsgate.sandbox.keep import Keep
 
 Ending = tuple[str, int, str, bool]
@@ -239,6 +239,14 @@ class Messages:
             highest = max(highest, int(batch) if batch.isdigit() else 0)
         if highest:
             self.batch_ids = itertools.count(highest + 1)
+
+    def dropped(self, messages: list[InboxMessage]) -> None:
+        """The inbox let these go (its oldest): so does the account's record of them."""
+        with self.lock:
+            for message in messages:
+                if self.by_id.pop(message.id, None) is not None:
+                    self.settled.discard(message.id)
+                    self.keep.forget(MESSAGE, message.id)
 
     def resume(self) -> None:
         """On the event loop: every message scheduled or sent, without its final status."""

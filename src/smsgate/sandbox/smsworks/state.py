@@ -16,6 +16,7 @@ class SmsWorksState:
     def __init__(self, shared: Shared) -> None:
         self.customers = Customers()
         self.messages = Messages(shared.inbox, shared.keep, self.refund, shared.faults)
+        shared.inbox.on_drop.append(self.messages.dropped)
         self.inbox = shared.inbox
         self.faults = shared.faults
         self.calls = shared.calls
