@@ -141,6 +141,9 @@ class ReceiptFate:
     reasons: tuple[str, ...] = ()
 
 
+NO_FATE: Final = ReceiptFate()
+
+
 def parse_chaos(spec: str) -> list[Rule]:
     """The rules of a spec; ValueError naming the rule that does not read."""
     rules = []
@@ -217,6 +220,9 @@ class Chaos:
 
     def __init__(self, seed: int | None = None) -> None:
         self._rules: list[Rule] = []
+        self._kinds: frozenset[str] = frozenset()
+        """The kinds of rule in force: a message's receipt or number asks nothing of the
+        rules when none of its kind is there (every SMS of a campaign asks)."""
         self._spec = ""
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -229,6 +235,7 @@ class Chaos:
         rules = parse_chaos(spec)  # refused whole: nothing changes on a bad rule
         with self._lock:
             self._rules, self._spec = rules, spec.strip()
+            self._kinds = frozenset(rule.kind for rule in rules)
 
     def effect(self, method: str, provider: str = "*", account: str = "*") -> Effect:
         """What the rules do to one call (of that method, provider and account)."""
@@ -272,8 +279,14 @@ class Chaos:
                 reasons.append("connection dropped after processing")
         return Effect(wait, status_before, retry_after, status_after, stall, drop, tuple(reasons))
 
+    def has(self, kind: Kind) -> bool:
+        """Whether any rule of that kind is in force."""
+        return kind in self._kinds
+
     def receipt_fate(self, provider: str, account: str) -> ReceiptFate:
         """What the ``receipts:`` rules do to one message's final receipt."""
+        if "receipts" not in self._kinds:
+            return NO_FATE
         with self._lock:
             rules = [r for r in self._rules if r.kind == "receipts" and r.scoped(provider, account)]
             rolls = [(self._random.random(), self._random.uniform(*r.delay)) for r in rules]
@@ -302,6 +315,8 @@ class Chaos:
     def outcome(self, provider: str, account: str, number: str) -> str | None:
         """How an SMS to ``number`` is made to end (``number:`` rules, first match), else
         None: the emulator's own magic endings decide."""
+        if "number" not in self._kinds:
+            return None
         with self._lock:
             rules = [r for r in self._rules if r.kind == "number" and r.scoped(provider, account)]
         digits = number.lstrip("+")

@@ -20,7 +20,7 @@ from typing import Literal
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from smsgate.sandbox.chaos import NEVER, Chaos, Effect, note_faults
+from smsgate.sandbox.chaos import NEVER, NO_FATE, Chaos, Effect, note_faults
 from smsgate.sandbox.inbox import Inbox, InboxMessage
 
 
@@ -252,6 +252,9 @@ async def final_receipt(
     emulator's final receipt goes through here: ``final`` gives it (its state and its
     webhook), ``again`` posts its webhook once more, ``stale`` posts the intermediate one."""
     fate = faults.chaos.receipt_fate(provider, account)
+    if fate is NO_FATE:
+        await final()
+        return
     if inbox is not None and message is not None:
         inbox.note(message, fate.reasons)
     faults.note("receipt", account, fate.reasons)

@@ -173,14 +173,23 @@ class Inbox:
     def update(self, message: InboxMessage, **changes: str) -> None:
         """An emulator changes a message's status or receipt: on its timeline, and told to
         the live inbox page."""
+        self.update_many([message], **changes)
+
+    def update_many(self, messages: list[InboxMessage], **changes: str) -> None:
+        """The same change to many messages at once (a campaign's receipts): one moment, one
+        wake-up of the waiters."""
+        if not messages:
+            return
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        keep = self.keep
         with self._lock:
-            for name, value in changes.items():
-                setattr(message, name, value)
-            message.history.append({"at": at, **changes})
-        self.keep.touch(KIND, message.id, message)
+            for message in messages:
+                message.__dict__.update(changes)
+                message.history.append({"at": at, **changes})
+                keep.touch(KIND, message.id, message)
         self._wake()
-        self._tell(changed=message.id)
+        for message in messages:
+            self._tell(changed=message.id)
 
     def note(self, message: InboxMessage, reasons: tuple[str, ...]) -> None:
         """Faults injected after its call (into its receipts): on the message, and on its

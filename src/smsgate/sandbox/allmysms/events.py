@@ -194,29 +194,33 @@ class Events:
                 await asyncio.sleep(hold)
             if campaign.cancelled:
                 return
-            for message in campaign.messages:
-                if message.status == "scheduled":
-                    self.inbox.update(message, status="sent")
-        for message in campaign.messages:
-            if message.id not in self.acks:
-                await self._receipt(campaign, message, "3")
+            held = [m for m in campaign.messages if m.status == "scheduled"]
+            self.inbox.update_many(held, status="sent")
+        fresh = [m for m in campaign.messages if m.id not in self.acks]
+        await self._receipts(campaign, fresh, "3")
         wait = campaign.starts_at + self.settings.receipt_delay - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
+        due: dict[str, list[InboxMessage]] = {}
         for message in campaign.messages:
             code = self._final_code(campaign, message)
-            if code is None or message.id in self.settled or withheld(message):
+            if code is not None and message.id not in self.settled and not withheld(message):
+                due.setdefault(code, []).append(message)
+        for code, messages in due.items():
+            if not self.faults.chaos.has("receipts"):  # the campaign's receipts at once
+                await self._receipts(campaign, messages, code)
                 continue
-            await final_receipt(
-                self.faults,
-                self.inbox,
-                PROVIDER,
-                campaign.login,
-                message,
-                partial(self._receipt, campaign, message, code),
-                partial(self._post_receipt, campaign, message, code),
-                partial(self._post_receipt, campaign, message, "3"),
-            )
+            for message in messages:
+                await final_receipt(
+                    self.faults,
+                    self.inbox,
+                    PROVIDER,
+                    campaign.login,
+                    message,
+                    partial(self._receipts, campaign, [message], code),
+                    partial(self._post_receipt, campaign, message, code),
+                    partial(self._post_receipt, campaign, message, "3"),
+                )
 
     def _final_code(self, campaign: Campaign, message: InboxMessage) -> str | None:
         """Its final receipt: as chaos's ``number:`` rules say, else by its magic ending."""
@@ -265,20 +269,23 @@ class Events:
         """The inbox let these go (its oldest): so do their receipts, and each campaign left
         with none of its messages."""
         gone = {m.id for m in messages}
+        changed: list[Campaign] = []
         with self.lock:
             for message_id in gone:
                 self.acks.pop(message_id, None)
                 self.settled.discard(message_id)
             for campaign_id in {m.campaign_id for m in messages}:
                 campaign = self.campaigns.get(campaign_id)
-                if campaign is None:
-                    continue
-                campaign.messages = [m for m in campaign.messages if m.id not in gone]
-                if not campaign.messages:
-                    del self.campaigns[campaign_id]
-                    self.keep.forget(CAMPAIGN, campaign_id)
-                else:
-                    self.keep.touch(CAMPAIGN, campaign_id, campaign)
+                if campaign is not None:
+                    campaign.messages = [m for m in campaign.messages if m.id not in gone]
+                    changed.append(campaign)
+                    if not campaign.messages:
+                        del self.campaigns[campaign_id]
+        for campaign in changed:  # the keep's lock is never taken under ours
+            if campaign.messages:
+                self.keep.touch(CAMPAIGN, campaign.id, campaign)
+            else:
+                self.keep.forget(CAMPAIGN, campaign.id)
 
     def resume(self) -> None:
         """On the event loop: every campaign not cancelled whose receipts are not all in."""
@@ -295,17 +302,22 @@ class Events:
         if campaign is None or code is None or message.id in self.settled:
             return False
         self.settled.add(message.id)
-        await self._receipt(campaign, message, code)
+        await self._receipts(campaign, [message], code)
         return True
 
-    async def _receipt(self, campaign: Campaign, message: InboxMessage, code: str) -> None:
-        ack = Ack(message.to, code, paris_now())
+    async def _receipts(self, campaign: Campaign, messages: list[InboxMessage], code: str) -> None:
+        """One receipt code for these messages of a campaign: on record (getAcks), on the
+        handsets' side of the inbox, and POSTed to the receipts URL, one POST each."""
+        at = paris_now()
         with self.lock:
-            self.acks[message.id] = ack
+            for message in messages:
+                self.acks[message.id] = Ack(message.to, code, at)
             if code != "3":
-                self.settled.add(message.id)
-        self.inbox.update(message, receipt=code, status=STATUS_OF[code])
-        await self._post_receipt(campaign, message, code, ack.reception_date)
+                self.settled.update(m.id for m in messages)
+        self.inbox.update_many(messages, receipt=code, status=STATUS_OF[code])
+        if self.settings.receipts_url:
+            for message in messages:
+                await self._post_receipt(campaign, message, code, at)
 
     async def _post_receipt(
         self, campaign: Campaign, message: InboxMessage, code: str, at: str | None = None
@@ -367,7 +379,8 @@ class Events:
             fresh = [mo for mo in self.mos if mo.login == login and not mo.returned][:limit]
             for mo in fresh:
                 mo.returned = True
-                self.keep.touch(MO, mo.id, mo)
+        for mo in fresh:  # the keep's lock is never taken under ours
+            self.keep.touch(MO, mo.id, mo)
         return {"mos": [mo.to_dict() for mo in fresh]}
 
     def pull_of(self, login: str, campaign_id: str) -> dict[str, Any]:

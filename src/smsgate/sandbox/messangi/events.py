@@ -173,10 +173,10 @@ class Events:
     def dropped(self, messages: list[InboxMessage]) -> None:
         """The inbox let these go (its oldest): so does the platform's record of them."""
         with self._lock:
-            for message in messages:
-                if self.messages.pop(message.id, None) is not None:
-                    self.settled.discard(message.id)
-                    self.keep.forget(MESSAGE, message.id)
+            gone = [m.id for m in messages if self.messages.pop(m.id, None) is not None]
+            self.settled.difference_update(gone)
+        for message_id in gone:
+            self.keep.forget(MESSAGE, message_id)
 
     def resume(self) -> None:
         """On the event loop: every message still under way goes on."""

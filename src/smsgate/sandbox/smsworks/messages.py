@@ -243,10 +243,10 @@ class Messages:
     def dropped(self, messages: list[InboxMessage]) -> None:
         """The inbox let these go (its oldest): so does the account's record of them."""
         with self.lock:
-            for message in messages:
-                if self.by_id.pop(message.id, None) is not None:
-                    self.settled.discard(message.id)
-                    self.keep.forget(MESSAGE, message.id)
+            gone = [m.id for m in messages if self.by_id.pop(m.id, None) is not None]
+            self.settled.difference_update(gone)
+        for message_id in gone:
+            self.keep.forget(MESSAGE, message_id)
 
     def resume(self) -> None:
         """On the event loop: every message scheduled or sent, without its final status."""
