@@ -22,6 +22,7 @@ from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
 from smsgate.store.processes import gone, this_process
 from smsgate.store.store import ABANDONED
+from smsgate.usecases.sending import recording_gateway
 from tests.conftest import inbox, inject
 
 SMSGATE = [sys.executable, "-m", "smsgate.cli"]
@@ -116,6 +117,37 @@ def test_a_send_killed_mid_request_leaves_its_messages_unknown_never_lost(
     [message] = json.loads(shown.stdout)["items"]
     assert message["status"] == "unknown" and message["error"] == ABANDONED
     assert len(inbox(sandbox)) == 1  # it did go out: unknown, never lost, never re-sent
+    assert _submitters(tmp_path) == []  # looked at once: the dead process is off the list
+
+
+def _submitters(tmp_path: Path) -> list[str]:
+    """The processes the store lists as maybe leaving rows ``submitting``."""
+    store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}", migrate=False)
+    with store.engine.connect() as connection:
+        found = [owner for (owner,) in connection.exec_driver_sql("SELECT owner FROM submitters")]
+    store.close()
+    return found
+
+
+def test_a_send_that_ends_leaves_no_submitter_behind(
+    sandbox: BackgroundSandbox, tmp_path: Path
+) -> None:
+    """A process is listed from its first write-ahead until it closes its store, so the next
+    store to open looks at no message for leftovers (the status has no index to look with)."""
+    done = subprocess.run(
+        [*SMSGATE, "send", "--to", "0612345678", "--dsn", sandbox.dsn(), "Done"],
+        env=cli(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _submitters(tmp_path) == []
+    store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}")
+    with recording_gateway(sandbox.dsn(), store) as gateway:
+        assert gateway.send("+33612345678", "Again").accepted == 1
+    assert _submitters(tmp_path) == [this_process()]  # listed while its store is open
+    store.close()
+    assert _submitters(tmp_path) == []
 
 
 def test_ctrl_c_stops_after_the_request_in_flight_and_records_everything(

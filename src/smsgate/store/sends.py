@@ -234,6 +234,7 @@ class Sends:
             )
         now = utcnow()
         with self.engine.begin() as connection:
+            self.store.submitting(connection)
             # One statement, whatever the chunk's size: a second attempt waits on the rows'
             # locks, then finds them no longer queued and takes nothing.
             taken = list(

@@ -60,6 +60,7 @@ from smsgate.store.schema import (
     RateBudgetRow,
     ReplyRow,
     SailorMessageRow,
+    SubmitterRow,
     UtcDateTime,
     utcnow,
 )
@@ -68,7 +69,7 @@ log = logging.getLogger("smsgate.store")
 T = TypeVar("T")
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0006"
+HEAD_REVISION: Final = "0007"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
 
@@ -605,6 +606,8 @@ class Store:
         self.engine = _engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.owner = this_process()
+        self._submitter = False
+        """Whether this process is in ``submitters`` (from its first write-ahead on)."""
         if migrate:
             self.migrate()
             self.settle_abandoned()
@@ -641,7 +644,27 @@ class Store:
             return found.scalar()
 
     def close(self) -> None:
+        """Let go of the database. A process closes its store after its sends have ended,
+        so none of its rows is left ``submitting``: it leaves ``submitters`` too."""
+        if self._submitter:
+            submitters = cast(Table, SubmitterRow.__table__)
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(delete(submitters).where(submitters.c.owner == self.owner))
+            except SQLAlchemyError:
+                pass  # it stays listed: the next store to open looks once, and finds nothing
+            self._submitter = False
         self.engine.dispose()
+
+    def submitting(self, connection: Connection) -> None:
+        """On record as a process that may leave rows ``submitting``, in the transaction of
+        its first write-ahead (a row of ours is never there without us in ``submitters``)."""
+        if self._submitter:
+            return
+        submitters = cast(Table, SubmitterRow.__table__)
+        insert = _insert_ignoring_duplicates(connection.dialect.name, submitters)
+        connection.execute(insert.values(owner=self.owner))
+        self._submitter = True
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -653,15 +676,13 @@ class Store:
     def settle_abandoned(self) -> int:
         """Messages left ``submitting`` by a process of this host that runs no more become
         ``unknown``, saying why: their request may have reached the provider. Returns how many.
-        (Run whenever a store opens: one look-up on the status index when there are none.)"""
+        (Run whenever a store opens: a look at the few ``submitters``, and at the messages
+        only when one of them is dead.)"""
         table = cast(Table, MessageRow.__table__)
+        submitters = cast(Table, SubmitterRow.__table__)
         with self.engine.begin() as connection:
-            owners = connection.execute(
-                select(table.c.submitted_by)
-                .where(table.c.status == MessageStatus.SUBMITTING.value)
-                .distinct()
-            ).scalars()
-            dead = [owner for owner in owners if owner and gone(owner)]
+            owners = connection.execute(select(submitters.c.owner)).scalars()
+            dead = [owner for owner in owners if gone(owner)]
             if not dead:
                 return 0
             left = connection.execute(
@@ -671,6 +692,7 @@ class Store:
                 )
             ).all()
             settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, utcnow(), "recovery")
+            connection.execute(delete(submitters).where(submitters.c.owner.in_(dead)))
             return len(left)
 
     def unidentified(
@@ -774,6 +796,7 @@ class Store:
             return
         messages = cast(Table, MessageRow.__table__)
         with self.engine.begin() as connection:
+            self.submitting(connection)
             if any(batch.rerouted for batch in outgoing):
                 for row in rows:  # a new provider: its own reference, text and account
                     del row["created_at"], row["scheduled_at"], row["callback_url"]
