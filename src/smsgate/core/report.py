@@ -25,7 +25,7 @@ class RecipientStatus(StrEnum):
 
     @property
     def accepted(self) -> bool:
-        return self in (RecipientStatus.SENT, RecipientStatus.SCHEDULED)
+        return self is RecipientStatus.SENT or self is RecipientStatus.SCHEDULED
 
 
 class SendStatus(StrEnum):
