@@ -142,11 +142,15 @@ def test_a_send_that_ends_leaves_no_submitter_behind(
     )
     assert done.returncode == 0, done.stderr
     assert _submitters(tmp_path) == []
-    store = Store(f"sqlite:///{tmp_path / 'smsgate.db'}")
-    with recording_gateway(sandbox.dsn(), store) as gateway:
-        assert gateway.send("+33612345678", "Again").accepted == 1
-    assert _submitters(tmp_path) == [this_process()]  # listed while its store is open
-    store.close()
+    url = f"sqlite:///{tmp_path / 'smsgate.db'}"
+    first, second = Store(url), Store(url)
+    for store in (first, second):
+        with recording_gateway(sandbox.dsn(), store) as gateway:
+            assert gateway.send("+33612345678", "Again").accepted == 1
+    assert _submitters(tmp_path) == [this_process()]  # listed while its stores are open
+    first.close()
+    assert _submitters(tmp_path) == [this_process()]  # the other may still be sending
+    second.close()
     assert _submitters(tmp_path) == []
 
 

@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import secrets
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -598,6 +600,12 @@ class MessagePage:
     offset: int
 
 
+_SUBMITTING: Final[Counter[str]] = Counter()
+"""This process's stores that put it in ``submitters``, by database: it leaves the list when
+the last of them closes (another may still have a request in flight)."""
+_SUBMITTING_LOCK: Final = threading.Lock()
+
+
 class Store:
     """Implements the gateway's SendRecorder; thread-safe (a session per call)."""
 
@@ -645,15 +653,20 @@ class Store:
 
     def close(self) -> None:
         """Let go of the database. A process closes its store after its sends have ended,
-        so none of its rows is left ``submitting``: it leaves ``submitters`` too."""
-        if self._submitter:
+        so none of its rows is left ``submitting``: with its last store on that database
+        closed, it leaves ``submitters`` too."""
+        with _SUBMITTING_LOCK:
+            last = self._submitter and _SUBMITTING[self.url] == 1
+            if self._submitter:
+                self._submitter = False
+                _SUBMITTING[self.url] -= 1
+        if last:
             submitters = cast(Table, SubmitterRow.__table__)
             try:
                 with self.engine.begin() as connection:
                     connection.execute(delete(submitters).where(submitters.c.owner == self.owner))
             except SQLAlchemyError:
-                pass  # it stays listed: the next store to open looks once, and finds nothing
-            self._submitter = False
+                pass  # it stays listed: the next store to open looks once, finds nothing
         self.engine.dispose()
 
     def submitting(self, connection: Connection) -> None:
@@ -664,7 +677,10 @@ class Store:
         submitters = cast(Table, SubmitterRow.__table__)
         insert = _insert_ignoring_duplicates(connection.dialect.name, submitters)
         connection.execute(insert.values(owner=self.owner))
-        self._submitter = True
+        with _SUBMITTING_LOCK:
+            if not self._submitter:
+                self._submitter = True
+                _SUBMITTING[self.url] += 1
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
