@@ -283,12 +283,16 @@ class Chaos:
         """Whether any rule of that kind is in force."""
         return kind in self._kinds
 
+    def _of(self, kind: Kind, provider: str, account: str) -> list[Rule]:
+        """The rules of one kind for that provider and account (the lock held)."""
+        return [r for r in self._rules if r.kind == kind and r.scoped(provider, account)]
+
     def receipt_fate(self, provider: str, account: str) -> ReceiptFate:
         """What the ``receipts:`` rules do to one message's final receipt."""
-        if "receipts" not in self._kinds:
+        if not self.has("receipts"):
             return NO_FATE
         with self._lock:
-            rules = [r for r in self._rules if r.kind == "receipts" and r.scoped(provider, account)]
+            rules = self._of("receipts", provider, account)
             rolls = [(self._random.random(), self._random.uniform(*r.delay)) for r in rules]
         delay = 0.0
         duplicate = reorder = never = False
@@ -315,10 +319,10 @@ class Chaos:
     def outcome(self, provider: str, account: str, number: str) -> str | None:
         """How an SMS to ``number`` is made to end (``number:`` rules, first match), else
         None: the emulator's own magic endings decide."""
-        if "number" not in self._kinds:
+        if not self.has("number"):
             return None
         with self._lock:
-            rules = [r for r in self._rules if r.kind == "number" and r.scoped(provider, account)]
+            rules = self._of("number", provider, account)
         digits = number.lstrip("+")
         for rule in rules:
             if fnmatch.fnmatchcase(digits, rule.pattern):
