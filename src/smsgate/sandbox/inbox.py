@@ -158,8 +158,9 @@ class Inbox:
                         del self._by_id[old.id]
                         keep.forget(KIND, old.id)
                 del self._messages[: len(dropped)]
-        for forget in self.on_drop if dropped else ():
-            forget(dropped)
+        if dropped:
+            for forget in self.on_drop:
+                forget(dropped)
         self._wake()
         self._tell(added=len(messages))
 
@@ -244,15 +245,17 @@ class Inbox:
     def delete(self, query: InboxQuery) -> int:
         """Remove the matching messages; returns how many."""
         with self._lock:
-            kept = [m for m in self._messages if not query.matches(m)]
-            deleted = len(self._messages) - len(kept)
-            if deleted:
-                for message in self._messages:
-                    if query.matches(message):
-                        self.keep.forget(KIND, message.id)
+            kept: list[InboxMessage] = []
+            gone = 0
+            for message in self._messages:
+                if query.matches(message):
+                    self.keep.forget(KIND, message.id)
+                    gone += 1
+                else:
+                    kept.append(message)
             self._messages = kept
             self._by_id = {m.id: m for m in kept}
-        return deleted
+        return gone
 
     async def wait(self, query: InboxQuery, timeout: float) -> InboxMessage | None:
         """The first matching message, as soon as there is one (None after ``timeout``
@@ -305,7 +308,7 @@ class Inbox:
         found.sort(key=lambda m: m.sequence)
         for old in found[: max(0, len(found) - self.capacity)]:
             self.keep.forget(KIND, old.id)
-        found = found[-self.capacity :] if found else []
+        found = found[-self.capacity :]
         with self._lock:
             self._messages = found
             self._by_id = {m.id: m for m in found}
