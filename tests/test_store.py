@@ -287,8 +287,8 @@ def test_no_index_holds_what_a_message_changes_on_its_way(store: Store) -> None:
     inspector = inspect(store.engine)
     for index in inspector.get_indexes("messages"):
         held = set(index["column_names"])
-        options = index.get("dialect_options", {})  # a partial index's predicate, any dialect
-        where = " ".join(str(v) for k, v in options.items() if k.endswith("_where"))
+        dialect = index.get("dialect_options", {})  # a partial index's predicate, any dialect
+        where = " ".join(str(v) for k, v in dialect.items() if k.endswith("_where"))
         assert not held & changing and not any(c in where for c in changing), index
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect() as connection:
