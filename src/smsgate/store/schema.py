@@ -151,7 +151,9 @@ class EventRow(Base):
     __tablename__ = "message_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    """The message's id; not a foreign key (see migration 0008): only the store writes events,
+    in the transaction that holds their message."""
     provider: Mapped[str] = mapped_column(String(32))
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     campaign_id: Mapped[str | None] = mapped_column(String(64))
@@ -163,10 +165,14 @@ class EventRow(Base):
     source: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255))
 
-    # Only the receipts still waiting for their message are looked up by provider id here.
-    __table_args__ = (_where(Index(None, "provider", "provider_message_id"), "message_id IS NULL"),)
+    __table_args__ = (
+        # Only the receipts still waiting for their message are looked up by provider id here.
+        _where(Index(None, "provider", "provider_message_id"), "message_id IS NULL"),
+        # Only receipts have a dedupe key; events of our own making have none.
+        _where_set(Index("uq_message_events_dedupe_key", "dedupe_key", unique=True), "dedupe_key"),
+    )
 
 
 class CallbackRow(Base):
