@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsgate.gateway import Gateway
+from smsgate.sandbox.inbox import new_message_ids
 from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import FAST_RETRY, add_account
 
@@ -191,3 +195,13 @@ def test_a_campaigns_tag_is_kept_and_searched(sandbox: BackgroundSandbox) -> Non
     send(sandbox.dsn(), ["+33612345679"], "Not tagged")
     assert listed(sandbox, tag="Black Friday")["total"] == 2
     assert listed(sandbox, q="black fri")["total"] == 2
+
+
+@given(st.integers(min_value=0, max_value=300))
+def test_message_ids_are_distinct_version_4_uuids(count: int) -> None:
+    ids = new_message_ids(count)
+    assert len(ids) == count == len(set(ids))
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,7 @@ from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, pars
 from smsgate.sandbox.allmysms.render import answer
 from smsgate.sandbox.allmysms.state import AllMySmsState
 from smsgate.sandbox.faults import around
-from smsgate.sandbox.inbox import InboxMessage
+from smsgate.sandbox.inbox import InboxMessage, new_message_ids, received_now
 
 PROVIDER: Final = "allmysms"
 FORM_URLENCODED: Final = "application/x-www-form-urlencoded"
@@ -216,9 +215,12 @@ def send_sms(state: AllMySmsState, call: Call) -> dict[str, Any]:
         balance = account.credits
     campaign = _campaign_id()
     requested = flow.get("TPOA")
+    ids = iter(new_message_ids(len(prepared.valid)))
+    received = received_now()
     records = [
         InboxMessage(
-            id=str(uuid.uuid4()),
+            id=next(ids),
+            received_at=received,
             provider=PROVIDER,
             account=account.login,
             campaign_id=campaign,
