@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smsgate.sandbox.allmysms.flow import parse_flow
 from smsgate.sandbox.allmysms.numbers import international
 from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import add_account, inbox
@@ -224,3 +225,15 @@ def test_a_stop_reply_blacklists_the_number_for_its_account_only(
     assert sent["status"] == 100
     mine = {**other, "returnformat": "json"}
     assert httpx.post(base + "getBlacklist/", data=mine).json() == {"blacklist": []}
+
+
+@given(
+    key=st.sampled_from(["mobilePhone", "MOBILEPHONE", "mobilephone", "Param_1", "param_x"]),
+    value=st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.none()),
+)
+def test_an_sms_entry_reads_the_same_alone_or_with_other_keys(key: str, value: object) -> None:
+    """A lone key takes a short way through the parser: it must read as the long way reads
+    the same entry beside a key the parser ignores."""
+    (alone,) = parse_flow(json.dumps({"DATA": {"SMS": [{key: value}]}})).sms
+    (beside,) = parse_flow(json.dumps({"DATA": {"SMS": [{key: value, "comment": "x"}]}})).sms
+    assert alone == beside

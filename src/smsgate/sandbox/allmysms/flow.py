@@ -47,6 +47,10 @@ def _scalar(value: Any) -> str:
 
 
 def _sms_entry(entry: dict[str, Any]) -> FlowSms:
+    if len(entry) == 1:  # a number alone, as a campaign without parameters gives each
+        ((key, value),) = entry.items()
+        if str(key).upper() == "MOBILEPHONE":
+            return FlowSms(_scalar(value), {})
     upper = {str(k).upper(): v for k, v in entry.items()}
     params = {
         int(k[6:]): _scalar(v)
