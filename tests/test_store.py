@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
+import pytest
+import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
@@ -225,6 +227,45 @@ def test_a_store_at_the_first_revision_is_upgraded_keeping_its_messages(
     row = store.message("msg_old")
     assert row is not None and row.text == "Hi" and row.account is None
     assert store.begin_sailor_message("k") is None
+
+
+def test_events_keep_through_0008_and_their_dedupe_keys_stay_unique(tmp_path: Path) -> None:
+    """0007 -> 0008 on SQLite copies message_events to drop its foreign key: the events stay,
+    a receipt's dedupe key is still refused twice, and events without a key are many."""
+    from alembic import command
+    from alembic.config import Config
+
+    from smsgate.store.store import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Store(url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    event = (
+        "INSERT INTO message_events (message_id, provider, status, permanent, source, "
+        "received_at, dedupe_key) VALUES ('msg_old', 'allmysms', 'sent', 0, 'send', "
+        "'2026-11-30 10:00:00', {key})"
+    )
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+        connection.exec_driver_sql(
+            "INSERT INTO messages (id, provider, sandbox, recipient, text, encoding, parts, "
+            "status, final, created_at, updated_at) VALUES ('msg_old', 'allmysms', 0, "
+            "'33612345678', 'Hi', 'GSM-7', 1, 'sent', 0, '2026-11-30 10:00:00', "
+            "'2026-11-30 10:00:00')"
+        )
+        connection.exec_driver_sql(event.format(key="NULL"))
+        connection.exec_driver_sql(event.format(key="'allmysms:receipt:1'"))
+    old.close()
+    store = Store(url)
+    assert [e.dedupe_key for e in store.events("msg_old")] == [None, "allmysms:receipt:1"]
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(event.format(key="NULL"))
+    with pytest.raises(sqlalchemy.exc.IntegrityError), store.engine.begin() as connection:
+        connection.exec_driver_sql(event.format(key="'allmysms:receipt:1'"))
+    assert len(store.events("msg_old")) == 3
+    store.close()
 
 
 _ROW_VALUES = st.fixed_dictionaries(
