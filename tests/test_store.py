@@ -199,11 +199,17 @@ def test_the_sailor_ledger_starts_a_message_once_and_keeps_how_it_ended(store: S
     assert store.begin_sailor_message("flow:step:m-1:1") is None  # its rebound: a new delivery
 
 
-def test_a_store_at_the_first_revision_is_upgraded_keeping_its_messages(
-    tmp_path: Path,
-) -> None:
-    """0001 -> 0002 on a store with messages in it: they stay, with no account on record
-    (cancel then uses the DSN at hand, as before)."""
+_OLD_MESSAGE = (
+    "INSERT INTO messages (id, provider, sandbox, recipient, text, encoding, parts, "
+    "status, final, created_at, updated_at) VALUES ('msg_old', 'allmysms', 0, "
+    "'33612345678', 'Hi', 'GSM-7', 1, 'sent', 0, '2026-11-30 10:00:00', "
+    "'2026-11-30 10:00:00')"
+)
+
+
+def _upgraded_from(tmp_path: Path, revision: str, *statements: str) -> Store:
+    """A SQLite store migrated only to ``revision``, holding what ``statements`` insert,
+    then opened as today's code opens it (which migrates it the rest of the way)."""
     from alembic import command
     from alembic.config import Config
 
@@ -215,15 +221,19 @@ def test_a_store_at_the_first_revision_is_upgraded_keeping_its_messages(
     config.set_main_option("script_location", MIGRATIONS)
     with old.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-        connection.exec_driver_sql(
-            "INSERT INTO messages (id, provider, sandbox, recipient, text, encoding, parts, "
-            "status, final, created_at, updated_at) VALUES ('msg_old', 'allmysms', 0, "
-            "'33612345678', 'Hi', 'GSM-7', 1, 'sent', 0, '2026-11-30 10:00:00', "
-            "'2026-11-30 10:00:00')"
-        )
+        command.upgrade(config, revision)
+        for statement in statements:
+            connection.exec_driver_sql(statement)
     old.close()
-    store = Store(url)
+    return Store(url)
+
+
+def test_a_store_at_the_first_revision_is_upgraded_keeping_its_messages(
+    tmp_path: Path,
+) -> None:
+    """0001 -> 0002 on a store with messages in it: they stay, with no account on record
+    (cancel then uses the DSN at hand, as before)."""
+    store = _upgraded_from(tmp_path, "0001", _OLD_MESSAGE)
     row = store.message("msg_old")
     assert row is not None and row.text == "Hi" and row.account is None
     assert store.begin_sailor_message("k") is None
@@ -232,33 +242,18 @@ def test_a_store_at_the_first_revision_is_upgraded_keeping_its_messages(
 def test_events_keep_through_0008_and_their_dedupe_keys_stay_unique(tmp_path: Path) -> None:
     """0007 -> 0008 on SQLite copies message_events to drop its foreign key: the events stay,
     a receipt's dedupe key is still refused twice, and events without a key are many."""
-    from alembic import command
-    from alembic.config import Config
-
-    from smsgate.store.store import MIGRATIONS
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    old = Store(url, migrate=False)
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
     event = (
         "INSERT INTO message_events (message_id, provider, status, permanent, source, "
         "received_at, dedupe_key) VALUES ('msg_old', 'allmysms', 'sent', 0, 'send', "
         "'2026-11-30 10:00:00', {key})"
     )
-    with old.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0007")
-        connection.exec_driver_sql(
-            "INSERT INTO messages (id, provider, sandbox, recipient, text, encoding, parts, "
-            "status, final, created_at, updated_at) VALUES ('msg_old', 'allmysms', 0, "
-            "'33612345678', 'Hi', 'GSM-7', 1, 'sent', 0, '2026-11-30 10:00:00', "
-            "'2026-11-30 10:00:00')"
-        )
-        connection.exec_driver_sql(event.format(key="NULL"))
-        connection.exec_driver_sql(event.format(key="'allmysms:receipt:1'"))
-    old.close()
-    store = Store(url)
+    store = _upgraded_from(
+        tmp_path,
+        "0007",
+        _OLD_MESSAGE,
+        event.format(key="NULL"),
+        event.format(key="'allmysms:receipt:1'"),
+    )
     assert [e.dedupe_key for e in store.events("msg_old")] == [None, "allmysms:receipt:1"]
     with store.engine.begin() as connection:
         connection.exec_driver_sql(event.format(key="NULL"))
