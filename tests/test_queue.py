@@ -34,8 +34,8 @@ from smsgate.queue.job import Runner
 from smsgate.sandbox.server import SandboxProcess, free_port
 from smsgate.store import Store
 from smsgate.store.optouts import OptOuts
+from smsgate.store.recorder import ABANDONED
 from smsgate.store.sends import OPTED_OUT_SINCE, NewSend, Sends
-from smsgate.store.store import ABANDONED
 from smsgate.usecases.sending import recording_gateway
 from tests.conftest import ALL, POSTGRES_ADMIN_URL
 

@@ -28,7 +28,7 @@ from smsgate.gateway.routes import FAILURES
 from smsgate.sandbox.messangi.emulator import MessangiEmulator
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
-from smsgate.store.store import ABANDONED
+from smsgate.store.recorder import ABANDONED
 from tests.conftest import (
     FAST_RETRY,
     WEBHOOK_SECRET,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import cast
 
 import pytest
 import sqlalchemy
@@ -12,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, inspect
+from sqlalchemy import inspect
 
 from smsgate.core.ids import new_id
 from smsgate.core.message import compose_message
@@ -24,8 +26,8 @@ from smsgate.gateway import Gateway
 from smsgate.providers.allmysms import ALPHANUMERIC_NAME, RECEIPT_STATUSES
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import ReceiptOutcome, Store
-from smsgate.store.schema import Base, MessageRow
-from smsgate.store.store import _write_many
+from smsgate.store.recorder import _write_many
+from smsgate.store.schema import Base
 from tests.conftest import FAST_RETRY
 
 
@@ -178,12 +180,58 @@ def test_the_store_knows_the_head_revision_without_alembic(store: Store) -> None
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from smsgate.store.store import HEAD_REVISION, MIGRATIONS
+    from smsgate.store.recorder import HEAD_REVISION, MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
     assert store._revision() == HEAD_REVISION
+
+
+@given(
+    when=st.datetimes(
+        min_value=datetime(1970, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=11))]
+        ),
+    )
+)
+def test_the_recorder_writes_datetimes_as_sqlalchemy_does_on_sqlite(when: datetime) -> None:
+    """The send path writes SQLite's datetimes itself (no SQLAlchemy): the very text the
+    ORM's column type writes, so that either reads what the other wrote."""
+    from sqlalchemy.dialects import sqlite
+
+    from smsgate.store.recorder import sqlite_datetime
+    from smsgate.store.schema import MessageRow
+
+    processor = MessageRow.__table__.c.created_at.type._cached_bind_processor(sqlite.dialect())
+    assert processor is not None
+    assert sqlite_datetime(when) == processor(when)
+
+
+def test_a_store_opens_and_records_without_sqlalchemy(tmp_path: Path) -> None:
+    """``smsgate send`` on the default SQLite store loads neither SQLAlchemy nor Alembic (two
+    fifths of its start-up); the rows it writes read back through the Store."""
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    env["SMSGATE_DATA_DIR"] = str(data)
+    command = [sys.executable, "-X", "importtime", "-m", "smsgate.cli", "send", "--to"]
+    first = subprocess.run([*command, "0612345678", "Hi"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-500:]
+    again = subprocess.run([*command, "0612345679", "Hi"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-500:]
+    loaded = {line.rpartition("|")[2].strip() for line in again.stderr.splitlines()}
+    assert not {name for name in loaded if name.split(".")[0] in {"sqlalchemy", "alembic"}}
+    store = Store(f"sqlite:///{data / 'smsgate.db'}")
+    try:
+        page = store.messages()
+        assert sorted(m.recipient for m in page.messages) == ["33612345678", "33612345679"]
+        assert {m.status for m in page.messages} == {"sent"}
+        assert all(m.created_at.tzinfo is UTC for m in page.messages)
+        assert [e.source for e in store.events(page.messages[0].id)] == ["send"]
+    finally:
+        store.close()
 
 
 def test_the_sailor_ledger_starts_a_message_once_and_keeps_how_it_ended(store: Store) -> None:
@@ -213,7 +261,7 @@ def _upgraded_from(tmp_path: Path, revision: str, *statements: str) -> Store:
     from alembic import command
     from alembic.config import Config
 
-    from smsgate.store.store import MIGRATIONS
+    from smsgate.store.recorder import MIGRATIONS
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = Store(url, migrate=False)
@@ -289,7 +337,6 @@ def test_rows_written_many_at_once_read_back_as_written(
     """_write_many sends a batch's shared values once and the rest as arrays (PostgreSQL):
     whatever mix of shared and differing values, each row holds its own, by INSERT and by
     UPDATE alike."""
-    table = cast(Table, MessageRow.__table__)
     ids = [new_id("msg") for _ in rows]
     base = {
         "provider": "allmysms",
@@ -304,8 +351,8 @@ def test_rows_written_many_at_once_read_back_as_written(
     first = [{"id": i, **base, **row} for i, row in zip(ids, rows, strict=True)]
     again = [{**row, "id": i} for i, row in zip(ids, reversed(rows), strict=True)]
     for written, where in ((first, None), (again, "id")):
-        with store.engine.begin() as connection:
-            _write_many(connection, table, written, where=where)
+        with store._transaction() as sql:
+            _write_many(sql, "messages", written, where=where)
         for row in written:
             found = store.message(str(row["id"]))
             assert found is not None

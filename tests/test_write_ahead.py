@@ -21,7 +21,7 @@ from smsgate.gateway import Gateway
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
 from smsgate.store.processes import gone, this_process
-from smsgate.store.store import ABANDONED
+from smsgate.store.recorder import ABANDONED
 from smsgate.usecases.sending import recording_gateway
 from tests.conftest import inbox, inject
 

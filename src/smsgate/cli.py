@@ -317,7 +317,7 @@ def send(
     before its request leaves. Ctrl-C stops after the request in flight (exit 130, with the
     report so far); a second Ctrl-C stops at once."""
     from smsgate.gateway import Halt, SendOptions
-    from smsgate.store import Store
+    from smsgate.store.recorder import Recorder
     from smsgate.usecases.sending import opted_out, recording_gateway
 
     if not to and csv_file is None:
@@ -341,7 +341,7 @@ def send(
         halt=halt,
     )
     count = len(rows) if rows is not None else _count_entries(chunks)
-    store = Store()
+    store = Recorder()  # the send path alone: no SQLAlchemy on SQLite
     options["opted_out"] = opted_out(store, ignore=ignore_opt_out)
     with (
         recording_gateway(dsn, store, region=region) as gateway,

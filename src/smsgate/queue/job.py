@@ -24,8 +24,9 @@ from smsgate.gateway.compose import batches_again, plan_message
 from smsgate.gateway.plan import SendRun
 from smsgate.gateway.routed import RoutedSend
 from smsgate.queue.engine import defer_chunks
+from smsgate.store.recorder import error_line
 from smsgate.store.sends import QueuedSend, Sends, Taken
-from smsgate.store.store import Store, error_line
+from smsgate.store.store import Store
 
 log = logging.getLogger("smsgate.queue")
 

@@ -9,7 +9,8 @@ from typing import Final, cast
 
 from sqlalchemy import Table, func, select, update
 
-from smsgate.store.schema import CallbackRow, utcnow
+from smsgate.store.recorder import utcnow
+from smsgate.store.schema import CallbackRow
 from smsgate.store.store import Store
 
 _TABLE = cast(Table, CallbackRow.__table__)

@@ -33,10 +33,8 @@ class OptOuts:
             return session.get(OptOutRow, number)
 
     def numbers(self) -> frozenset[str]:
-        """Every opted-out number, for a send to skip (a suppression list is small beside a
-        campaign: one read per send)."""
-        with self.store.engine.connect() as connection:
-            return frozenset(connection.execute(select(_TABLE.c.number)).scalars())
+        """Every opted-out number, for a send to skip (see Recorder.opted_out)."""
+        return self.store.opted_out()
 
     def list(self, *, limit: int = 100, offset: int = 0) -> tuple[list[OptOutRow], int]:
         """A page of opt-outs, newest first, and how many there are."""

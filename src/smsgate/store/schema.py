@@ -263,7 +263,3 @@ class RateBudgetRow(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     slots: Mapped[str] = mapped_column(Text)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -20,17 +20,9 @@ from sqlalchemy import ColumnElement, Table, func, select, update
 from smsgate.core.optout import OPTED_OUT
 from smsgate.core.sent import Outgoing
 from smsgate.core.status import MessageStatus
-from smsgate.store.schema import IdempotencyRow, MessageRow, OptOutRow, SendRow, utcnow
-from smsgate.store.store import (
-    ABANDONED,
-    Claim,
-    ClaimState,
-    Store,
-    _message_values,
-    _write_many,
-    claim_key,
-    settle,
-)
+from smsgate.store.recorder import ABANDONED, Sql, _message_values, _write_many, settle, utcnow
+from smsgate.store.schema import IdempotencyRow, MessageRow, OptOutRow, SendRow
+from smsgate.store.store import Claim, ClaimState, Store, claim_key
 
 _MESSAGES = cast(Table, MessageRow.__table__)
 OPTED_OUT_SINCE = f"{OPTED_OUT} after the send was accepted: not sent"
@@ -234,7 +226,7 @@ class Sends:
             )
         now = utcnow()
         with self.engine.begin() as connection:
-            self.store.submitting(connection)
+            self.store.submitting(Sql.of(connection))
             # One statement, whatever the chunk's size: a second attempt waits on the rows'
             # locks, then finds them no longer queued and takes nothing.
             taken = list(
@@ -266,7 +258,7 @@ class Sends:
         rows = [{"status": QUEUED, "submitted_by": None, "updated_at": now, "id": i} for i in ids]
         with self.engine.begin() as connection:
             if rows:
-                _write_many(connection, _MESSAGES, rows, where="id")
+                _write_many(Sql.of(connection), "messages", rows, where="id")
             enqueue(connection.connection.driver_connection)
 
     def fail_queued(self, send_id: str, chunk: int | None, reason: str) -> int:
@@ -349,5 +341,5 @@ class Sends:
                 .order_by(m.id)
                 .with_for_update()
             ).all()
-            settle(connection, found, status, reason, utcnow(), source)
+            settle(Sql.of(connection), found, status, reason, utcnow(), source)
         return len(found)

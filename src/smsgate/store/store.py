@@ -10,85 +10,43 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
-import secrets
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
-    String,
     Table,
     and_,
-    any_,
-    create_engine,
     delete,
-    event,
     func,
-    inspect,
-    literal,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from smsgate import settings
-from smsgate.core.errors import ConfigurationError
-from smsgate.core.rates import FULL, Slot, answer_slot, take_slot
 from smsgate.core.receipts import Receipt, Reply
-from smsgate.core.report import RecipientStatus
-from smsgate.core.sent import Outgoing, SentBatch
 from smsgate.core.status import MessageStatus, advances, is_final
-from smsgate.core.text import segment
-from smsgate.store.processes import gone, this_process
+from smsgate.store.postgres import table as postgres_table
+from smsgate.store.postgres import unnest_statement
+from smsgate.store.recorder import Recorder, Sql, _write_many, utcnow
 from smsgate.store.schema import (
     EventRow,
     IdempotencyRow,
     MessageRow,
     OptOutRow,
-    RateBudgetRow,
     ReplyRow,
     SailorMessageRow,
-    SubmitterRow,
-    UtcDateTime,
-    utcnow,
 )
 
 log = logging.getLogger("smsgate.store")
 T = TypeVar("T")
-DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
-MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0008"
-"""The newest migration's revision: a store already there opens without loading Alembic
-(a third of a second of every command). A test keeps it equal to Alembic's head."""
-
-ABANDONED: Final = (
-    "the process sending it stopped during its request (killed or crashed): the provider may "
-    "have it; check there (smsgate sync, or the provider's site) before sending it again"
-)
-
-_SEND_STATUS: Final = {
-    RecipientStatus.SENT: MessageStatus.SENT,
-    RecipientStatus.SCHEDULED: MessageStatus.SCHEDULED,
-    RecipientStatus.REJECTED: MessageStatus.REJECTED,
-    RecipientStatus.FAILED: MessageStatus.FAILED,
-    RecipientStatus.UNKNOWN: MessageStatus.UNKNOWN,
-}
-
-
 KEY_LIFETIME: Final = timedelta(hours=24)
 """How long an Idempotency-Key keeps its first answer."""
 
@@ -140,107 +98,6 @@ def _insert_ignoring_duplicates(dialect_name: str, table: Any) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
-def _write_many(
-    connection: Connection,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    *,
-    where: str | None = None,
-) -> None:
-    """INSERT many rows (or, with ``where``, UPDATE each row found by that column) in one
-    statement: on PostgreSQL one array per column (``unnest``), elsewhere the driver's
-    executemany.
-
-    A send's rows differ in a few strings only: SQLAlchemy's per-value type processing cost
-    more than SQLite's own work (see bench/run.py's CLI send), and on PostgreSQL one
-    parameter set per row cost a queued send's worker more than its requests (one statement
-    a row, each a round of the pipeline). Each distinct value of a column that needs
-    processing (the batch's datetimes) goes through the column's own SQLAlchemy type once, so
-    the database holds exactly what the ORM writes and reads.
-    """
-    if not rows:
-        return
-    dialect = connection.dialect
-    columns = [name for name in rows[0] if name != where] + ([where] if where else [])
-    values: list[list[Any]] = []
-    for name in columns:
-        column = [row[name] for row in rows]
-        if isinstance(table.c[name].type, UtcDateTime):
-            processor = table.c[name].type._cached_bind_processor(dialect)
-            if processor is not None:
-                done = {value: processor(value) for value in set(column)}
-                column = [done[value] for value in column]
-        values.append(column)
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        # A batch's rows share most values (its status, time, campaign): those go once, as
-        # one value, and only what differs goes as an array. The first column (the key, for
-        # an UPDATE) is always an array: it says how many rows.
-        counted = len(values) - 1 if where else 0
-        same = tuple(i != counted and len(set(v)) == 1 for i, v in enumerate(values))
-        statement, order = _unnest_statement(table, tuple(columns), same, where)
-        params = [values[i][0] if same[i] else values[i] for i in order]
-        driver.execute(statement, params, binary=True)
-        return
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    # Built from our own table's column names only; every value goes as a parameter.
-    if where is None:
-        statement = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
-            f"VALUES ({', '.join([marker] * len(columns))})"
-        )
-    else:
-        assignments = ", ".join(f"{name} = {marker}" for name in columns[:-1])
-        statement = f"UPDATE {table.name} SET {assignments} WHERE {where} = {marker}"  # noqa: S608
-    connection.exec_driver_sql(statement, list(zip(*values, strict=True)))
-
-
-_POSTGRESQL: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-def _parameter(table: Table, column: str, array: bool = False) -> str:
-    """A binary parameter of one column's type (or an array of them)."""
-    return f"%b::{table.c[column].type.compile(_POSTGRESQL)}{'[]' if array else ''}"
-
-
-@functools.cache
-def _unnest_statement(
-    table: Table, columns: tuple[str, ...], same: tuple[bool, ...], where: str | None
-) -> tuple[str, list[int]]:
-    """_write_many's PostgreSQL statement, and the order of its parameters (column indexes):
-    one array per column that differs from row to row, one value for each that is ``same``
-    in every row, each typed by its column, so its text is the same for every batch of a
-    kind (psycopg prepares it once)."""
-    varying = [i for i, one in enumerate(same) if not one]
-    arrays = ", ".join(_parameter(table, columns[i], array=True) for i in varying)
-    unnested = f"unnest({arrays}) AS v({', '.join(columns[i] for i in varying)})"
-
-    def value(i: int) -> str:
-        return _parameter(table, columns[i]) if same[i] else f"v.{columns[i]}"
-
-    # Built from our own table's column names and types only; every value is a parameter.
-    if where is None:
-        chosen = ", ".join(value(i) for i in range(len(columns)))
-        constants = [i for i, one in enumerate(same) if one]
-        return (
-            f"INSERT INTO {table.name} ({', '.join(columns)})"  # noqa: S608
-            f" SELECT {chosen} FROM {unnested}",
-            constants + varying,
-        )
-    updated = range(len(columns) - 1)
-    assignments = ", ".join(f"{columns[i]} = {value(i)}" for i in updated)
-    # The keys twice: the join alone lets PostgreSQL choose a scan of the whole table when
-    # its statistics lag behind a big send's rows; "= ANY" holds it to the index.
-    key = len(columns) - 1
-    return (
-        f"UPDATE {table.name} SET {assignments} FROM {unnested}"  # noqa: S608
-        f" WHERE {table.name}.{where} = v.{where}"
-        f" AND {table.name}.{where} = ANY({_parameter(table, where, array=True)})",
-        [i for i in updated if same[i]] + varying + [key],
-    )
-
-
 def opt_out_number(
     connection: Connection, number: str, source: str, provider: str | None, detail: str | None
 ) -> bool:
@@ -252,116 +109,6 @@ def opt_out_number(
         .returning(table.c.number)
     ).scalar()
     return inserted is not None
-
-
-def error_line(error: BaseException) -> str:
-    """An error's first line, from the driver's own error where SQLAlchemy wraps one (its
-    text goes on with the statement and its parameters)."""
-    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
-def _one_of(column: Any, values: list[str], dialect: str) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``= ANY`` of one array parameter, whose statement
-    is the same whatever the count (an IN list of a batch's 2,000 values was a statement of
-    its own to build and parse for every batch)."""
-    if dialect == "postgresql":
-        return cast(ColumnElement[bool], column == any_(literal(values, postgresql.ARRAY(String))))
-    return cast(ColumnElement[bool], column.in_(values))
-
-
-def _own_event(
-    message_id: str,
-    provider: str,
-    recipient: str,
-    status: str,
-    now: datetime,
-    source: str,
-    *,
-    provider_message_id: str | None = None,
-    campaign_id: str | None = None,
-    permanent: bool = False,
-    detail: str | None = None,
-) -> dict[str, Any]:
-    """An event of our own making (a send, a recovery): no provider code, no dedupe key (a
-    receipt's event comes from _event_values)."""
-    return {
-        "message_id": message_id,
-        "provider": provider,
-        "provider_message_id": provider_message_id,
-        "campaign_id": campaign_id,
-        "recipient": recipient,
-        "status": status,
-        "permanent": permanent,
-        "provider_status": None,
-        "detail": detail,
-        "source": source,
-        "occurred_at": now,
-        "received_at": now,
-        "dedupe_key": None,
-    }
-
-
-def settle(
-    connection: Connection,
-    rows: Sequence[Any],
-    status: MessageStatus,
-    reason: str,
-    now: datetime,
-    source: str,
-) -> None:
-    """Messages (rows with id, provider, recipient) that end at ``status`` without an answer
-    to go by (abandoned, cancelled, not sent), with the reason and an event saying so."""
-    if not rows:
-        return
-    final = is_final(status)
-    outcomes = [
-        {"status": status.value, "final": final, "error": reason, "updated_at": now, "id": r.id}
-        for r in rows
-    ]
-    events = [
-        _own_event(r.id, r.provider, r.recipient, status.value, now, source, detail=reason)
-        for r in rows
-    ]
-    _write_many(connection, cast(Table, MessageRow.__table__), outcomes, where="id")
-    _write_many(connection, cast(Table, EventRow.__table__), events)
-
-
-def _message_values(
-    batch: Outgoing | SentBatch,
-    index: int,
-    message_id: str,
-    to: str,
-    now: datetime,
-    owner: str | None,
-) -> dict[str, Any]:
-    """What a message row holds from before its request leaves."""
-    message = batch.message
-    text = batch.text_of(index)
-    seg = segment(text) if batch.texts else message.fitted.segmentation
-    return {
-        "id": message_id,
-        "provider": batch.provider,
-        "sandbox": batch.sandbox,
-        "account": batch.account,
-        "provider_message_id": None,
-        "campaign_id": None,
-        "client_reference": batch.reference,
-        "recipient": to,
-        "sender": message.sender,
-        "text": text,
-        "encoding": seg.encoding.value,
-        "parts": seg.count,
-        "cost": None,
-        "error": None,
-        "tag": message.campaign_name,
-        "scheduled_at": (isinstance(batch, Outgoing) and batch.hold_until) or message.scheduled_at,
-        "created_at": now,
-        "updated_at": now,
-        "submitted_by": owner,
-        "tried": ",".join(batch.tried) or None,
-        "callback_url": batch.callback_url,
-    }
 
 
 def _message_key(receipt: Receipt) -> tuple[str, ...]:
@@ -492,7 +239,7 @@ class _CoreStatements:
             {"id": state.id, "status": state.status.value, "final": state.final, "updated_at": now}
             for state in states
         ]
-        _write_many(self.connection, cast(Table, MessageRow.__table__), rows, where="id")
+        _write_many(Sql.of(self.connection), "messages", rows, where="id")
 
 
 class _PsycopgStatements(_CoreStatements):
@@ -533,8 +280,8 @@ class _PsycopgStatements(_CoreStatements):
             return set()
         # _write_many's statement, every column an array (receipts differ in every field),
         # skipping the ones seen before.
-        table = cast(Table, EventRow.__table__)
-        insert, _ = _unnest_statement(table, _EVENT_COLUMNS, _ALL_VARY, None)
+        table = postgres_table("message_events")
+        insert, _ = unnest_statement(table, _EVENT_COLUMNS, _ALL_VARY, None)
         self.cursor.execute(
             insert + " ON CONFLICT DO NOTHING RETURNING dedupe_key",
             [[v[column] for v in values] for column in _EVENT_COLUMNS],
@@ -552,46 +299,6 @@ def _batch_statements(connection: Any) -> _CoreStatements:
     return _CoreStatements(connection)
 
 
-def database_url(env: Mapping[str, str] | None = None) -> str:
-    """$SMSGATE_DATABASE_URL, else a SQLite file in the data directory."""
-    env = os.environ if env is None else env
-    url = settings.DATABASE_URL.read(env)
-    if url:
-        return url
-    folder = settings.data_dir(env)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigurationError(
-            f"cannot create the data directory {str(folder)!r} ({error.strerror or error}): "
-            f"set {settings.DATA_DIR.name} to a folder you can write to"
-        ) from None
-    return f"sqlite:///{folder / 'smsgate.db'}"
-
-
-def _engine(url: str) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    try:
-        engine = create_engine(url, pool_pre_ping=True)
-    except Exception as error:  # bad URL, missing driver
-        raise ConfigurationError(
-            f"cannot use the database {url.split('@')[-1]!r}: {error}; check {DATABASE_VARIABLE}"
-        ) from None
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection: Any, record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-    return engine
-
-
 @dataclass(frozen=True)
 class MessagePage:
     messages: list[MessageRow]
@@ -600,116 +307,18 @@ class MessagePage:
     offset: int
 
 
-_SUBMITTING: Final[Counter[str]] = Counter()
-"""This process's stores that put it in ``submitters``, by database: it leaves the list when
-the last of them closes (another may still have a request in flight)."""
-_SUBMITTING_LOCK: Final = threading.Lock()
+class Store(Recorder):
+    """The message store: the send path (Recorder), and the reads, receipts, replies and
+    keys over SQLAlchemy; thread-safe (a session per call)."""
 
-
-class Store:
-    """Implements the gateway's SendRecorder; thread-safe (a session per call)."""
-
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
-        self.url = url or database_url()
-        self.engine = _engine(self.url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.owner = this_process()
-        self._submitter = False
-        """Whether this process is in ``submitters`` (from its first write-ahead on)."""
-        if migrate:
-            self.migrate()
-            self.settle_abandoned()
-
-    def __repr__(self) -> str:
-        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
-
-    def migrate(self) -> None:
-        """Bring the schema to the latest migration (a no-op when it is there already)."""
-        try:
-            if self._revision() == HEAD_REVISION:
-                return
-            from alembic import command
-            from alembic.config import Config
-
-            config = Config()
-            config.set_main_option("script_location", MIGRATIONS)
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-        except SQLAlchemyError as error:
-            where = self.engine.url.render_as_string(hide_password=True)
-            reason = error_line(error)
-            raise ConfigurationError(
-                f"cannot open the message store at {where} ({reason}): check {DATABASE_VARIABLE}"
-            ) from None
-
-    def _revision(self) -> str | None:
-        """The schema's Alembic revision, read with one query; None for a new database."""
-        with self.engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None
-            found = connection.execute(text("SELECT version_num FROM alembic_version"))
-            return found.scalar()
-
-    def close(self) -> None:
-        """Let go of the database. A process closes its store after its sends have ended,
-        so none of its rows is left ``submitting``: with its last store on that database
-        closed, it leaves ``submitters`` too."""
-        with _SUBMITTING_LOCK:
-            last = self._submitter and _SUBMITTING[self.url] == 1
-            if self._submitter:
-                self._submitter = False
-                _SUBMITTING[self.url] -= 1
-        if last:
-            submitters = cast(Table, SubmitterRow.__table__)
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(delete(submitters).where(submitters.c.owner == self.owner))
-            except SQLAlchemyError:
-                pass  # it stays listed: the next store to open looks once, finds nothing
-        self.engine.dispose()
-
-    def submitting(self, connection: Connection) -> None:
-        """On record as a process that may leave rows ``submitting``, in the transaction of
-        its first write-ahead (a row of ours is never there without us in ``submitters``)."""
-        if self._submitter:
-            return
-        submitters = cast(Table, SubmitterRow.__table__)
-        insert = _insert_ignoring_duplicates(connection.dialect.name, submitters)
-        connection.execute(insert.values(owner=self.owner))
-        with _SUBMITTING_LOCK:
-            if not self._submitter:
-                self._submitter = True
-                _SUBMITTING[self.url] += 1
+    @functools.cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
         with self._sessions.begin() as session:
             yield session
-
-    # -- recording sends --------------------------------------------------------------------
-
-    def settle_abandoned(self) -> int:
-        """Messages left ``submitting`` by a process of this host that runs no more become
-        ``unknown``, saying why: their request may have reached the provider. Returns how many.
-        (Run whenever a store opens: a look at the few ``submitters``, and at the messages
-        only when one of them is dead.)"""
-        table = cast(Table, MessageRow.__table__)
-        submitters = cast(Table, SubmitterRow.__table__)
-        with self.engine.begin() as connection:
-            owners = connection.execute(select(submitters.c.owner)).scalars()
-            dead = [owner for owner in owners if gone(owner)]
-            if not dead:
-                return 0
-            left = connection.execute(
-                select(table.c.id, table.c.provider, table.c.recipient).where(
-                    table.c.status == MessageStatus.SUBMITTING.value,
-                    table.c.submitted_by.in_(dead),
-                )
-            ).all()
-            settle(connection, left, MessageStatus.UNKNOWN, ABANDONED, utcnow(), "recovery")
-            connection.execute(delete(submitters).where(submitters.c.owner.in_(dead)))
-            return len(left)
 
     def unidentified(
         self, provider: str, account: str | None, limit: int = 1000
@@ -783,170 +392,6 @@ class Store:
         table = cast(Table, IdempotencyRow.__table__)
         with self.engine.begin() as connection:
             connection.execute(delete(table).where(table.c.key == key))
-
-    def budget(self, key: str, calls: int, period: float) -> SharedBudget | None:
-        """A provider account's call budget shared by every process on this database
-        (PostgreSQL); None on SQLite, where the process's own budget serves."""
-        if self.engine.dialect.name != "postgresql":
-            return None
-        return SharedBudget(self, key, calls, period)
-
-    def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
-        """Write-ahead: the messages of the next requests, committed as ``submitting`` before
-        any of them leaves, each marked with this process (see abandoned_submissions).
-        Rerouted ones (another provider of the route provably did not send them) are on
-        record already: their rows now name the provider about to take them."""
-        now = utcnow()
-        rows = [
-            {
-                **_message_values(
-                    batch, index, batch.ids[index], batch.recipients[index], now, self.owner
-                ),
-                "status": MessageStatus.SUBMITTING.value,
-                "final": False,
-            }
-            for batch in outgoing
-            for index in range(len(batch.ids))
-        ]
-        if not rows:
-            return
-        messages = cast(Table, MessageRow.__table__)
-        with self.engine.begin() as connection:
-            self.submitting(connection)
-            if any(batch.rerouted for batch in outgoing):
-                for row in rows:  # a new provider: its own reference, text and account
-                    del row["created_at"], row["scheduled_at"], row["callback_url"]
-                _write_many(connection, messages, rows, where="id")
-            else:
-                _write_many(connection, messages, rows)
-
-    def record_batch(self, sent: SentBatch) -> None:
-        """What became of each message of one request, and its "send" event, in one
-        transaction: the rows written ahead are updated; a batch never announced (not sent
-        after a refusal) is recorded outright.
-
-        SQLAlchemy Core with one statement per table and many parameter sets: no ORM object
-        per row (building 200,000 of them was 90% of a 100,000-recipient CLI send's CPU).
-        """
-        now = utcnow()
-        accepted = [r for r in sent.results if r.status.accepted]
-        cost = int(sent.credits_used) // len(accepted) if sent.credits_used and accepted else None
-        outcomes: list[dict[str, Any]] = []
-        for result in sent.results:
-            assert result.id is not None
-            status = _SEND_STATUS[result.status]
-            taken = result.status.accepted
-            outcomes.append(
-                {
-                    "id": result.id,
-                    "provider_message_id": result.provider_message_id,
-                    "campaign_id": sent.campaign_id if taken else None,
-                    "cost": cost if taken else None,
-                    "status": status.value,
-                    "final": is_final(status),
-                    "error": result.error,
-                    "updated_at": now,
-                }
-            )
-        if not outcomes:
-            return
-        rows = [
-            {**o, "provider": sent.provider, "recipient": r.to}
-            for o, r in zip(outcomes, sent.results, strict=True)
-        ]
-        events = [
-            _own_event(
-                row["id"],
-                sent.provider,
-                row["recipient"],
-                row["status"],
-                now,
-                "send",
-                provider_message_id=row["provider_message_id"],
-                campaign_id=row["campaign_id"],
-                permanent=row["final"],
-                detail=row["error"],
-            )
-            for row in rows
-        ]
-        messages = cast(Table, MessageRow.__table__)
-        with self.engine.begin() as connection:
-            if sent.announced:
-                _write_many(connection, messages, outcomes, where="id")
-            else:
-                whole = [
-                    {**_message_values(sent, i, o["id"], r.to, now, self.owner), **o}
-                    for i, (o, r) in enumerate(zip(outcomes, sent.results, strict=True))
-                ]
-                _write_many(connection, messages, whole)
-            _write_many(connection, cast(Table, EventRow.__table__), events)
-            self._claim_waiting(connection, sent.provider, sent.campaign_id, rows, now)
-
-    def _claim_waiting(
-        self,
-        connection: Connection,
-        provider: str,
-        campaign_id: str | None,
-        rows: Sequence[dict[str, Any]],
-        now: datetime,
-    ) -> None:
-        """Receipts that arrived before these messages were recorded: attach and apply them."""
-        by_id = {r["provider_message_id"]: r for r in rows if r["provider_message_id"]}
-        by_number = {r["recipient"]: r for r in rows if r["campaign_id"]}
-        events = cast(Table, EventRow.__table__).c
-        conditions: list[ColumnElement[bool]] = []
-        dialect = connection.dialect.name
-        if by_id:
-            conditions.append(_one_of(events.provider_message_id, list(by_id), dialect))
-        if campaign_id and by_number:
-            conditions.append(
-                and_(
-                    events.campaign_id == campaign_id,
-                    _one_of(events.recipient, list(by_number), dialect),
-                )
-            )
-        if not conditions:
-            return
-        # Most batches find none: one look at the index of waiting receipts (it holds only
-        # those) spares sending every id of the batch to the database for nothing.
-        anything = connection.execute(
-            select(events.id)
-            .where(events.message_id.is_(None), events.provider == provider)
-            .limit(1)
-        ).first()
-        if anything is None:
-            return
-        waiting = connection.execute(
-            select(
-                events.id,
-                events.provider_message_id,
-                events.recipient,
-                events.status,
-                events.permanent,
-            )
-            .where(events.message_id.is_(None), events.provider == provider, or_(*conditions))
-            .order_by(events.id)
-        ).all()
-        claimed: list[dict[str, Any]] = []
-        moved: dict[str, dict[str, Any]] = {}
-        for event_id, provider_message_id, recipient, status, permanent in waiting:
-            row = by_id.get(provider_message_id or "") or by_number.get(recipient or "")
-            if row is None:
-                continue
-            claimed.append({"id": event_id, "message_id": row["id"]})
-            current = MessageStatus(row["status"])
-            if advances(current, row["final"], MessageStatus(status), permanent):
-                row["status"] = status
-                row["final"] = is_final(MessageStatus(status), permanent)
-                moved[row["id"]] = row
-        if claimed:
-            _write_many(connection, cast(Table, EventRow.__table__), claimed, where="id")
-        if moved:
-            statuses = [
-                {"id": r["id"], "status": r["status"], "final": r["final"], "updated_at": now}
-                for r in moved.values()
-            ]
-            _write_many(connection, cast(Table, MessageRow.__table__), statuses, where="id")
 
     @staticmethod
     def _advance(row: MessageRow, status: MessageStatus, permanent: bool) -> bool:
@@ -1175,68 +620,3 @@ class Store:
                 .where(SailorMessageRow.key == key)
                 .values(state=state, finished_at=utcnow())
             )
-
-
-class SharedBudget:
-    """At most ``calls`` per ``period`` seconds for one account, across processes and
-    machines, on the database's clock: the account's row is locked (SELECT ... FOR UPDATE)
-    while a caller takes the slot whose last call is oldest, and again when its call has
-    its answer, so that the slot counts from then (see ``gateway.ratelimit.Slot``)."""
-
-    def __init__(self, store: Store, key: str, calls: int, period: float) -> None:
-        self.store, self.key, self.calls, self.period = store, key, calls, period
-
-    def __repr__(self) -> str:
-        return f"SharedBudget({self.calls}/{self.period:g}s)"
-
-    def _update(self, change: Callable[[list[list[Any]], float], T]) -> T:
-        """Run ``change`` on the locked row's slots ([id, seconds]) and the database's now."""
-        table = cast(Table, RateBudgetRow.__table__)
-        with self.store.engine.begin() as connection:
-            connection.execute(
-                postgresql.insert(table).values(key=self.key, slots="[]").on_conflict_do_nothing()
-            )
-            slots_text, now = connection.execute(
-                select(table.c.slots, func.extract("epoch", func.clock_timestamp()))
-                .where(table.c.key == self.key)
-                .with_for_update()
-            ).one()
-            slots: list[list[Any]] = json.loads(slots_text)
-            result = change(slots, float(now))
-            connection.execute(
-                update(table).where(table.c.key == self.key).values(slots=json.dumps(slots))
-            )
-        return result
-
-    def reserve(self) -> Slot:
-        """The next call's slot (see core.rates.take_slot); the row keeps each slot as
-        [when its call last counted, in flight, the token of its latest call]."""
-        token = secrets.token_hex(6)
-
-        def take(slots: list[list[Any]], now: float) -> float | None:
-            slots[:] = [slot for slot in slots if not isinstance(slot[0], str)]  # older format
-            taken = take_slot(slots, self.calls, self.period, now)
-            if taken is None:
-                return None
-            slot, wait = taken
-            slot[2:] = [token]
-            return wait
-
-        def answered(slots: list[list[Any]], now: float) -> None:
-            for slot in slots:
-                if slot[2:] == [token]:
-                    answer_slot(slot, now)
-
-        wait = self._update(take)
-        if wait is None:
-            return FULL
-
-        def done() -> None:
-            # The call went out whatever happens here: a store that cannot note its answer
-            # leaves the slot in flight until it is stale, and the send goes on.
-            try:
-                self._update(answered)
-            except SQLAlchemyError as error:
-                log.warning("could not note a call's answer in its budget: %s", error)
-
-        return Slot(wait, done)

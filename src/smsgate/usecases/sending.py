@@ -7,20 +7,16 @@ them here keeps the gateway unaware of storage and the store unaware of sending.
 from __future__ import annotations
 
 from smsgate.gateway import Gateway
-from smsgate.store import Store
+from smsgate.store.recorder import Recorder
 
 
-def recording_gateway(dsn: str | None, store: Store, *, region: str | None = None) -> Gateway:
+def recording_gateway(dsn: str | None, store: Recorder, *, region: str | None = None) -> Gateway:
     """The gateway for a DSN (else the settings', else the sandbox), recording in ``store``
     and sharing each account's call budget through it (on PostgreSQL)."""
     return Gateway.from_dsn(dsn, region=region, recorder=store, budgets=store)
 
 
-def opted_out(store: Store, *, ignore: bool = False) -> frozenset[str] | None:
+def opted_out(store: Recorder, *, ignore: bool = False) -> frozenset[str] | None:
     """The numbers a send skips because they opted out (None when told to ignore them: a
     transactional SMS a person must get, such as a one-time code)."""
-    if ignore:
-        return None
-    from smsgate.store.optouts import OptOuts
-
-    return OptOuts(store).numbers()
+    return None if ignore else store.opted_out()
