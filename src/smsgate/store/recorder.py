@@ -205,7 +205,7 @@ def _write_many(
     values: list[list[Any]] = []
     for name in columns:
         column = [row[name] for row in rows]
-        if sql.dialect == "sqlite" and any(isinstance(value, datetime) for value in column):
+        if sql.dialect == "sqlite" and any(issubclass(t, datetime) for t in set(map(type, column))):
             done = {v: sqlite_datetime(v) if v is not None else None for v in set(column)}
             column = [done[value] for value in column]
         values.append(column)
