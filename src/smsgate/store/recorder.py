@@ -381,17 +381,18 @@ class Recorder:
         return driver
 
     @contextmanager
-    def _transaction(self) -> Iterator[Sql]:
-        """One transaction: on a SQLite file, a connection of this store's own (the write
-        lock taken at once, so that it waits its turn rather than fail half-way);
-        elsewhere, SQLAlchemy's, on its driver."""
+    def _transaction(self, *, writes: bool = True) -> Iterator[Sql]:
+        """One transaction: on a SQLite file, a connection of this store's own (one that
+        ``writes`` takes the write lock at once, so that it waits its turn rather than fail
+        half-way; a reader never waits in WAL mode); elsewhere, SQLAlchemy's, on its
+        driver."""
         if self._file is None:
             with self.engine.begin() as connection:
                 yield Sql.of(connection)
             return
         driver = self._connection()
         try:
-            driver.execute("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
             try:
                 yield Sql(driver, "sqlite")
                 driver.execute("COMMIT")
@@ -430,7 +431,7 @@ class Recorder:
             if self.dialect == "sqlite"
             else "SELECT to_regclass('alembic_version')"
         )
-        with self._transaction() as sql:
+        with self._transaction(writes=False) as sql:
             if not [row for row in sql.rows(found) if row[0]]:
                 return None
             versions = sql.rows("SELECT version_num FROM alembic_version")
@@ -484,7 +485,7 @@ class Recorder:
     def opted_out(self) -> frozenset[str]:
         """Every opted-out number, for a send to skip (a suppression list is small beside a
         campaign: one read per send)."""
-        with self._transaction() as sql:
+        with self._transaction(writes=False) as sql:
             return frozenset(number for (number,) in sql.rows("SELECT number FROM opt_outs"))
 
     # -- recording sends --------------------------------------------------------------------
@@ -494,9 +495,12 @@ class Recorder:
         ``unknown``, saying why: their request may have reached the provider. Returns how many.
         (Run whenever a store opens: a look at the few ``submitters``, and at the messages
         only when one of them is dead.)"""
+        listed = "SELECT owner FROM submitters"
+        with self._transaction(writes=False) as sql:  # almost always: nobody dead, no lock
+            if not any(gone(owner) for (owner,) in sql.rows(listed)):
+                return 0
         with self._transaction() as sql:
-            owners = [owner for (owner,) in sql.rows("SELECT owner FROM submitters")]
-            dead = [owner for owner in owners if gone(owner)]
+            dead = [owner for (owner,) in sql.rows(listed) if gone(owner)]
             if not dead:
                 return 0
             whose, params = sql.one_of("submitted_by", dead)
