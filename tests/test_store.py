@@ -234,6 +234,15 @@ def test_a_store_opens_and_records_without_sqlalchemy(tmp_path: Path) -> None:
         store.close()
 
 
+def test_a_closed_store_opens_again_at_its_next_use(store: Store) -> None:
+    """close() lets go of every connection (the recorder's own and SQLAlchemy's); a later
+    call opens what it needs again instead of reaching for a closed one."""
+    store.close()
+    assert store.opted_out() == frozenset()
+    assert store.messages().total == 0
+    store.close()
+
+
 def test_the_sailor_ledger_starts_a_message_once_and_keeps_how_it_ended(store: Store) -> None:
     """begin is one atomic insert: of many sailors given the same message, one starts it."""
     from concurrent.futures import ThreadPoolExecutor

@@ -456,6 +456,7 @@ class Recorder:
                 # it stays listed: the next store to open looks once, finds nothing
         with self._lock:
             opened, self._opened = self._opened, []
+            self._idle = queue.SimpleQueue()
             engine, self._engine = self._engine, None
         for driver in opened:
             driver.close()
