@@ -3,19 +3,21 @@
 Every send is recorded per recipient, each with its status history. Receipts move a message's
 status forward only (core.status); a receipt delivered twice is recorded once; one that comes
 before its message was recorded waits, and is applied when the message arrives.
+
+The send path (write-ahead, outcomes, recovery) is ``store.recorder``, which the Store
+extends: what needs SQLAlchemy is here, what a send needs is there.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,8 +47,6 @@ from smsgate.store.schema import (
     SailorMessageRow,
 )
 
-log = logging.getLogger("smsgate.store")
-T = TypeVar("T")
 KEY_LIFETIME: Final = timedelta(hours=24)
 """How long an Idempotency-Key keeps its first answer."""
 
