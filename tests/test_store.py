@@ -234,6 +234,25 @@ def test_a_store_opens_and_records_without_sqlalchemy(tmp_path: Path) -> None:
         store.close()
 
 
+def test_a_database_that_refuses_the_store_is_one_clear_error(postgres_url: str) -> None:
+    """The recorder's statements go to psycopg itself: a refusal of the database (here a
+    role with no right to read the schema's revision) is the store's one-line error, not
+    the driver's traceback."""
+    from smsgate.core.errors import ConfigurationError
+
+    Store(postgres_url).close()
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'smsgate_outsider')"
+            " THEN CREATE ROLE smsgate_outsider LOGIN; END IF; END $$"
+        )
+    admin.dispose()
+    outsider = sqlalchemy.make_url(postgres_url).set(username="smsgate_outsider", password=None)
+    with pytest.raises(ConfigurationError, match="permission denied for table alembic_version"):
+        Store(outsider.render_as_string(hide_password=False))
+
+
 def test_a_closed_store_opens_again_at_its_next_use(store: Store) -> None:
     """close() lets go of every connection (the recorder's own and SQLAlchemy's); a later
     call opens what it needs again instead of reaching for a closed one."""

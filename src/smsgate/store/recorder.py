@@ -108,13 +108,19 @@ def error_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+_DRIVER_ERRORS: Final = (("psycopg", "Error"), ("sqlalchemy.exc", "SQLAlchemyError"))
+"""Errors of the database besides sqlite3's: psycopg's own (the recorder's statements go
+to its driver) and SQLAlchemy's, each checked only once its module is loaded (a store that
+never loaded one raised none of its errors)."""
+
+
 def database_error(error: BaseException) -> bool:
-    """sqlite3's errors, and SQLAlchemy's once it is loaded (a store that never loaded it
-    raised none)."""
-    if isinstance(error, sqlite3.Error):
-        return True
-    exc = sys.modules.get("sqlalchemy.exc")
-    return exc is not None and isinstance(error, exc.SQLAlchemyError)
+    """Whether ``error`` is the database's (to tell in one line), not a bug of ours."""
+    kinds: list[type[BaseException]] = [sqlite3.Error]
+    for module, name in _DRIVER_ERRORS:
+        if (loaded := sys.modules.get(module)) is not None:
+            kinds.append(getattr(loaded, name))
+    return isinstance(error, tuple(kinds))
 
 
 def engine_of(url: str) -> Engine:
