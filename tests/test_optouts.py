@@ -21,7 +21,6 @@ from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox
 from smsgate.service.app import ServiceConfig, create_app
 from smsgate.store import Store
-from smsgate.store.optouts import OptOuts
 from tests.conftest import FAST_RETRY, WAIT, inbox
 from tests.test_cli import run as run_cli
 
@@ -187,7 +186,7 @@ def test_a_stop_reply_by_webhook_opts_out_and_the_next_send_skips_it(
     assert service.post("/v1/messages", params=WAIT, json=body).status_code == 201
     _reply(sandbox, "33612340402", "arrêt")
     deadline = time.monotonic() + 10
-    while "33612340402" not in OptOuts(store).numbers():
+    while "33612340402" not in store.opted_out():
         assert time.monotonic() < deadline, "the webhook's STOP did not opt the number out"
         time.sleep(0.05)
     report = service.post("/v1/messages", params=WAIT, json=body).json()

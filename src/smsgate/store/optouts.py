@@ -32,10 +32,6 @@ class OptOuts:
         with self.store._session() as session:
             return session.get(OptOutRow, number)
 
-    def numbers(self) -> frozenset[str]:
-        """Every opted-out number, for a send to skip (see Recorder.opted_out)."""
-        return self.store.opted_out()
-
     def list(self, *, limit: int = 100, offset: int = 0) -> tuple[list[OptOutRow], int]:
         """A page of opt-outs, newest first, and how many there are."""
         with self.store._session() as session:

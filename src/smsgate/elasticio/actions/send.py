@@ -149,9 +149,7 @@ def _store() -> Store | None:
 def _opted_out(store: Store) -> frozenset[str]:
     """With a message store, the numbers that opted out (a STOP reply, by hand): skipped with
     reason 'opted out', as from the CLI and the API."""
-    from smsgate.store.optouts import OptOuts
-
-    return OptOuts(store).numbers()
+    return store.opted_out()
 
 
 async def process(
