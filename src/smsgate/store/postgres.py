@@ -20,7 +20,7 @@ from smsgate.store.schema import Base
 _POSTGRESQL: Final = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def table(name: str) -> Table:
+def table_named(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
@@ -76,6 +76,6 @@ def write_unnested(
     # UPDATE) is always an array: it says how many rows.
     counted = len(values) - 1 if where else 0
     same = tuple(i != counted and len(set(v)) == 1 for i, v in enumerate(values))
-    statement, order = unnest_statement(table(name), tuple(columns), same, where)
+    statement, order = unnest_statement(table_named(name), tuple(columns), same, where)
     params = [values[i][0] if same[i] else values[i] for i in order]
     driver.execute(statement, params, binary=True)

@@ -35,8 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.status import MessageStatus, advances, is_final
-from smsgate.store.postgres import table as postgres_table
-from smsgate.store.postgres import unnest_statement
+from smsgate.store.postgres import table_named, unnest_statement
 from smsgate.store.recorder import Recorder, Sql, _write_many, utcnow
 from smsgate.store.schema import (
     EventRow,
@@ -280,7 +279,7 @@ class _PsycopgStatements(_CoreStatements):
             return set()
         # _write_many's statement, every column an array (receipts differ in every field),
         # skipping the ones seen before.
-        table = postgres_table("message_events")
+        table = table_named("message_events")
         insert, _ = unnest_statement(table, _EVENT_COLUMNS, _ALL_VARY, None)
         self.cursor.execute(
             insert + " ON CONFLICT DO NOTHING RETURNING dedupe_key",
