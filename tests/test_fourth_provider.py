@@ -38,7 +38,7 @@ from smsgate.providers.base import (
     Registration,
     json_request,
 )
-from smsgate.sandbox import state as sandbox_state
+from smsgate.sandbox import emulators as sandbox_registry
 from smsgate.sandbox.emulator import EmulatorRegistration, Shared, sandbox_dsn
 from smsgate.sandbox.emulators import EMULATORS
 from smsgate.sandbox.inbox import InboxMessage
@@ -139,7 +139,7 @@ def client_dsn(host: str, port: int, **options: str) -> str:
 def toy_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[BackgroundSandbox]:
     monkeypatch.setitem(REGISTRY, NAME, Registration(NAME, CAPABILITIES, Toy.from_dsn))
     toy = EmulatorRegistration(NAME, ToyEmulator, client_dsn)
-    monkeypatch.setattr(sandbox_state, "EMULATORS", (*EMULATORS, toy))
+    monkeypatch.setattr(sandbox_registry, "EMULATORS", (*EMULATORS, toy))
     with BackgroundSandbox() as sandbox:
         yield sandbox
 

@@ -2,7 +2,8 @@
 
 The gateway loads this module by name. A synchronous httpx client cannot call an ASGI app by
 itself (httpx ships only an async ASGI transport), so :class:`BlockingASGITransport` runs the
-app on an event loop in a daemon thread.
+app on an event loop in a daemon thread. It emulates AllMySMS only, the provider its DSN
+names, so no other emulator is loaded.
 
 Its state lasts in ``sandbox-embedded.db`` in the folder the gateway names (:func:`keep_in`),
 so a later command finds what an earlier one sent: a held send to cancel, receipts that fell
@@ -23,6 +24,7 @@ import httpx
 from starlette.applications import Starlette
 
 from smsgate.core.errors import ConfigurationError
+from smsgate.sandbox import allmysms
 from smsgate.sandbox.allmysms.accounts import DEMO_API_KEY, DEMO_LOGIN
 from smsgate.sandbox.app import build_app
 from smsgate.sandbox.keep import EMBEDDED_FILE, Keep, SqliteKeep
@@ -64,7 +66,7 @@ def app() -> Starlette:
     global _app
     with _lock:
         if _app is None:
-            state = SandboxState(_keep())
+            state = SandboxState(_keep(), emulators=(allmysms.EMULATOR,))
             _app = build_app(state)
             _loop().call(_resume(state))
             atexit.register(_close, state)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
-from smsgate.sandbox.emulator import Emulator, Shared
-from smsgate.sandbox.emulators import EMULATORS
+from smsgate.sandbox.emulator import Emulator, EmulatorRegistration, Shared
 from smsgate.sandbox.inbox import Inbox
 from smsgate.sandbox.keep import Keep
 
@@ -13,12 +13,20 @@ E = TypeVar("E", bound=Emulator)
 
 
 class SandboxState:
-    def __init__(self, keep: Keep | None = None) -> None:
+    def __init__(
+        self, keep: Keep | None = None, emulators: Sequence[EmulatorRegistration] | None = None
+    ) -> None:
         """``keep``: where its state lasts (none by default: memory only); what it holds is
-        restored here, and goes on at :meth:`resume`."""
+        restored here, and goes on at :meth:`resume`. ``emulators``: the providers it
+        emulates, every registered one by default (the embedded sandbox, which only AllMySMS
+        reaches, loads just that one: a ``sandbox://`` send starts faster)."""
+        if emulators is None:
+            from smsgate.sandbox import emulators as registry
+
+            emulators = registry.EMULATORS
         self.shared = Shared(keep or Keep())
         self.emulators: dict[str, Emulator] = {
-            entry.name: entry.build(self.shared) for entry in EMULATORS
+            entry.name: entry.build(self.shared) for entry in emulators
         }
         self.inbox.restore()
         self.shared.calls.restore(self.keep)
