@@ -424,3 +424,30 @@ def test_the_cli_behaves_as_people_expect() -> None:
     assert "\x1b[33mwarning: " in coloured.stderr and "\x1b[32msent" in coloured.stdout
     plain = run(*text, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
     assert "\x1b[33m" not in plain.stderr and "\x1b[32m" not in plain.stdout
+
+
+def test_a_sandbox_send_of_one_short_sms_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """Start-up time is a feature: a one-part ``sandbox://`` send loads neither the emulators
+    it does not reach, nor httpx's own command line (click, pygments), nor what only a big
+    send (the progress bar), a long text (grapheme clusters), a route table (TOML) or an
+    XML body needs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    env["SMSGATE_DATA_DIR"] = str(tmp_path)
+    command = [sys.executable, "-X", "importtime", "-m", "smsgate.cli", "send", "--to"]
+    first = subprocess.run([*command, "0612345678", "Hi"], env=env, capture_output=True)
+    assert first.returncode == 0  # it made the store (Alembic's migration loads much more)
+    done = subprocess.run([*command, "0612345679", "Hi"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    loaded = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
+    assert "smsgate.sandbox.allmysms" in loaded
+    unwanted = {
+        "smsgate.sandbox.messangi",
+        "smsgate.sandbox.smsworks",
+        "click",
+        "pygments",
+        "rich.progress",
+        "regex",
+        "tomllib",
+        "xml.etree.ElementTree",
+    }
+    assert loaded & unwanted == set()

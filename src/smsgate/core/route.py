@@ -11,7 +11,6 @@ reaches a provider or the environment.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -142,6 +141,8 @@ def _prefix(text: str) -> str:
 
 def _toml_entries(text: str) -> list[tuple[str, str]] | None:
     """The entries of a TOML route table, or None when the text is not TOML of that shape."""
+    import tomllib  # only a route table loads it: start-up time is a feature
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
-
-import regex
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
 from smsgate.core.errors import InvalidText
+
+if TYPE_CHECKING:
+    import regex
 
 
 class Encoding(StrEnum):
@@ -34,7 +36,6 @@ GSM_CHARACTERS: Final = GSM_BASIC | GSM_EXTENSION
 SINGLE_LIMIT: Final = {Encoding.GSM7: 160, Encoding.UCS2: 70}
 PART_LIMIT: Final = {Encoding.GSM7: 153, Encoding.UCS2: 67}
 
-_CLUSTER = regex.compile(r"\X")
 EMPTY_TEXT = "the text is empty: give the message to send"
 
 
@@ -123,8 +124,16 @@ class _Splitter:
         return len(self.parts)
 
 
+@cache
+def _cluster_pattern() -> regex.Pattern[str]:
+    """Compiled at the first long text: most texts fit one part and never need ``regex``."""
+    import regex
+
+    return regex.compile(r"\X")
+
+
 def clusters(text: str) -> list[str]:
-    return list(_CLUSTER.findall(text))
+    return list(_cluster_pattern().findall(text))
 
 
 def segment(text: str) -> Segmentation:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from types import TracebackType
@@ -100,6 +99,8 @@ class Gateway(GatewayBase):
         except RuntimeError:
             return asyncio.run(pipelined())
         # This thread already runs an event loop: pipeline in a thread of its own.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smsgate-send") as pool:
             return pool.submit(asyncio.run, pipelined()).result()
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.responses import Response
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 _ITEM_NAMES: Final = {"smsIds": "sms", "acks": "ack", "mos": "mo"}
 
@@ -21,6 +23,9 @@ def answer(body: dict[str, Any], fmt: str) -> Response:
 
 
 def to_xml(body: dict[str, Any]) -> bytes:
+    # Imported here: JSON is the usual answer, and a sandbox:// send should not pay for XML.
+    import xml.etree.ElementTree as ET
+
     root = ET.Element("response")
     for key, value in body.items():
         _append(root, key, value)
@@ -30,6 +35,8 @@ def to_xml(body: dict[str, Any]) -> bytes:
 
 
 def _append(parent: ET.Element, name: str, value: Any) -> None:
+    import xml.etree.ElementTree as ET
+
     element = ET.SubElement(parent, name)
     if isinstance(value, list):
         for item in value:
