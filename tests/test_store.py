@@ -407,3 +407,61 @@ def test_no_index_holds_what_a_message_changes_on_its_way(store: Store) -> None:
                 "SELECT reloptions FROM pg_class WHERE relname = 'messages'"
             ).scalar()
         assert options == ["fillfactor=70"]
+
+
+_ANY_VALUE = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.binary(max_size=4)
+    | st.sampled_from(["", "\x00", "a\x00b", "😀", "\\u0000", '"[]"', "NULL"])
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.integers(1, 5).flatmap(
+        lambda width: st.lists(st.lists(_ANY_VALUE, min_size=width, max_size=width), min_size=1)
+    ),
+    update=st.booleans(),
+)
+def test_sqlite_json_rows_store_what_row_by_row_binding_stores(
+    rows: list[list[object]], update: bool
+) -> None:
+    """On SQLite a batch's rows go as one JSON document (store.sqlite): whatever the values
+    (text with NUL or emoji, integers past 64 bits, floats, bytes, 1 against True), each row
+    holds exactly what sqlite3 binding it row by row stores, type included, by INSERT and by
+    UPDATE alike (or the statement goes row by row)."""
+    import sqlite3
+
+    from smsgate.store.recorder import Sql, _write_many
+
+    names = [f"c{i}" for i in range(len(rows[0]))]
+
+    def stored(json_rows: bool) -> list[tuple[object, ...]]:
+        connection = sqlite3.connect(":memory:", isolation_level=None)
+        connection.execute(f"CREATE TABLE t (k INTEGER PRIMARY KEY, {', '.join(names)})")
+        keyed = [{"k": n, **dict(zip(names, row, strict=True))} for n, row in enumerate(rows)]
+        if update:  # the rows exist, empty: the UPDATE fills them in
+            connection.executemany("INSERT INTO t (k) VALUES (?)", [(n,) for n in range(len(rows))])
+            keyed = [{**dict(list(r.items())[1:]), "k": r["k"]} for r in keyed]
+        sql = Sql(connection, "sqlite")
+        try:
+            if json_rows:
+                _write_many(sql, "t", keyed, where="k" if update else None)
+            else:
+                columns = list(keyed[0])
+                if update:
+                    sets = ", ".join(f"{c} = ?" for c in columns[:-1])
+                    statement = f"UPDATE t SET {sets} WHERE k = ?"
+                else:
+                    statement = f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                connection.executemany(statement, [tuple(r.values()) for r in keyed])
+        except OverflowError:  # an integer sqlite3 cannot bind, either way
+            return [("OverflowError",)]
+        typed = ", ".join(f"{c}, typeof({c})" for c in names)
+        return connection.execute(f"SELECT k, {typed} FROM t ORDER BY k").fetchall()
+
+    assert stored(json_rows=True) == stored(json_rows=False)

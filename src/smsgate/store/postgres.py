@@ -67,15 +67,17 @@ def unnest_statement(
 
 
 def write_unnested(
-    driver: Any, name: str, columns: list[str], values: list[list[Any]], where: str | None
+    driver: Any,
+    name: str,
+    columns: list[str],
+    values: list[list[Any]],
+    same: tuple[bool, ...],
+    where: str | None,
 ) -> None:
-    """recorder._write_many on PostgreSQL: ``values`` holds one list per column (the key,
-    for an UPDATE, last)."""
+    """recorder._write_columns on PostgreSQL: ``values`` holds one list per column (the key,
+    for an UPDATE, last); a column that is the ``same`` in every row holds its one value."""
     # A batch's rows share most values (its status, time, campaign): those go once, as one
-    # value, and only what differs goes as an array. The first column (the key, for an
-    # UPDATE) is always an array: it says how many rows.
-    counted = len(values) - 1 if where else 0
-    same = tuple(i != counted and len(set(v)) == 1 for i, v in enumerate(values))
+    # value, and only what differs goes as an array.
     statement, order = unnest_statement(table_named(name), tuple(columns), same, where)
     params = [values[i][0] if same[i] else values[i] for i in order]
     driver.execute(statement, params, binary=True)

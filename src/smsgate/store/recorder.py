@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from smsgate import settings
 from smsgate.core.errors import ConfigurationError
@@ -197,20 +197,54 @@ class Sql:
 def _write_many(
     sql: Sql, table: str, rows: Sequence[dict[str, Any]], *, where: str | None = None
 ) -> None:
-    """INSERT many rows (or, with ``where``, UPDATE each row found by that column) in one
-    statement: on PostgreSQL one array per column (``unnest``, store.postgres), elsewhere
-    the driver's executemany.
-
-    A send's rows differ in a few strings only: per-value type processing (SQLAlchemy's)
-    cost more than SQLite's own work (see bench/run.py's CLI send). Each distinct datetime
-    of a column is converted once.
-    """
+    """INSERT many rows (or, with ``where``, UPDATE each row found by that column): the rows
+    as dicts, for :func:`_write_columns`, which takes what every row shares once."""
     if not rows:
         return
-    columns = [name for name in rows[0] if name != where] + ([where] if where else [])
-    values: list[list[Any]] = []
-    for name in columns:
+    varying: dict[str, list[Any]] = {}
+    same: dict[str, Any] = {}
+    first = next(iter(rows[0]))  # always a list, which says how many rows there are
+    for name in rows[0]:
         column = [row[name] for row in rows]
+        if name not in (first, where) and _shared(column):
+            same[name] = column[0]
+        else:
+            varying[name] = column
+    _write_columns(sql, table, varying, same, where=where)
+
+
+def _shared(column: list[Any]) -> bool:
+    """Whether every row holds the same value, of the same type (1 and True are not)."""
+    return column.count(column[0]) == len(column) and len(set(map(type, column))) == 1
+
+
+def _write_columns(
+    sql: Sql,
+    table: str,
+    varying: dict[str, list[Any]],
+    same: Mapping[str, Any],
+    *,
+    where: str | None = None,
+) -> None:
+    """INSERT rows (or, with ``where``, UPDATE each row found by that column, one of
+    ``varying``) in one statement: ``varying`` holds one list per column, a value per row;
+    ``same`` the values every row shares, sent once. On PostgreSQL one array per column
+    (``unnest``, store.postgres), on SQLite one JSON document (``json_each``, store.sqlite),
+    else the driver's executemany.
+
+    A send's rows differ in a few strings only (the id and the number): binding every value
+    of every row from Python cost more than the database's own work (bench/run.py's CLI
+    send). Each distinct datetime is converted once.
+    """
+    count = len(next(iter(varying.values())))  # at least one column is a list
+    if not count:
+        return
+    names = [n for n in same if n != where] + [n for n in varying if n != where]
+    columns = names + ([where] if where else [])
+    shared = [name in same and name != where for name in columns]
+    values: list[list[Any]] = []
+    for name, one in zip(columns, shared, strict=True):
+        column = [same[name]] if one else varying[name]
         if sql.dialect == "sqlite" and any(issubclass(t, datetime) for t in set(map(type, column))):
             done = {v: sqlite_datetime(v) if v is not None else None for v in set(column)}
             column = [done[value] for value in column]
@@ -218,8 +252,15 @@ def _write_many(
     if sql.arrays:
         from smsgate.store.postgres import write_unnested
 
-        write_unnested(sql.driver, table, columns, values, where)
+        write_unnested(sql.driver, table, columns, values, tuple(shared), where)
         return
+    if sql.dialect == "sqlite":
+        from smsgate.store.sqlite import json_statement
+
+        found = json_statement(table, columns, values, shared, where)
+        if found is not None:
+            sql.run(*found)
+            return
     # Built from our own table's column names only; every value goes as a parameter.
     if where is None:
         statement = (
@@ -229,39 +270,30 @@ def _write_many(
     else:
         assignments = ", ".join(f"{name} = ?" for name in columns[:-1])
         statement = f"UPDATE {table} SET {assignments} WHERE {where} = ?"  # noqa: S608
-    sql.many(statement, list(zip(*values, strict=True)))
+    full = [column * count if one else column for column, one in zip(values, shared, strict=True)]
+    sql.many(statement, list(zip(*full, strict=True)))
 
 
-def _own_event(
-    message_id: str,
-    provider: str,
-    recipient: str,
-    status: str,
-    now: datetime,
-    source: str,
-    *,
-    provider_message_id: str | None = None,
-    campaign_id: str | None = None,
-    permanent: bool = False,
-    detail: str | None = None,
-) -> dict[str, Any]:
-    """An event of our own making (a send, a recovery): no provider code, no dedupe key (a
-    receipt's event comes from store._event_values)."""
-    return {
-        "message_id": message_id,
-        "provider": provider,
-        "provider_message_id": provider_message_id,
-        "campaign_id": campaign_id,
-        "recipient": recipient,
-        "status": status,
-        "permanent": permanent,
-        "provider_status": None,
-        "detail": detail,
-        "source": source,
-        "occurred_at": now,
-        "received_at": now,
-        "dedupe_key": None,
-    }
+_OWN_EVENT: Final[dict[str, Any]] = {
+    "provider_message_id": None,
+    "campaign_id": None,
+    "permanent": False,
+    "provider_status": None,
+    "detail": None,
+    "dedupe_key": None,
+}
+
+
+def _write_own_events(
+    sql: Sql, now: datetime, source: str, varying: dict[str, list[Any]], **same: Any
+) -> None:
+    """Events of our own making (a send, a recovery): no provider code, no dedupe key (a
+    receipt's event comes from store._event_values). ``varying`` holds the message ids and
+    whatever else differs from event to event; ``same`` what they share."""
+    shared = {**_OWN_EVENT, "source": source, "occurred_at": now, "received_at": now, **same}
+    for name in varying:
+        shared.pop(name, None)
+    _write_columns(sql, "message_events", varying, shared)
 
 
 def settle(
@@ -276,17 +308,15 @@ def settle(
     to go by (abandoned, cancelled, not sent), with the reason and an event saying so."""
     if not rows:
         return
-    final = is_final(status)
-    outcomes = [
-        {"status": status.value, "final": final, "error": reason, "updated_at": now, "id": r[0]}
-        for r in rows
-    ]
-    events = [
-        _own_event(id_, provider, recipient, status.value, now, source, detail=reason)
-        for id_, provider, recipient in rows
-    ]
-    _write_many(sql, "messages", outcomes, where="id")
-    _write_many(sql, "message_events", events)
+    ids = [r[0] for r in rows]
+    outcome = {"status": status.value, "final": is_final(status), "error": reason}
+    _write_columns(sql, "messages", {"id": ids}, {**outcome, "updated_at": now}, where="id")
+    events = {
+        "message_id": ids,
+        "provider": [r[1] for r in rows],
+        "recipient": [r[2] for r in rows],
+    }
+    _write_own_events(sql, now, source, events, status=status.value, detail=reason)
 
 
 def _message_values(
@@ -324,6 +354,28 @@ def _message_values(
         "tried": ",".join(batch.tried) or None,
         "callback_url": batch.callback_url,
     }
+
+
+def _message_columns(
+    batch: Outgoing | SentBatch,
+    ids: Sequence[str],
+    recipients: Sequence[str],
+    now: datetime,
+    owner: str | None,
+) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """A batch's message rows (_message_values) as columns: the id and number of each (and,
+    personalised, its text), and what they all share, taken once."""
+    same = _message_values(batch, 0, ids[0], recipients[0], now, owner)
+    varying: dict[str, list[Any]] = {"id": list(ids), "recipient": list(recipients)}
+    if batch.texts:
+        texts = [batch.text_of(index) for index in range(len(ids))]
+        parts = [segment(text) for text in texts]
+        varying["text"] = texts
+        varying["encoding"] = [seg.encoding.value for seg in parts]
+        varying["parts"] = [seg.count for seg in parts]
+    for name in varying:
+        del same[name]
+    return varying, same
 
 
 _SUBMITTING: Final[Counter[str]] = Counter()
@@ -525,89 +577,99 @@ class Recorder:
         any of them leaves, each marked with this process (see abandoned_submissions).
         Rerouted ones (another provider of the route provably did not send them) are on
         record already: their rows now name the provider about to take them."""
-        now = utcnow()
-        rows = [
-            {
-                **_message_values(
-                    batch, index, batch.ids[index], batch.recipients[index], now, self.owner
-                ),
-                "status": MessageStatus.SUBMITTING.value,
-                "final": False,
-            }
-            for batch in outgoing
-            for index in range(len(batch.ids))
-        ]
-        if not rows:
+        batches = [batch for batch in outgoing if batch.ids]
+        if not batches:
             return
+        now = utcnow()
+        submitting = {"status": MessageStatus.SUBMITTING.value, "final": False}
+        rerouted = any(batch.rerouted for batch in batches)
         with self._transaction() as sql:
             self.submitting(sql)
-            if any(batch.rerouted for batch in outgoing):
-                for row in rows:  # a new provider: its own reference, text and account
-                    del row["created_at"], row["scheduled_at"], row["callback_url"]
-                _write_many(sql, "messages", rows, where="id")
-            else:
-                _write_many(sql, "messages", rows)
+            for batch in batches:
+                varying, same = _message_columns(
+                    batch, batch.ids, batch.recipients, now, self.owner
+                )
+                same |= submitting
+                if rerouted:  # a new provider: its own reference, text and account
+                    del same["created_at"], same["scheduled_at"], same["callback_url"]
+                    _write_columns(sql, "messages", varying, same, where="id")
+                else:
+                    _write_columns(sql, "messages", varying, same)
 
     def record_batch(self, sent: SentBatch) -> None:
         """What became of each message of one request, and its "send" event, in one
         transaction: the rows written ahead are updated; a batch never announced (not sent
         after a refusal) is recorded outright.
 
-        One statement per table and many parameter sets: no ORM object per row (building
-        200,000 of them was 90% of a 100,000-recipient CLI send's CPU).
+        Columns, not rows: a batch's 2,000 messages share most values (its status, time and
+        campaign), and one dict per row and table was more of a 100,000-recipient CLI send's
+        CPU than SQLite's own work.
         """
-        now = utcnow()
-        accepted = [r for r in sent.results if r.status.accepted]
-        cost = int(sent.credits_used) // len(accepted) if sent.credits_used and accepted else None
-        outcomes: list[dict[str, Any]] = []
-        for result in sent.results:
-            assert result.id is not None
-            status = _SEND_STATUS[result.status]
-            taken = result.status.accepted
-            outcomes.append(
-                {
-                    "id": result.id,
-                    "provider_message_id": result.provider_message_id,
-                    "campaign_id": sent.campaign_id if taken else None,
-                    "cost": cost if taken else None,
-                    "status": status.value,
-                    "final": is_final(status),
-                    "error": result.error,
-                    "updated_at": now,
-                }
-            )
-        if not outcomes:
+        results = sent.results
+        if not results:
             return
-        rows = [
-            {**o, "provider": sent.provider, "recipient": r.to}
-            for o, r in zip(outcomes, sent.results, strict=True)
-        ]
-        events = [
-            _own_event(
-                row["id"],
-                sent.provider,
-                row["recipient"],
-                row["status"],
-                now,
-                "send",
-                provider_message_id=row["provider_message_id"],
-                campaign_id=row["campaign_id"],
-                permanent=row["final"],
-                detail=row["error"],
-            )
-            for row in rows
-        ]
+        now = utcnow()
+        taken = [result.status.accepted for result in results]
+        accepted = taken.count(True)
+        cost = int(sent.credits_used) // accepted if sent.credits_used and accepted else None
+        statuses = [_SEND_STATUS[result.status] for result in results]
+        ids = cast(list[str], [result.id for result in results])
+        assert None not in ids  # every message has its id before it is sent
+        outcome: dict[str, list[Any]] = {
+            "id": ids,
+            "provider_message_id": [result.provider_message_id for result in results],
+            "campaign_id": [sent.campaign_id if t else None for t in taken],
+            "cost": [cost if t else None for t in taken],
+            "status": [status.value for status in statuses],
+            "final": [is_final(status) for status in statuses],
+            "error": [result.error for result in results],
+        }
+        recipients = [result.to for result in results]
         with self._transaction() as sql:
             if sent.announced:
-                _write_many(sql, "messages", outcomes, where="id")
+                _write_columns(sql, "messages", outcome, {"updated_at": now}, where="id")
             else:
-                whole = [
-                    {**_message_values(sent, i, o["id"], r.to, now, self.owner), **o}
-                    for i, (o, r) in enumerate(zip(outcomes, sent.results, strict=True))
+                varying, same = _message_columns(sent, ids, recipients, now, self.owner)
+                for name in outcome:
+                    same.pop(name, None)
+                _write_columns(sql, "messages", varying | outcome, same)
+            events: dict[str, list[Any]] = {
+                "message_id": ids,
+                "recipient": recipients,
+                "provider_message_id": outcome["provider_message_id"],
+                "campaign_id": outcome["campaign_id"],
+                "status": outcome["status"],
+                "permanent": outcome["final"],
+                "detail": outcome["error"],
+            }
+            _write_own_events(sql, now, "send", events, provider=sent.provider)
+            if self._receipts_waiting(sql, sent.provider):
+                rows = [
+                    {"id": i, "status": st, "final": f, "provider_message_id": p}
+                    | {"campaign_id": c, "recipient": r}
+                    for i, st, f, p, c, r in zip(
+                        ids,
+                        outcome["status"],
+                        outcome["final"],
+                        outcome["provider_message_id"],
+                        outcome["campaign_id"],
+                        recipients,
+                        strict=True,
+                    )
                 ]
-                _write_many(sql, "messages", whole)
-            _write_many(sql, "message_events", events)
-            self._claim_waiting(sql, sent.provider, sent.campaign_id, rows, now)
+                self._claim_waiting(sql, sent.provider, sent.campaign_id, rows, now)
+
+    @staticmethod
+    def _receipts_waiting(sql: Sql, provider: str) -> bool:
+        """Whether any receipt of the provider waits for its message. Most batches find
+        none: one look at the index of waiting receipts (it holds only those) spares
+        sending every id of the batch to the database for nothing."""
+        return bool(
+            sql.rows(
+                "SELECT id FROM message_events WHERE message_id IS NULL AND provider = ? LIMIT 1",
+                [provider],
+            )
+        )
 
     def _claim_waiting(
         self,
@@ -633,10 +695,6 @@ class Recorder:
         if not conditions:
             return
         waiting = "FROM message_events WHERE message_id IS NULL AND provider = ?"
-        # Most batches find none: one look at the index of waiting receipts (it holds only
-        # those) spares sending every id of the batch to the database for nothing.
-        if not sql.rows(f"SELECT id {waiting} LIMIT 1", [provider]):
-            return
         found = sql.rows(
             "SELECT id, provider_message_id, recipient, status, permanent"
             f" {waiting} AND ({' OR '.join(conditions)}) ORDER BY id",
