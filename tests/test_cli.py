@@ -170,11 +170,42 @@ def test_a_provider_that_does_not_answer_is_an_ordinary_error_not_a_bug() -> Non
     assert "ZZSECRETZZ" not in done.stderr + as_json.stdout + as_json.stderr
 
 
-def test_a_large_send_shows_progress_and_succeeds(sandbox: BackgroundSandbox) -> None:
+def test_a_large_send_shows_progress_on_a_terminal_only(sandbox: BackgroundSandbox) -> None:
+    """The bar is drawn where a person watches (stderr a terminal), never into a pipe or a
+    log."""
+    import pty
+
     rich = add_account(sandbox, "rich", "k", 100_000)
     numbers = ",".join(f"+336{n:08d}" for n in range(2500))
     done = run("send", "--to", numbers, "--dsn", rich, "Hi")
     assert done.returncode == 0 and "2500 sent" in done.stdout
+    assert "sending" not in done.stderr
+    watched, terminal = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    environment |= {"SMSGATE_DATA_DIR": str(DATA_DIR), "TERM": "xterm", "COLUMNS": "100"}
+    environment.pop("NO_COLOR", None)
+    more = ",".join(f"+337{n:08d}" for n in range(2500))
+    with subprocess.Popen(
+        [*SMSGATE, "send", "--to", more, "--dsn", rich, "Hi"],
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        env=environment,
+    ) as process:
+        os.close(terminal)
+        drawn = b""
+        while chunk := _read_some(watched):
+            drawn += chunk
+        assert process.wait(timeout=60) == 0
+    os.close(watched)
+    assert b"sending" in drawn
+
+
+def _read_some(fd: int) -> bytes:
+    """What a terminal shows next; nothing once the other side closed it."""
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the process ended and the terminal is gone
+        return b""
 
 
 def test_the_sandbox_command_serves_the_api() -> None:

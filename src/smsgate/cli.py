@@ -180,7 +180,9 @@ def _read_numbers(values: list[str]) -> list[str]:
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    if not enabled:  # a few recipients: no bar, and none of rich.progress's import cost
+    # A few recipients, or stderr not a terminal (a pipe, a log, CI): no bar to draw, and
+    # none of rich.progress's import or its refresh thread.
+    if not enabled or not err.rich().is_terminal:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
