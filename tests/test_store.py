@@ -452,16 +452,19 @@ def test_sqlite_json_rows_store_what_row_by_row_binding_stores(
             if json_rows:
                 _write_many(sql, "t", keyed, where="k" if update else None)
             else:
+                # The test's own column names (c0, c1...); every value is a parameter.
                 columns = list(keyed[0])
-                if update:
-                    sets = ", ".join(f"{c} = ?" for c in columns[:-1])
-                    statement = f"UPDATE t SET {sets} WHERE k = ?"
-                else:
-                    statement = f"INSERT INTO t ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                marks = ", ".join("?" * len(columns))
+                sets = ", ".join(f"{c} = ?" for c in columns[:-1])
+                statement = (
+                    f"UPDATE t SET {sets} WHERE k = ?"  # noqa: S608
+                    if update
+                    else f"INSERT INTO t ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+                )
                 connection.executemany(statement, [tuple(r.values()) for r in keyed])
         except OverflowError:  # an integer sqlite3 cannot bind, either way
             return [("OverflowError",)]
         typed = ", ".join(f"{c}, typeof({c})" for c in names)
-        return connection.execute(f"SELECT k, {typed} FROM t ORDER BY k").fetchall()
+        return connection.execute(f"SELECT k, {typed} FROM t ORDER BY k").fetchall()  # noqa: S608
 
     assert stored(json_rows=True) == stored(json_rows=False)

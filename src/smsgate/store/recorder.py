@@ -197,20 +197,12 @@ class Sql:
 def _write_many(
     sql: Sql, table: str, rows: Sequence[dict[str, Any]], *, where: str | None = None
 ) -> None:
-    """INSERT many rows (or, with ``where``, UPDATE each row found by that column): the rows
-    as dicts, for :func:`_write_columns`, which takes what every row shares once."""
-    if not rows:
-        return
-    varying: dict[str, list[Any]] = {}
-    same: dict[str, Any] = {}
-    first = next(iter(rows[0]))  # always a list, which says how many rows there are
-    for name in rows[0]:
-        column = [row[name] for row in rows]
-        if name not in (first, where) and _shared(column):
-            same[name] = column[0]
-        else:
-            varying[name] = column
-    _write_columns(sql, table, varying, same, where=where)
+    """INSERT many rows (or, with ``where``, UPDATE each row found by that column), given
+    as dicts: :func:`_write_columns` of their columns."""
+    if rows:
+        _write_columns(
+            sql, table, {name: [row[name] for row in rows] for name in rows[0]}, {}, where=where
+        )
 
 
 def _shared(column: list[Any]) -> bool:
@@ -228,17 +220,22 @@ def _write_columns(
 ) -> None:
     """INSERT rows (or, with ``where``, UPDATE each row found by that column, one of
     ``varying``) in one statement: ``varying`` holds one list per column, a value per row;
-    ``same`` the values every row shares, sent once. On PostgreSQL one array per column
-    (``unnest``, store.postgres), on SQLite one JSON document (``json_each``, store.sqlite),
-    else the driver's executemany.
+    ``same`` the values every row shares, sent once (so is any list that holds one value).
+    On PostgreSQL one array per column (``unnest``, store.postgres), on SQLite one JSON
+    document (``json_each``, store.sqlite), else the driver's executemany.
 
     A send's rows differ in a few strings only (the id and the number): binding every value
     of every row from Python cost more than the database's own work (bench/run.py's CLI
     send). Each distinct datetime is converted once.
     """
-    count = len(next(iter(varying.values())))  # at least one column is a list
+    key = where or next(iter(varying))  # always a list: it says how many rows there are
+    count = len(varying[key])
     if not count:
         return
+    found = {n: c[0] for n, c in varying.items() if n != key and _shared(c)}
+    if found:  # a column the same in every row goes once, whoever built it
+        same = {**same, **found}
+        varying = {n: c for n, c in varying.items() if n not in found}
     names = [n for n in same if n != where] + [n for n in varying if n != where]
     columns = names + ([where] if where else [])
     shared = [name in same and name != where for name in columns]
@@ -257,9 +254,9 @@ def _write_columns(
     if sql.dialect == "sqlite":
         from smsgate.store.sqlite import json_statement
 
-        found = json_statement(table, columns, values, shared, where)
-        if found is not None:
-            sql.run(*found)
+        in_json = json_statement(table, columns, values, shared, where)
+        if in_json is not None:
+            sql.run(*in_json)
             return
     # Built from our own table's column names only; every value goes as a parameter.
     if where is None:
