@@ -38,6 +38,7 @@ test: lint $(NODE_STAMP)
 
 bench: $(STAMP)
 	bash scripts/services.sh
+	bash scripts/browser.sh
 	$(PY) bench/run.py
 
 clean:
