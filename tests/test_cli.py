@@ -236,6 +236,23 @@ def test_sends_are_recorded_and_listed_even_on_the_embedded_sandbox() -> None:
     assert missing.returncode == 2 and "no message 'msg_nope'" in missing.stderr
 
 
+def test_the_listing_piped_at_80_columns_is_one_whole_line_per_message() -> None:
+    """Piped (80 columns), a long two-line text takes what the id, number, status and time
+    leave, cut with an ellipsis; none of those is cut, and the message stays on one line."""
+    text = "Bonjour ! Votre code est 4821.\nRépondez STOP au 36180 pour ne plus recevoir."
+    sent = run("send", "--to", "0612345678", "--tag", "cli-narrow", "--json", text)
+    (message_id,) = [r["id"] for r in json.loads(sent.stdout)["recipients"]]
+    piped = run("messages", "--tag", "cli-narrow", env={"COLUMNS": "80"})
+    lines = piped.stdout.splitlines()
+    assert len(lines) == 4 and lines[-1] == "1 of 1"  # header, rule, the message, the count
+    header, row = lines[0].split(), lines[2]
+    assert header[:8] == ["id", "┃", "to", "┃", "status", "┃", "created", "┃"]
+    assert row.split()[:6] == [message_id, "│", "33612345678", "│", "sent", "│"]
+    assert row.split()[9].startswith("Bo") and row.rstrip().endswith("…") and len(row) <= 80
+    wide = run("messages", "--tag", "cli-narrow", env={"COLUMNS": "160"}).stdout.splitlines()
+    assert "Bonjour ! Votre code est 4821. Répondez" in wide[2]  # the first 40 characters
+
+
 def test_schedule_then_cancel(sandbox: BackgroundSandbox) -> None:
     sent = run(
         "send",

@@ -11,7 +11,7 @@ import csv
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
@@ -741,14 +741,19 @@ def messages(
     if as_json:
         _print_json({"total": page.total, "items": [_message_dict(m) for m in page.messages]})
         return
-    # Ids are never cut: 'smsgate show' must find what is printed, even piped at 80 columns.
-    width = max((len(row.id) for row in page.messages), default=2)
+
+    # One line per message, even piped at 80 columns: the id ('smsgate show' must find what
+    # is printed), number, status and time are never cut; the text takes what is left.
+    def whole(name: str, values: Iterable[str]) -> Column:
+        return Column(name, no_wrap=True, min_width=max([len(name), *map(len, values)]))
+
+    messages = page.messages
     table = Table(
-        Column("id", no_wrap=True, min_width=width),
-        Column("to", no_wrap=True),
-        "status",
-        Column("created", no_wrap=True),
-        "text",
+        whole("id", (row.id for row in messages)),
+        whole("to", (row.recipient for row in messages)),
+        whole("status", (row.status for row in messages)),
+        whole("created", ["YYYY-MM-DD HH:MM"]),
+        Column("text", overflow="ellipsis"),
         show_edge=False,
     )
     for row in page.messages:
@@ -757,7 +762,7 @@ def messages(
             row.recipient,
             _status(row.status),
             f"{row.created_at:%Y-%m-%d %H:%M}",
-            Text(row.text[:40]),
+            Text(" ".join(row.text[:40].splitlines()), no_wrap=True, overflow="ellipsis"),
         )
     out.print(table)
     out.print(f"{len(page.messages)} of {page.total}")
