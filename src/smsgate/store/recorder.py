@@ -232,6 +232,9 @@ def _write_columns(
     count = len(varying[key])
     if not count:
         return
+    # An UPDATE's keys are distinct: with one statement for all rows (UPDATE ... FROM, on
+    # SQLite and PostgreSQL alike) which of two rows with the same key wins is not defined.
+    assert where is None or len(set(varying[key])) == count, "an UPDATE's keys must differ"
     found = {n: c[0] for n, c in varying.items() if n != key and _shared(c)}
     if found:  # a column the same in every row goes once, whoever built it
         same = {**same, **found}
