@@ -239,9 +239,8 @@ def _write_columns(
     if found:  # a column the same in every row goes once, whoever built it
         same = {**same, **found}
         varying = {n: c for n, c in varying.items() if n not in found}
-    names = [n for n in same if n != where] + [n for n in varying if n != where]
-    columns = names + ([where] if where else [])
-    shared = [name in same and name != where for name in columns]
+    columns = [*same, *(n for n in varying if n != where), *([where] if where else [])]
+    shared = [name in same for name in columns]  # the key is a list, never in same
     values: list[list[Any]] = []
     for name, one in zip(columns, shared, strict=True):
         column = [same[name]] if one else varying[name]
@@ -377,6 +376,9 @@ def _message_columns(
         del same[name]
     return varying, same
 
+
+_WAITING: Final = "FROM message_events WHERE message_id IS NULL AND provider = ?"
+"""Receipts that came before their message was on record."""
 
 _SUBMITTING: Final[Counter[str]] = Counter()
 """This process's stores that put it in ``submitters``, by database: it leaves the list when
@@ -643,43 +645,25 @@ class Recorder:
                 "detail": outcome["error"],
             }
             _write_own_events(sql, now, "send", events, provider=sent.provider)
-            if self._receipts_waiting(sql, sent.provider):
-                rows = [
-                    {"id": i, "status": st, "final": f, "provider_message_id": p}
-                    | {"campaign_id": c, "recipient": r}
-                    for i, st, f, p, c, r in zip(
-                        ids,
-                        outcome["status"],
-                        outcome["final"],
-                        outcome["provider_message_id"],
-                        outcome["campaign_id"],
-                        recipients,
-                        strict=True,
-                    )
-                ]
-                self._claim_waiting(sql, sent.provider, sent.campaign_id, rows, now)
-
-    @staticmethod
-    def _receipts_waiting(sql: Sql, provider: str) -> bool:
-        """Whether any receipt of the provider waits for its message. Most batches find
-        none: one look at the index of waiting receipts (it holds only those) spares
-        sending every id of the batch to the database for nothing."""
-        return bool(
-            sql.rows(
-                "SELECT id FROM message_events WHERE message_id IS NULL AND provider = ? LIMIT 1",
-                [provider],
+            self._claim_waiting(
+                sql, sent.provider, sent.campaign_id, {**outcome, "recipient": recipients}, now
             )
-        )
 
     def _claim_waiting(
         self,
         sql: Sql,
         provider: str,
         campaign_id: str | None,
-        rows: Sequence[dict[str, Any]],
+        columns: dict[str, list[Any]],
         now: datetime,
     ) -> None:
-        """Receipts that arrived before these messages were recorded: attach and apply them."""
+        """Receipts that arrived before these messages were recorded: attach and apply them.
+        ``columns``: the messages' ids, numbers, provider ids, campaigns and statuses."""
+        # Most batches find none: one look at the index of waiting receipts (it holds only
+        # those) spares building rows and sending every id of the batch for nothing.
+        if not sql.rows(f"SELECT id {_WAITING} LIMIT 1", [provider]):
+            return
+        rows = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         by_id = {r["provider_message_id"]: r for r in rows if r["provider_message_id"]}
         by_number = {r["recipient"]: r for r in rows if r["campaign_id"]}
         conditions: list[str] = []
@@ -694,10 +678,9 @@ class Recorder:
             params += [campaign_id, *values]
         if not conditions:
             return
-        waiting = "FROM message_events WHERE message_id IS NULL AND provider = ?"
         found = sql.rows(
             "SELECT id, provider_message_id, recipient, status, permanent"
-            f" {waiting} AND ({' OR '.join(conditions)}) ORDER BY id",
+            f" {_WAITING} AND ({' OR '.join(conditions)}) ORDER BY id",
             params,
         )
         claimed: list[dict[str, Any]] = []
