@@ -146,12 +146,6 @@ def _store() -> Store | None:
     return Store(url)
 
 
-def _opted_out(store: Store) -> frozenset[str]:
-    """With a message store, the numbers that opted out (a STOP reply, by hand): skipped with
-    reason 'opted out', as from the CLI and the API."""
-    return store.opted_out()
-
-
 async def process(
     ctx: ExecutionContext, msg: dict[str, Any], cfg: dict[str, Any], snapshot: Any
 ) -> dict[str, Any] | None:
@@ -164,7 +158,9 @@ async def process(
     dsn = allmysms_dsn(cfg)
     store = ctx.shared.get("store", _store)
     if store is not None and not _flag(body, IGNORE_OPT_OUT_FIELD):
-        options["opted_out"] = await asyncio.to_thread(_opted_out, store)
+        # The numbers that opted out (a STOP reply, by hand): skipped with reason 'opted
+        # out', as from the CLI and the API.
+        options["opted_out"] = await asyncio.to_thread(store.opted_out)
     gateway = ctx.shared.get(f"allmysms {dsn}", lambda: _gateway(dsn, store))
     report = await gateway.send(numbers, text, **options)
     reason = judge(report)
