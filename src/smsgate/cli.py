@@ -756,7 +756,7 @@ def messages(
         Column("text", overflow="ellipsis"),
         show_edge=False,
     )
-    for row in page.messages:
+    for row in messages:
         table.add_row(
             row.id,
             row.recipient,
