@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +55,19 @@ def gateway(sandbox: BackgroundSandbox) -> Iterator[Gateway]:
 def add_account(sandbox: BackgroundSandbox, login: str, api_key: str, credits: int) -> str:
     sandbox.state.emulator(AllMySmsEmulator).accounts.add(Account(login, api_key, credits))
     return sandbox.dsn(login, api_key)
+
+
+def modules_a_send_loads(data: Path) -> set[str]:
+    """The modules ``smsgate send`` to ``sandbox://`` imports (``-X importtime``), with its
+    data in ``data``: the second of two sends, as the first makes the store (Alembic's
+    migration loads much more). Each send goes to its own number."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
+    env["SMSGATE_DATA_DIR"] = str(data)
+    command = [sys.executable, "-X", "importtime", "-m", "smsgate.cli", "send", "--to"]
+    for number in ("0612345678", "0612345679"):
+        done = subprocess.run([*command, number, "Hi"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-500:]
+    return {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
 
 
 def inject(sandbox: BackgroundSandbox, **fault: object) -> None:

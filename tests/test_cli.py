@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from smsgate.sandbox.allmysms.emulator import AllMySmsEmulator
 from smsgate.sandbox.server import BackgroundApp, BackgroundSandbox, SandboxProcess, free_port
-from tests.conftest import add_account, inbox
+from tests.conftest import add_account, inbox, modules_a_send_loads
 
 SMSGATE = [sys.executable, "-m", "smsgate.cli"]
 
@@ -479,14 +479,7 @@ def test_a_sandbox_send_of_one_short_sms_loads_only_what_it_uses(tmp_path: Path)
     it does not reach, nor httpx's own command line (click, pygments), nor what only a big
     send (the progress bar), a long text (grapheme clusters), a route table (TOML) or an
     XML body needs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
-    env["SMSGATE_DATA_DIR"] = str(tmp_path)
-    command = [sys.executable, "-X", "importtime", "-m", "smsgate.cli", "send", "--to"]
-    first = subprocess.run([*command, "0612345678", "Hi"], env=env, capture_output=True)
-    assert first.returncode == 0  # it made the store (Alembic's migration loads much more)
-    done = subprocess.run([*command, "0612345679", "Hi"], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-500:]
-    loaded = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
+    loaded = modules_a_send_loads(tmp_path)
     assert "smsgate.sandbox.allmysms" in loaded
     unwanted = {
         "smsgate.sandbox.messangi",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,7 +25,7 @@ from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import ReceiptOutcome, Store
 from smsgate.store.recorder import _write_many
 from smsgate.store.schema import Base
-from tests.conftest import FAST_RETRY
+from tests.conftest import FAST_RETRY, modules_a_send_loads
 
 
 def _ours(name: str | None, kind: str, parent: object) -> bool:
@@ -214,14 +211,7 @@ def test_a_store_opens_and_records_without_sqlalchemy(tmp_path: Path) -> None:
     """``smsgate send`` on the default SQLite store loads neither SQLAlchemy nor Alembic (two
     fifths of its start-up); the rows it writes read back through the Store."""
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSGATE_")}
-    env["SMSGATE_DATA_DIR"] = str(data)
-    command = [sys.executable, "-X", "importtime", "-m", "smsgate.cli", "send", "--to"]
-    first = subprocess.run([*command, "0612345678", "Hi"], env=env, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr[-500:]
-    again = subprocess.run([*command, "0612345679", "Hi"], env=env, capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr[-500:]
-    loaded = {line.rpartition("|")[2].strip() for line in again.stderr.splitlines()}
+    loaded = modules_a_send_loads(data)
     assert not {name for name in loaded if name.split(".")[0] in {"sqlalchemy", "alembic"}}
     store = Store(f"sqlite:///{data / 'smsgate.db'}")
     try:
