@@ -202,13 +202,8 @@ def _cli_send(numbers: list[str], dsn: str) -> tuple[float, float, int]:
         listing = Path(folder) / "numbers.txt"
         listing.write_text("\n".join(numbers) + "\n", encoding="utf-8")
         # As a person runs it the second time: the store made already (its first command
-        # migrates it), and Python's bytecode cache on (bench/startup.py says why).
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("SMSGATE_") and k != "PYTHONDONTWRITEBYTECODE"
-        }
-        env["SMSGATE_DATA_DIR"] = folder
+        # migrates it), and Python's bytecode cache on.
+        env = startup.cli_environment(folder)
         smsgate = [sys.executable, "-m", "smsgate.cli"]
         subprocess.run([*smsgate, "messages"], env=env, capture_output=True, check=True)
         args = ["send", "--to", f"@{listing}", "--dsn", dsn, "--json", "Campaign"]

@@ -33,18 +33,24 @@ def cpu_of(command: list[str], env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def cli_environment(data: str) -> dict[str, str]:
+    """The environment a benchmarked ``smsgate`` runs in: no settings but its data folder,
+    and Python's bytecode cache on, as it is for anyone who has not turned it off (a pip
+    install writes it too). With PYTHONDONTWRITEBYTECODE, as this project's machines set it,
+    every module of an editable install is compiled again at every start."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SMSGATE_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env["SMSGATE_DATA_DIR"] = data
+    return env
+
+
 def main() -> None:
     print("\n## Start-up: CPU per invocation / CPU of python -c 'import typer' (median ratio)")
     with tempfile.TemporaryDirectory() as data:
-        # Python's bytecode cache is on, as it is for anyone who has not turned it off (a
-        # pip install writes it too): with PYTHONDONTWRITEBYTECODE, as this project's machines
-        # set it, every module of an editable install is compiled again at every start.
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("SMSGATE_") and k != "PYTHONDONTWRITEBYTECODE"
-        }
-        env["SMSGATE_DATA_DIR"] = data
+        env = cli_environment(data)
         for label, command, target in CASES:
             cpu_of(command, env)  # warm-up: caches, the store's first migration
             ratios, seconds = [], []
