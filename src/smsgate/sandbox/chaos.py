@@ -61,7 +61,8 @@ def note_faults(*reasons: str) -> None:
 
 
 _TIME: Final = r"\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?m?s"
-_RULE: Final = re.compile(
+# Compiled at the first rule read (re caches it), not by every process that loads the sandbox.
+_RULE: Final = (
     r"^(?:(?P<provider>[a-z]+)(?:\[(?P<account>[^\[\],]+)\])?/)?"
     r"(?:(?P<method>[A-Za-z*][\w.*]*):)?"
     rf"(?P<action>\d{{3}}(?:-after)?|timeout(?::{_TIME})?|drop|latency:{_TIME}"
@@ -151,7 +152,7 @@ def parse_chaos(spec: str) -> list[Rule]:
         text = raw.strip()
         if not text:
             continue
-        found = _RULE.match(text)
+        found = re.match(_RULE, text)
         if found is None:
             raise ValueError(
                 f"chaos rule {text!r} does not read: write [SCOPE/][METHOD:]ACTION[@PERCENT%], "
