@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # each command imports what it uses, when it runs: start-up t
 # smsgate never runs httpx's command line, so the CLI keeps it out (httpx then defines a stub).
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
+
 EXIT_OK: Final = 0
 """At least one recipient accepted (or the command did what it says)."""
 EXIT_FAILED: Final = 1
@@ -1150,9 +1151,9 @@ def _fail(message: str, code: int, as_json: bool) -> None:
 def _command_for(args: list[str]) -> tuple[Any, list[str], str]:
     """The click command to run: only the one invoked when the first word names it.
 
-    Typer builds a validator for every parameter of every command it builds (a tenth of a
-    second for all of ours), so ``smsgate segments`` builds ``segments`` alone. The whole
-    group serves ``--help``, ``--version``, shell completion and anything unknown.
+    Building every command's parameters takes Typer about 12 ms for all of ours (2 ms for
+    one), so ``smsgate segments`` builds ``segments`` alone. The whole group serves
+    ``--help``, ``--version``, shell completion and anything unknown.
     """
     import os
 
