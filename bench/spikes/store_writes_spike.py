@@ -1,0 +1,113 @@
+"""Spike: what a 100,000-recipient send's store writes cost on SQLite, by design variant.
+
+Not part of make bench: it measures designs the store does not have (yet), to decide issue
+10's last target (the CLI's 100k send <= 3x the library's CPU). Run with smsgate's venv:
+``python bench/spikes/store_writes_spike.py``. The schema is smsgate's own (its migrations);
+the statements are the shapes store/sqlite.py sends (one statement per batch, JSON rows):
+per batch of 2,000, the write-ahead INSERT, committed; then the outcome UPDATE and the
+"send" events, committed. It prints CPU microseconds per recipient, the median of 3 runs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from smsgate.store.recorder import SQLITE_PRAGMAS, Recorder
+
+COUNT, BATCH, RUNS = 100_000, 2000, 3
+NOW = "2026-12-06 20:00:00.000000"
+VARIANTS = {
+    "today (random provider ids, sequential numbers)": {},
+    "random numbers too (as real sends have)": {"random_numbers": True},
+    "sequential provider ids": {"sequential_ids": True},
+    "no (provider, provider_message_id) index": {"no_index": True},
+    "no per-recipient 'send' event": {"no_events": True},
+    "neither that index nor those events": {"no_index": True, "no_events": True},
+    "outcomes committed per 10 batches": {"group": 10},
+    "a 128 MB page cache": {"cache": True},
+}
+
+
+def run(folder: Path, name: str, options: dict[str, object]) -> float:
+    path = folder / f"{abs(hash(name))}.db"
+    Recorder(f"sqlite:///{path}").close()  # smsgate's schema, by its migrations
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:
+        db.execute(pragma)
+    if options.get("cache"):
+        db.execute("PRAGMA cache_size=-131072")
+    if options.get("no_index"):
+        db.execute("DROP INDEX ix_messages_provider_provider_message_id")
+    rnd = random.Random(1)
+    numbers = [
+        f"336{rnd.randrange(10**8) if options.get('random_numbers') else n:08d}"
+        for n in range(COUNT)
+    ]
+    ids = [f"msg_{n:026d}" for n in range(COUNT)]
+    pending: list[tuple[list[str], list[str], list[str]]] = []
+    group = int(str(options.get("group", 1)))
+    started = time.process_time()
+    for b in range(COUNT // BATCH):
+        batch_ids, batch_numbers = (
+            ids[b * BATCH : (b + 1) * BATCH],
+            numbers[b * BATCH : (b + 1) * BATCH],
+        )
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "INSERT INTO messages (id, recipient, provider, sandbox, text, encoding, parts,"
+            " status, final, created_at, updated_at, account, submitted_by, client_reference)"
+            " SELECT j.value->>0, j.value->>1, 'allmysms', 0, 'Campaign', 'GSM-7', 1,"
+            " 'submitting', 0, ?, ?, 'bench', 'spike', 'ref' FROM json_each(?) AS j",
+            [NOW, NOW, json.dumps(list(zip(batch_ids, batch_numbers, strict=True)))],
+        )
+        db.execute("COMMIT")
+        if options.get("sequential_ids"):
+            provider_ids = [f"{b:04d}-{i:06d}" for i in range(BATCH)]
+        else:
+            provider_ids = [str(uuid.UUID(int=rnd.getrandbits(128))) for _ in batch_ids]
+        pending.append((batch_ids, batch_numbers, provider_ids))
+        if len(pending) >= group or b == COUNT // BATCH - 1:
+            outcomes(db, pending, events=not options.get("no_events"))
+            pending.clear()
+    return 1e6 * (time.process_time() - started) / COUNT
+
+
+def outcomes(
+    db: sqlite3.Connection, pending: list[tuple[list[str], list[str], list[str]]], events: bool
+) -> None:
+    rows = [row for batch in pending for row in zip(*batch, strict=True)]
+    db.execute("BEGIN IMMEDIATE")
+    db.execute(
+        "UPDATE messages SET provider_message_id = j.value->>2, campaign_id = 'ap_1', cost = 15,"
+        " status = 'sent', final = 0, error = NULL, updated_at = ?"
+        " FROM json_each(?) AS j WHERE messages.id = j.value->>0",
+        [NOW, json.dumps(rows)],
+    )
+    if events:
+        db.execute(
+            "INSERT INTO message_events (message_id, recipient, provider_message_id,"
+            " campaign_id, status, permanent, detail, provider, source, occurred_at,"
+            " received_at) SELECT j.value->>0, j.value->>1, j.value->>2, 'ap_1', 'sent', 0,"
+            " NULL, 'allmysms', 'send', ?, ? FROM json_each(?) AS j",
+            [NOW, NOW, json.dumps(rows)],
+        )
+    db.execute("COMMIT")
+
+
+def main() -> None:
+    print(f"SQLite {sqlite3.sqlite_version}; {COUNT:,} recipients in batches of {BATCH:,}")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, options in VARIANTS.items():
+            figures = [run(Path(folder), f"{name}{n}", options) for n in range(RUNS)]
+            print(f"{name:50} {statistics.median(figures):5.1f} us/recipient", flush=True)
+
+
+if __name__ == "__main__":
+    main()
