@@ -37,7 +37,6 @@ if TYPE_CHECKING:  # each command imports what it uses, when it runs: start-up t
 # smsgate never runs httpx's command line, so the CLI keeps it out (httpx then defines a stub).
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-
 EXIT_OK: Final = 0
 """At least one recipient accepted (or the command did what it says)."""
 EXIT_FAILED: Final = 1
