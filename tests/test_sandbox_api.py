@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smsgate.gateway import Gateway
-from smsgate.sandbox.inbox import new_message_ids
+from smsgate.sandbox.allmysms.ids import new_sms_ids
 from smsgate.sandbox.server import BackgroundSandbox
 from tests.conftest import FAST_RETRY, add_account
 
@@ -197,11 +197,18 @@ def test_a_campaigns_tag_is_kept_and_searched(sandbox: BackgroundSandbox) -> Non
     assert listed(sandbox, q="black fri")["total"] == 2
 
 
-@given(st.integers(min_value=0, max_value=300))
-def test_message_ids_are_distinct_version_4_uuids(count: int) -> None:
-    ids = new_message_ids(count)
-    assert len(ids) == count == len(set(ids))
-    for text in ids:
-        parsed = uuid.UUID(text)
-        assert str(parsed) == text
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+@given(st.integers(min_value=0, max_value=300), st.integers(min_value=0, max_value=300))
+def test_message_ids_are_version_1_uuids_each_later_than_the_one_before(
+    first: int, second: int
+) -> None:
+    """AllMySMS's smsId is a time-based UUID (its API page's example is one): ids handed out
+    by the sandbox are too, distinct, and in the order they were made, across calls."""
+    ids = new_sms_ids(first) + new_sms_ids(second)
+    assert len(ids) == first + second == len(set(ids))
+    parsed = [uuid.UUID(text) for text in ids]
+    assert [str(one) for one in parsed] == ids
+    assert all(one.version == 1 and one.variant == uuid.RFC_4122 for one in parsed)
+    times = [one.time for one in parsed]
+    assert times == sorted(times)
+    now = uuid.uuid1().time
+    assert all(now - 600 * 10**7 < time <= now + 10**7 for time in times)  # 100 ns ticks

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -24,21 +23,6 @@ def received_now() -> str:
     """The time a message reached the sandbox, as its inbox shows it: one value serves a
     whole request's messages."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def new_message_ids(count: int) -> list[str]:
-    """``count`` random version-4 UUIDs as text, the shape providers give message ids.
-
-    By hand: ``uuid.uuid4()`` reads the system's random source once per id and builds a UUID
-    object, a fifth of the sandbox's CPU on a campaign of 2,000 recipients; here one read
-    serves them all and the text is cut from its hex."""
-    blob = os.urandom(16 * count).hex()
-    ids = []
-    for start in range(0, 32 * count, 32):
-        h = blob[start : start + 32]
-        variant = "89ab"[int(h[16], 16) & 3]  # RFC 4122: the variant's two bits are 10
-        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
-    return ids
 
 
 @dataclass

@@ -25,10 +25,11 @@ from smsgate.sandbox.allmysms import numbers
 from smsgate.sandbox.allmysms.accounts import Account
 from smsgate.sandbox.allmysms.events import Campaign
 from smsgate.sandbox.allmysms.flow import Flow, FlowError, looks_like_json, parse_flow
+from smsgate.sandbox.allmysms.ids import new_sms_ids
 from smsgate.sandbox.allmysms.render import answer
 from smsgate.sandbox.allmysms.state import AllMySmsState
 from smsgate.sandbox.faults import around
-from smsgate.sandbox.inbox import InboxMessage, new_message_ids, received_now
+from smsgate.sandbox.inbox import InboxMessage, received_now
 
 PROVIDER: Final = "allmysms"
 FORM_URLENCODED: Final = "application/x-www-form-urlencoded"
@@ -215,7 +216,7 @@ def send_sms(state: AllMySmsState, call: Call) -> dict[str, Any]:
         balance = account.credits
     campaign = _campaign_id()
     requested = flow.get("TPOA")
-    ids = iter(new_message_ids(len(prepared.valid)))
+    ids = iter(new_sms_ids(len(prepared.valid)))
     received = received_now()
     records = [
         InboxMessage(
