@@ -25,14 +25,15 @@ from smsgate.store.recorder import SQLITE_PRAGMAS, Recorder
 COUNT, BATCH, RUNS = 100_000, 2000, 3
 NOW = "2026-12-06 20:00:00.000000"
 VARIANTS: dict[str, dict[str, Any]] = {
-    "today (random provider ids, sequential numbers)": {},
+    "today (provider ids in time order, sequential numbers)": {},
     "random numbers too (as real sends have)": {"random_numbers": True},
-    "sequential provider ids": {"sequential_ids": True},
+    "random provider ids (version-4 UUIDs)": {"random_ids": True},
     "no (provider, provider_message_id) index": {"no_index": True},
     "no per-recipient 'send' event": {"no_events": True},
     "neither that index nor those events": {"no_index": True, "no_events": True},
     "outcomes committed per 10 batches": {"group": 10},
     "a 128 MB page cache": {"cache": True},
+    "write-ahead per batch, each message inserted once with its outcome": {"intent": True},
     "one row per batch (its numbers, then its outcomes, as JSON)": {"per_batch": True},
 }
 
@@ -44,6 +45,8 @@ def run(path: Path, options: dict[str, Any]) -> float:
         db.execute(pragma)
     if options.get("cache"):
         db.execute("PRAGMA cache_size=-131072")
+    if options.get("intent"):
+        db.execute("CREATE TABLE spike_intents (id INTEGER PRIMARY KEY, numbers TEXT)")
     if options.get("per_batch"):
         db.execute("CREATE TABLE spike_batches (id TEXT PRIMARY KEY, numbers TEXT, outcomes TEXT)")
     if options.get("no_index"):
@@ -65,6 +68,9 @@ def run(path: Path, options: dict[str, Any]) -> float:
         if options.get("per_batch"):
             per_batch(db, b, batch_ids, batch_numbers, rnd)
             continue
+        if options.get("intent"):
+            intent(db, b, batch_ids, batch_numbers)
+            continue
         db.execute("BEGIN IMMEDIATE")
         db.execute(
             "INSERT INTO messages (id, recipient, provider, sandbox, text, encoding, parts,"
@@ -74,10 +80,10 @@ def run(path: Path, options: dict[str, Any]) -> float:
             [NOW, NOW, json.dumps(list(zip(batch_ids, batch_numbers, strict=True)))],
         )
         db.execute("COMMIT")
-        if options.get("sequential_ids"):
-            provider_ids = [f"{b:04d}-{i:06d}" for i in range(BATCH)]
-        else:
+        if options.get("random_ids"):
             provider_ids = [str(uuid.UUID(int=rnd.getrandbits(128))) for _ in batch_ids]
+        else:  # AllMySMS's smsIds are time-based UUIDs, made in order (sandbox/allmysms/ids.py)
+            provider_ids = [f"{b:04d}-{i:06d}" for i in range(BATCH)]
         pending.append((batch_ids, batch_numbers, provider_ids))
         if len(pending) >= group or b == COUNT // BATCH - 1:
             outcomes(db, pending, events=not options.get("no_events"))
@@ -104,6 +110,39 @@ def per_batch(
     db.execute("COMMIT")
 
 
+def intent(db: sqlite3.Connection, b: int, ids: list[str], numbers: list[str]) -> None:
+    """A write-ahead of the batch as one row; after its answer, each message inserted once,
+    with its outcome and "send" event, and that row deleted (no UPDATE of each message)."""
+    db.execute("BEGIN IMMEDIATE")
+    row = db.execute(
+        "INSERT INTO spike_intents (numbers) VALUES (?)",
+        [json.dumps(list(zip(ids, numbers, strict=True)))],
+    ).lastrowid
+    db.execute("COMMIT")
+    pairs = enumerate(zip(ids, numbers, strict=True))
+    rows = json.dumps([[*pair, f"{b:04d}-{i:06d}"] for i, pair in pairs])
+    db.execute("BEGIN IMMEDIATE")
+    db.execute(
+        "INSERT INTO messages (id, recipient, provider_message_id, provider, sandbox, text,"
+        " encoding, parts, status, final, created_at, updated_at, account, submitted_by,"
+        " client_reference, campaign_id, cost) SELECT j.value->>0, j.value->>1, j.value->>2,"
+        " 'allmysms', 0, 'Campaign', 'GSM-7', 1, 'sent', 0, ?, ?, 'bench', 'spike', 'ref',"
+        " 'ap_1', 15 FROM json_each(?) AS j",
+        [NOW, NOW, rows],
+    )
+    db.execute(_EVENTS, [NOW, NOW, rows])
+    db.execute("DELETE FROM spike_intents WHERE id = ?", [row])
+    db.execute("COMMIT")
+
+
+_EVENTS = (
+    "INSERT INTO message_events (message_id, recipient, provider_message_id,"
+    " campaign_id, status, permanent, detail, provider, source, occurred_at,"
+    " received_at) SELECT j.value->>0, j.value->>1, j.value->>2, 'ap_1', 'sent', 0,"
+    " NULL, 'allmysms', 'send', ?, ? FROM json_each(?) AS j"
+)
+
+
 def outcomes(
     db: sqlite3.Connection, pending: list[tuple[list[str], list[str], list[str]]], events: bool
 ) -> None:
@@ -116,13 +155,7 @@ def outcomes(
         [NOW, json.dumps(rows)],
     )
     if events:
-        db.execute(
-            "INSERT INTO message_events (message_id, recipient, provider_message_id,"
-            " campaign_id, status, permanent, detail, provider, source, occurred_at,"
-            " received_at) SELECT j.value->>0, j.value->>1, j.value->>2, 'ap_1', 'sent', 0,"
-            " NULL, 'allmysms', 'send', ?, ? FROM json_each(?) AS j",
-            [NOW, NOW, json.dumps(rows)],
-        )
+        db.execute(_EVENTS, [NOW, NOW, json.dumps(rows)])
     db.execute("COMMIT")
 
 
