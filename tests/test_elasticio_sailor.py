@@ -305,6 +305,40 @@ def test_a_duplicated_message_id_is_processed_once(step: Step, sandbox: Backgrou
     assert len(inbox(sandbox)) == 1
 
 
+def test_a_publish_no_queue_takes_is_retried_until_one_does(
+    step: Step, sandbox: BackgroundSandbox
+) -> None:
+    """The exchange is there but nothing is bound for the data yet: the broker hands the
+    mandatory publish back. That is not a delivery: the sailor publishes again until a queue
+    takes it, and the data arrives once (before, the return counted as sent: lost)."""
+    unbound = f"{step.exchange}.unbound"
+
+    async def scenario(broker: Broker) -> None:
+        exchange = await broker.channel.declare_exchange(unbound, aio_pika.ExchangeType.DIRECT)
+        try:
+            await broker.publish(SEND)
+            await asyncio.sleep(0.5)
+            assert await broker.count("data") == 0
+            queue = await broker.channel.get_queue(step.key("data"))
+            await queue.bind(exchange, step.key("data"))
+            data = await broker.next("data")
+            assert int(str((data.headers or {})["retry"])) >= 1
+            assert data_of(data)["body"]["status"] == "sent"
+            await settled(broker)
+            await nothing_on(broker, "data", "error", "rejected")
+        finally:
+            await broker.channel.exchange_delete(unbound)
+
+    play(
+        step,
+        scenario,
+        ELASTICIO_PUBLISH_MESSAGES_TO=unbound,
+        ELASTICIO_AMQP_PUBLISH_RETRY_DELAY="20",
+        ELASTICIO_AMQP_PUBLISH_MAX_RETRY_DELAY="100",
+    )
+    assert len(inbox(sandbox)) == 1
+
+
 def test_a_publish_the_broker_refuses_is_retried_until_it_goes_through(
     step: Step, sandbox: BackgroundSandbox
 ) -> None:

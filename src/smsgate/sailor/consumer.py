@@ -371,13 +371,18 @@ class Sailor:
             try:
                 opened = await self._publish_channel_now()
                 channel = await opened.get_underlay_channel()
-                await channel.basic_publish(
+                confirmation = await channel.basic_publish(
                     body,
                     exchange=self.settings.publish_messages_to,
                     routing_key=routing_key,
                     properties=properties,
                     mandatory=True,
                 )
+                if isinstance(confirmation, aiormq.abc.DeliveredMessage):
+                    # No queue is bound for it: the broker handed it back (aiormq answers
+                    # the return itself, typed as a frame), and a confirm alone would have
+                    # counted it delivered. It went nowhere: publish it again.
+                    raise aiormq.exceptions.PublishError(confirmation, confirmation.delivery)
                 return
             except (
                 TimeoutError,
