@@ -114,7 +114,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "postgresql":
         with opened.engine.begin() as connection:
             connection.exec_driver_sql(
-                "TRUNCATE message_events, replies, messages, opt_outs RESTART IDENTITY CASCADE"
+                "TRUNCATE message_events, replies, messages, submissions, opt_outs"
+                " RESTART IDENTITY CASCADE"
             )
     yield opened
     opened.close()

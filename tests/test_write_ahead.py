@@ -12,12 +12,16 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from smsgate.core.message import compose_message
+from smsgate.core.report import RecipientResult, RecipientStatus
 from smsgate.core.sent import Outgoing, SentBatch
 from smsgate.gateway import Gateway
+from smsgate.providers.allmysms import ALPHANUMERIC_NAME
 from smsgate.sandbox.server import BackgroundSandbox
 from smsgate.store import Store
 from smsgate.store.processes import gone, this_process
@@ -202,3 +206,93 @@ def test_only_a_process_known_to_be_gone_has_its_messages_settled(owner: str) ->
     assert not gone(this_process())
     host, pid, started = this_process().split(":")
     assert gone(f"{host}:{pid}:{started}0")
+
+
+def _ahead(ids: list[str], provider: str = "allmysms") -> Outgoing:
+    message = compose_message("Hello", sender_rule=ALPHANUMERIC_NAME)
+    numbers = [f"3361234560{n}" for n in range(len(ids))]
+    return Outgoing(provider, False, message, f"req_{ids[0]}", ids, numbers)
+
+
+def _answered(batch: Outgoing) -> SentBatch:
+    results = [
+        RecipientResult(to, RecipientStatus.SENT, f"p_{i}", None, i, batch.provider)
+        for i, to in zip(batch.ids, batch.recipients, strict=True)
+    ]
+    return SentBatch(
+        batch.provider, False, batch.message, batch.reference, results, "c_1", 30, announced=True
+    )
+
+
+def _count(store: Store, table: str) -> int:
+    with store.engine.connect() as connection:
+        found = connection.exec_driver_sql(f"SELECT count(*) FROM {table}")  # noqa: S608
+        return int(found.scalar_one())
+
+
+def test_a_batch_in_its_request_is_one_row_and_is_listed_as_its_messages(store: Store) -> None:
+    """Before it leaves, a batch is one write-ahead row (``submissions``); the store lists
+    and finds its messages as ``submitting``; its answer writes each message once."""
+    batch = _ahead(["msg_a1", "msg_a2"])
+    store.record_outgoing([batch])
+    assert (_count(store, "submissions"), _count(store, "messages")) == (1, 0)
+    page = store.messages()
+    assert [(m.id, m.status) for m in page.messages] == [
+        ("msg_a2", "submitting"),
+        ("msg_a1", "submitting"),
+    ]
+    assert page.total == 2
+    assert store.messages(status="sent").total == 0
+    assert [m.id for m in store.messages(recipient="+33612345601").messages] == ["msg_a2"]
+    assert [m.id for m in store.messages(limit=1, offset=1).messages] == ["msg_a1"]
+    found = store.message("msg_a1")
+    assert found is not None and found.status == "submitting" and found.provider == "allmysms"
+    written = found.created_at
+
+    store.record_batch(_answered(batch))
+    assert (_count(store, "submissions"), _count(store, "messages")) == (0, 2)
+    row = store.message("msg_a1")
+    assert row is not None and (row.status, row.provider_message_id) == ("sent", "p_msg_a1")
+    assert row.created_at == written  # on record since its write-ahead
+    assert [e.status for e in store.events("msg_a1")] == ["sent"]
+
+
+def test_a_dead_senders_batch_becomes_its_messages_unknown(store: Store) -> None:
+    """SIGKILL between the write-ahead and the answer, at the store's level: the next store
+    to open writes the batch's messages as ``unknown``, saying why, with an event each."""
+    sender = Store(store.url, migrate=False)
+    sender.owner = f"{socket.gethostname()}:999999999:1"  # a process that runs no more
+    sender.record_outgoing([_ahead(["msg_d1", "msg_d2"])])
+    opened = Store(store.url)  # settles what the dead left
+    try:
+        assert _count(store, "submissions") == 0
+        for message_id in ("msg_d1", "msg_d2"):
+            row = opened.message(message_id)
+            assert row is not None and (row.status, row.error) == ("unknown", ABANDONED)
+            assert [(e.source, e.status) for e in opened.events(message_id)] == [
+                ("recovery", "unknown")
+            ]
+    finally:
+        opened.close()
+        sender.close()
+
+
+def test_a_reroute_writes_the_batches_still_ahead_as_rows_first(store: Store) -> None:
+    """Over a route, a batch not yet sent may go to the next provider: the batches this
+    process has ahead become rows first, so the reroute finds its messages to rename."""
+    first, second = _ahead(["msg_r1"]), _ahead(["msg_r2"])
+    store.record_outgoing([first, second])
+    moved = replace(second, provider="smsworks", rerouted=True, tried=("allmysms",))
+    store.record_outgoing([moved])
+    assert _count(store, "submissions") == 0
+    assert [(m.id, m.provider, m.status) for m in store.messages().messages] == [
+        ("msg_r2", "smsworks", "submitting"),
+        ("msg_r1", "allmysms", "submitting"),
+    ]
+    store.record_batch(_answered(first))
+    store.record_batch(_answered(moved))
+    assert [(m.id, m.provider, m.status) for m in store.messages().messages] == [
+        ("msg_r2", "smsworks", "sent"),
+        ("msg_r1", "allmysms", "sent"),
+    ]
+    assert [e.status for e in store.events("msg_r2")] == ["sent"]

@@ -10,6 +10,7 @@ PostgreSQL, the same connections.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import sqlite3
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 DATABASE_VARIABLE: Final = settings.DATABASE_URL.name
 MIGRATIONS: Final = str(Path(__file__).with_name("migrations"))
-HEAD_REVISION: Final = "0008"
+HEAD_REVISION: Final = "0009"
 """The newest migration's revision: a store already there opens without loading Alembic
 (a third of a second of every command). A test keeps it equal to Alembic's head."""
 
@@ -310,6 +311,19 @@ def settle(
     ids = [r[0] for r in rows]
     outcome = {"status": status.value, "final": is_final(status), "error": reason}
     _write_columns(sql, "messages", {"id": ids}, {**outcome, "updated_at": now}, where="id")
+    _settled_events(sql, rows, status, reason, now, source)
+
+
+def _settled_events(
+    sql: Sql,
+    rows: Sequence[Sequence[Any]],
+    status: MessageStatus,
+    reason: str,
+    now: datetime,
+    source: str,
+) -> None:
+    """The event of each message (rows of id, provider, recipient) that settle ended."""
+    ids = [r[0] for r in rows]
     events = {
         "message_id": ids,
         "provider": [r[1] for r in rows],
@@ -377,6 +391,26 @@ def _message_columns(
     return varying, same
 
 
+_DATETIMES: Final = frozenset({"created_at", "updated_at", "scheduled_at"})
+"""The message columns a write-ahead row keeps as ISO text."""
+
+
+def _submission_text(varying: dict[str, list[Any]], same: dict[str, Any]) -> str:
+    """A batch's message columns as its write-ahead row holds them (JSON)."""
+    shared = {n: v.isoformat() if isinstance(v, datetime) else v for n, v in same.items()}
+    return json.dumps({"same": shared, "varying": varying}, ensure_ascii=False)
+
+
+def submission_columns(text: str) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """The message columns a write-ahead row holds: (varying, same), as _message_columns."""
+    found = json.loads(text)
+    same = {
+        n: datetime.fromisoformat(v) if n in _DATETIMES and v is not None else v
+        for n, v in found["same"].items()
+    }
+    return found["varying"], same
+
+
 _WAITING: Final = "FROM message_events WHERE message_id IS NULL AND provider = ?"
 """Receipts that came before their message was on record."""
 
@@ -401,6 +435,9 @@ class Recorder:
         self._engine: Engine | None = None
         self._submitter = False
         """Whether this process is in ``submitters`` (from its first write-ahead on)."""
+        self._ahead: dict[str, tuple[dict[str, list[Any]], dict[str, Any]]] = {}
+        """The message columns of this store's write-ahead rows (``submissions``) by key,
+        kept so that a batch's answer does not read back what it wrote."""
         if migrate:
             self.migrate()
             self.settle_abandoned()
@@ -553,9 +590,10 @@ class Recorder:
 
     def settle_abandoned(self) -> int:
         """Messages left ``submitting`` by a process of this host that runs no more become
-        ``unknown``, saying why: their request may have reached the provider. Returns how many.
-        (Run whenever a store opens: a look at the few ``submitters``, and at the messages
-        only when one of them is dead.)"""
+        ``unknown``, saying why: their request may have reached the provider. So do the
+        messages of its write-ahead rows (``submissions``), each written then. Returns how
+        many. (Run whenever a store opens: a look at the few ``submitters``, and at the
+        messages only when one of them is dead.)"""
         listed = "SELECT owner FROM submitters"
         with self._transaction(writes=False) as sql:  # almost always: nobody dead, no lock
             if not any(gone(owner) for (owner,) in sql.rows(listed)):
@@ -564,19 +602,53 @@ class Recorder:
             dead = [owner for (owner,) in sql.rows(listed) if gone(owner)]
             if not dead:
                 return 0
+            now = utcnow()
+            whose, params = sql.one_of("owner", dead)
+            settled = self._write_submissions(
+                sql, whose, params, MessageStatus.UNKNOWN, ABANDONED, now
+            )
             whose, params = sql.one_of("submitted_by", dead)
             left = sql.rows(
                 f"SELECT id, provider, recipient FROM messages WHERE status = ? AND {whose}",  # noqa: S608
                 [MessageStatus.SUBMITTING.value, *params],
             )
-            settle(sql, left, MessageStatus.UNKNOWN, ABANDONED, utcnow(), "recovery")
+            settle(sql, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
             whose, params = sql.one_of("owner", dead)
             sql.run(f"DELETE FROM submitters WHERE {whose}", params)  # noqa: S608
-            return len(left)
+            return settled + len(left)
+
+    def _write_submissions(
+        self,
+        sql: Sql,
+        whose: str,
+        params: list[Any],
+        status: MessageStatus,
+        reason: str | None,
+        now: datetime,
+    ) -> int:
+        """The write-ahead rows found by ``whose`` become their messages' rows, at ``status``
+        (``submitting``: still in their request; else settled, with ``reason`` and an event
+        saying so), and go. Returns how many messages."""
+        found = sql.rows(f"SELECT id, messages FROM submissions WHERE {whose}", params)  # noqa: S608
+        count = 0
+        for key, text in found:
+            varying, same = submission_columns(text)
+            same |= {"status": status.value, "final": is_final(status), "updated_at": now}
+            if reason is not None:
+                same["error"] = reason
+            _write_columns(sql, "messages", varying, same)
+            if status is not MessageStatus.SUBMITTING:
+                pairs = zip(varying["id"], varying["recipient"], strict=True)
+                rows = [(i, same["provider"], r) for i, r in pairs]
+                _settled_events(sql, rows, status, reason or "", now, "recovery")
+            sql.run("DELETE FROM submissions WHERE id = ?", [key])
+            count += len(varying["id"])
+        return count
 
     def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
-        """Write-ahead: the messages of the next requests, committed as ``submitting`` before
-        any of them leaves, each marked with this process (see abandoned_submissions).
+        """Write-ahead: the messages of the next requests, committed before any of them
+        leaves, marked with this process (see settle_abandoned): each batch as one row of
+        ``submissions``, which its answer turns into its messages' rows (record_batch).
         Rerouted ones (another provider of the route provably did not send them) are on
         record already: their rows now name the provider about to take them."""
         batches = [batch for batch in outgoing if batch.ids]
@@ -585,8 +657,13 @@ class Recorder:
         now = utcnow()
         submitting = {"status": MessageStatus.SUBMITTING.value, "final": False}
         rerouted = any(batch.rerouted for batch in batches)
+        ahead: dict[str, tuple[dict[str, list[Any]], dict[str, Any]]] = {}
         with self._transaction() as sql:
             self.submitting(sql)
+            if rerouted:  # its messages may be in write-ahead rows still: rows of their own
+                self._write_submissions(
+                    sql, "owner = ?", [self.owner], MessageStatus.SUBMITTING, None, now
+                )
             for batch in batches:
                 varying, same = _message_columns(
                     batch, batch.ids, batch.recipients, now, self.owner
@@ -596,12 +673,34 @@ class Recorder:
                     del same["created_at"], same["scheduled_at"], same["callback_url"]
                     _write_columns(sql, "messages", varying, same, where="id")
                 else:
-                    _write_columns(sql, "messages", varying, same)
+                    ahead[batch.ids[0]] = (varying, same)
+            stamp = sqlite_datetime(now) if sql.dialect == "sqlite" else now
+            sql.many(
+                "INSERT INTO submissions (id, owner, created_at, messages) VALUES (?, ?, ?, ?)",
+                [(key, self.owner, stamp, _submission_text(*a)) for key, a in ahead.items()],
+            )
+        self._ahead.update(ahead)
+
+    def _take_submission(
+        self, sql: Sql, key: str
+    ) -> tuple[dict[str, list[Any]], dict[str, Any]] | None:
+        """A batch's write-ahead row, deleted in this transaction: its message columns. None
+        when it has none (its messages are rows already: a queued send's, a rerouted one's)."""
+        ahead = self._ahead.pop(key, None)
+        if ahead is None:
+            found = sql.rows("SELECT messages FROM submissions WHERE id = ?", [key])
+            if not found:
+                return None
+            ahead = submission_columns(found[0][0])
+        if sql.run("DELETE FROM submissions WHERE id = ?", [key]) != 1:
+            return None  # a reroute wrote its messages as rows meanwhile
+        return ahead
 
     def record_batch(self, sent: SentBatch) -> None:
         """What became of each message of one request, and its "send" event, in one
-        transaction: the rows written ahead are updated; a batch never announced (not sent
-        after a refusal) is recorded outright.
+        transaction: a batch written ahead has its messages written now, each once, with its
+        outcome; messages on record already as rows are updated; a batch never announced
+        (not sent after a refusal) is recorded outright.
 
         Columns, not rows: a batch's 2,000 messages share most values (its status, time and
         campaign), and one dict per row and table was more of a 100,000-recipient CLI send's
@@ -628,7 +727,13 @@ class Recorder:
         }
         recipients = [result.to for result in results]
         with self._transaction() as sql:
-            if sent.announced:
+            ahead = self._take_submission(sql, ids[0]) if sent.announced else None
+            if ahead is not None:
+                varying, same = ahead
+                assert varying["id"] == ids  # the batch written ahead, in its order
+                same = {n: v for n, v in same.items() if n not in outcome}
+                _write_columns(sql, "messages", varying | outcome, same | {"updated_at": now})
+            elif sent.announced:
                 _write_columns(sql, "messages", outcome, {"updated_at": now}, where="id")
             else:
                 varying, same = _message_columns(sent, ids, recipients, now, self.owner)

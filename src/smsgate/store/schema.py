@@ -120,6 +120,22 @@ class SubmitterRow(Base):
     owner: Mapped[str] = mapped_column(String(120), primary_key=True)
 
 
+class SubmissionRow(Base):
+    """A request's write-ahead record: the messages of one batch about to leave, as one row
+    (migration 0009). Its answer turns it into message rows, each written once with its
+    outcome; a sender that died first leaves it for the next store to open, which makes its
+    messages ``unknown``."""
+
+    __tablename__ = "submissions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """The batch's first message id."""
+    owner: Mapped[str] = mapped_column(String(120), index=True)
+    """The process that wrote it (as ``submitters`` lists it)."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    messages: Mapped[str] = mapped_column(Text)
+    """The message rows as columns, in JSON: ``{"same": {...}, "varying": {...}}``."""
+
+
 class SendRow(Base):
     """A send accepted for the queue: what its jobs need to compose its message again, and
     what its answer said (the report's head: skipped numbers, warnings, encoding, parts)."""

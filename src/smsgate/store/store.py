@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from smsgate.core.receipts import Receipt, Reply
 from smsgate.core.status import MessageStatus, advances, is_final
 from smsgate.store.postgres import table_named, unnest_statement
-from smsgate.store.recorder import Recorder, Sql, _write_many, utcnow
+from smsgate.store.recorder import Recorder, Sql, _write_many, submission_columns, utcnow
 from smsgate.store.schema import (
     EventRow,
     IdempotencyRow,
@@ -44,6 +44,7 @@ from smsgate.store.schema import (
     OptOutRow,
     ReplyRow,
     SailorMessageRow,
+    SubmissionRow,
 )
 
 KEY_LIFETIME: Final = timedelta(hours=24)
@@ -502,11 +503,14 @@ class Store(Recorder):
         limit: int = 50,
         offset: int = 0,
     ) -> MessagePage:
+        """The messages that meet every filter given, newest first; those still in their
+        request (write-ahead rows, see Recorder.record_outgoing) among them, ``submitting``."""
+        number = recipient.lstrip("+") if recipient else None
         conditions: list[ColumnElement[bool]] = []
         if status:
             conditions.append(MessageRow.status == status)
-        if recipient:
-            conditions.append(MessageRow.recipient == recipient.lstrip("+"))
+        if number:
+            conditions.append(MessageRow.recipient == number)
         if tag:
             conditions.append(MessageRow.tag == tag)
         if campaign_id:
@@ -516,19 +520,47 @@ class Store(Recorder):
         if until:
             conditions.append(MessageRow.created_at < until)
         with self._session() as session:
+            flying = [
+                row
+                for row in self._in_flight(session)
+                if status in (None, "", MessageStatus.SUBMITTING.value)
+                and (not number or row.recipient == number)
+                and (not tag or row.tag == tag)
+                and not campaign_id  # a request not yet answered has no campaign
+                and (not since or row.created_at >= since)
+                and (not until or row.created_at < until)
+            ]
             total = session.scalar(select(func.count()).select_from(MessageRow).where(*conditions))
             rows = session.scalars(
                 select(MessageRow)
                 .where(*conditions)
                 .order_by(MessageRow.created_at.desc(), MessageRow.id.desc())
-                .limit(limit)
-                .offset(offset)
+                .limit(limit + (offset if flying else 0))
+                .offset(0 if flying else offset)
             ).all()
-        return MessagePage(list(rows), total or 0, limit, offset)
+        if flying:  # few (a send's requests in flight): merged in order, then the page
+            merged = sorted([*flying, *rows], key=lambda r: (r.created_at, r.id), reverse=True)
+            rows = merged[offset : offset + limit]
+        return MessagePage(list(rows), (total or 0) + len(flying), limit, offset)
 
     def message(self, message_id: str) -> MessageRow | None:
         with self._session() as session:
-            return session.get(MessageRow, message_id)
+            found = session.get(MessageRow, message_id)
+            if found is None:
+                found = next((r for r in self._in_flight(session) if r.id == message_id), None)
+            return found
+
+    @staticmethod
+    def _in_flight(session: Session) -> list[MessageRow]:
+        """The messages of the write-ahead rows (``submissions``): requests out and not yet
+        answered, as rows ``submitting`` that are not in the table (nor the session)."""
+        rows: list[MessageRow] = []
+        for text in session.scalars(select(SubmissionRow.messages)):
+            varying, same = submission_columns(text)
+            names = list(varying)
+            for values in zip(*varying.values(), strict=True):
+                rows.append(MessageRow(**same, **dict(zip(names, values, strict=True))))
+        return rows
 
     def events(self, message_id: str) -> list[EventRow]:
         with self._session() as session:
