@@ -1,11 +1,13 @@
 """Spike: what a 100,000-recipient send's store writes cost on SQLite, by design variant.
 
-Not part of make bench: it measures designs the store does not have (yet), to decide issue
-10's last target (the CLI's 100k send <= 3x the library's CPU). Run with smsgate's venv:
+Not part of make bench: it measured designs for issue 10's last target (the CLI's 100k send
+<= 3x the library's CPU), and the store took one of them in migration 0009: a write-ahead
+row per batch, then each message inserted once with its outcome. Run with smsgate's venv:
 ``python bench/spikes/store_writes_spike.py``. The schema is smsgate's own (its migrations);
 the statements are the shapes store/sqlite.py sends (one statement per batch, JSON rows):
-per batch of 2,000, the write-ahead INSERT, committed; then the outcome UPDATE and the
-"send" events, committed. It prints CPU microseconds per recipient, the median of 3 runs.
+per batch of 2,000, the write-ahead INSERT of each message, committed; then the outcome
+UPDATE and the "send" events, committed (the design before 0009, and its variants). It
+prints CPU microseconds per recipient, the median of 3 runs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from smsgate.store.recorder import SQLITE_PRAGMAS, Recorder
 COUNT, BATCH, RUNS = 100_000, 2000, 3
 NOW = "2026-12-06 20:00:00.000000"
 VARIANTS: dict[str, dict[str, Any]] = {
-    "today (provider ids in time order, sequential numbers)": {},
+    "before 0009 (provider ids in time order, sequential numbers)": {},
     "random numbers too (as real sends have)": {"random_numbers": True},
     "random provider ids (version-4 UUIDs)": {"random_ids": True},
     "no (provider, provider_message_id) index": {"no_index": True},
@@ -33,7 +35,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "neither that index nor those events": {"no_index": True, "no_events": True},
     "outcomes committed per 10 batches": {"group": 10},
     "a 128 MB page cache": {"cache": True},
-    "write-ahead per batch, each message inserted once with its outcome": {"intent": True},
+    "0009, the store's: write-ahead per batch, each message inserted once": {"intent": True},
     "one row per batch (its numbers, then its outcomes, as JSON)": {"per_batch": True},
 }
 
