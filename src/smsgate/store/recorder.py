@@ -311,19 +311,6 @@ def settle(
     ids = [r[0] for r in rows]
     outcome = {"status": status.value, "final": is_final(status), "error": reason}
     _write_columns(sql, "messages", {"id": ids}, {**outcome, "updated_at": now}, where="id")
-    _settled_events(sql, rows, status, reason, now, source)
-
-
-def _settled_events(
-    sql: Sql,
-    rows: Sequence[Sequence[Any]],
-    status: MessageStatus,
-    reason: str,
-    now: datetime,
-    source: str,
-) -> None:
-    """The event of each message (rows of id, provider, recipient) that settle ended."""
-    ids = [r[0] for r in rows]
     events = {
         "message_id": ids,
         "provider": [r[1] for r in rows],
@@ -633,14 +620,11 @@ class Recorder:
         count = 0
         for key, text in found:
             varying, same = submission_columns(text)
-            same |= {"status": status.value, "final": is_final(status), "updated_at": now}
-            if reason is not None:
-                same["error"] = reason
-            _write_columns(sql, "messages", varying, same)
+            _write_columns(sql, "messages", varying, same)  # as written ahead: submitting
             if status is not MessageStatus.SUBMITTING:
                 pairs = zip(varying["id"], varying["recipient"], strict=True)
                 rows = [(i, same["provider"], r) for i, r in pairs]
-                _settled_events(sql, rows, status, reason or "", now, "recovery")
+                settle(sql, rows, status, reason or "", now, "recovery")
             sql.run("DELETE FROM submissions WHERE id = ?", [key])
             count += len(varying["id"])
         return count
