@@ -233,24 +233,29 @@ def _count(store: Store, table: str) -> int:
 def test_a_batch_in_its_request_is_one_row_and_is_listed_as_its_messages(store: Store) -> None:
     """Before it leaves, a batch is one write-ahead row (``submissions``); the store lists
     and finds its messages as ``submitting``; its answer writes each message once."""
+    earlier = _ahead(["msg_a0"])
+    store.record_outgoing([earlier])
+    store.record_batch(_answered(earlier))
     batch = _ahead(["msg_a1", "msg_a2"])
     store.record_outgoing([batch])
-    assert (_count(store, "submissions"), _count(store, "messages")) == (1, 0)
+    assert (_count(store, "submissions"), _count(store, "messages")) == (1, 1)
     page = store.messages()
     assert [(m.id, m.status) for m in page.messages] == [
         ("msg_a2", "submitting"),
         ("msg_a1", "submitting"),
+        ("msg_a0", "sent"),
     ]
-    assert page.total == 2
-    assert store.messages(status="sent").total == 0
+    assert page.total == 3
+    assert [m.id for m in store.messages(status="sent").messages] == ["msg_a0"]
     assert [m.id for m in store.messages(recipient="+33612345601").messages] == ["msg_a2"]
     assert [m.id for m in store.messages(limit=1, offset=1).messages] == ["msg_a1"]
+    assert [m.id for m in store.messages(limit=2, offset=1).messages] == ["msg_a1", "msg_a0"]
     found = store.message("msg_a1")
     assert found is not None and found.status == "submitting" and found.provider == "allmysms"
     written = found.created_at
 
     store.record_batch(_answered(batch))
-    assert (_count(store, "submissions"), _count(store, "messages")) == (0, 2)
+    assert (_count(store, "submissions"), _count(store, "messages")) == (0, 3)
     row = store.message("msg_a1")
     assert row is not None and (row.status, row.provider_message_id) == ("sent", "p_msg_a1")
     assert row.created_at == written  # on record since its write-ahead

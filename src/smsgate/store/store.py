@@ -520,11 +520,11 @@ class Store(Recorder):
         if until:
             conditions.append(MessageRow.created_at < until)
         with self._session() as session:
+            asked = status in (None, "", MessageStatus.SUBMITTING.value)
             flying = [
                 row
-                for row in self._in_flight(session)
-                if status in (None, "", MessageStatus.SUBMITTING.value)
-                and (not number or row.recipient == number)
+                for row in (self._in_flight(session) if asked else [])
+                if (not number or row.recipient == number)
                 and (not tag or row.tag == tag)
                 and not campaign_id  # a request not yet answered has no campaign
                 and (not since or row.created_at >= since)
