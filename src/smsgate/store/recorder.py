@@ -398,6 +398,15 @@ def submission_columns(text: str) -> tuple[dict[str, list[Any]], dict[str, Any]]
     return found["varying"], same
 
 
+def _unfold_submissions(sql: Sql, whose: str, params: list[Any]) -> None:
+    """The write-ahead rows found by ``whose`` become their messages' rows, as written ahead
+    (``submitting``, with the process that wrote them), and go."""
+    found = sql.rows(f"SELECT id, messages FROM submissions WHERE {whose}", params)  # noqa: S608
+    for key, text in found:
+        _write_columns(sql, "messages", *submission_columns(text))
+        sql.run("DELETE FROM submissions WHERE id = ?", [key])
+
+
 _WAITING: Final = "FROM message_events WHERE message_id IS NULL AND provider = ?"
 """Receipts that came before their message was on record."""
 
@@ -589,45 +598,18 @@ class Recorder:
             dead = [owner for (owner,) in sql.rows(listed) if gone(owner)]
             if not dead:
                 return 0
-            now = utcnow()
-            whose, params = sql.one_of("owner", dead)
-            settled = self._write_submissions(
-                sql, whose, params, MessageStatus.UNKNOWN, ABANDONED, now
-            )
+            # A dead sender's write-ahead rows first: their messages, as written, are then
+            # among the rows it left submitting.
+            _unfold_submissions(sql, *sql.one_of("owner", dead))
             whose, params = sql.one_of("submitted_by", dead)
             left = sql.rows(
                 f"SELECT id, provider, recipient FROM messages WHERE status = ? AND {whose}",  # noqa: S608
                 [MessageStatus.SUBMITTING.value, *params],
             )
-            settle(sql, left, MessageStatus.UNKNOWN, ABANDONED, now, "recovery")
+            settle(sql, left, MessageStatus.UNKNOWN, ABANDONED, utcnow(), "recovery")
             whose, params = sql.one_of("owner", dead)
             sql.run(f"DELETE FROM submitters WHERE {whose}", params)  # noqa: S608
-            return settled + len(left)
-
-    def _write_submissions(
-        self,
-        sql: Sql,
-        whose: str,
-        params: list[Any],
-        status: MessageStatus,
-        reason: str | None,
-        now: datetime,
-    ) -> int:
-        """The write-ahead rows found by ``whose`` become their messages' rows, at ``status``
-        (``submitting``: still in their request; else settled, with ``reason`` and an event
-        saying so), and go. Returns how many messages."""
-        found = sql.rows(f"SELECT id, messages FROM submissions WHERE {whose}", params)  # noqa: S608
-        count = 0
-        for key, text in found:
-            varying, same = submission_columns(text)
-            _write_columns(sql, "messages", varying, same)  # as written ahead: submitting
-            if status is not MessageStatus.SUBMITTING:
-                pairs = zip(varying["id"], varying["recipient"], strict=True)
-                rows = [(i, same["provider"], r) for i, r in pairs]
-                settle(sql, rows, status, reason or "", now, "recovery")
-            sql.run("DELETE FROM submissions WHERE id = ?", [key])
-            count += len(varying["id"])
-        return count
+            return len(left)
 
     def record_outgoing(self, outgoing: Sequence[Outgoing]) -> None:
         """Write-ahead: the messages of the next requests, committed before any of them
@@ -645,9 +627,7 @@ class Recorder:
         with self._transaction() as sql:
             self.submitting(sql)
             if rerouted:  # its messages may be in write-ahead rows still: rows of their own
-                self._write_submissions(
-                    sql, "owner = ?", [self.owner], MessageStatus.SUBMITTING, None, now
-                )
+                _unfold_submissions(sql, "owner = ?", [self.owner])
             for batch in batches:
                 varying, same = _message_columns(
                     batch, batch.ids, batch.recipients, now, self.owner
