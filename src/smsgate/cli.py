@@ -1038,7 +1038,7 @@ def _print_json(data: dict[str, Any]) -> None:
     document = orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
     sys.stdout.flush()
     binary = getattr(sys.stdout, "buffer", None)
-    if binary is None:  # a text-only stream (a test's)
+    if binary is None:  # a text-only stream (io.StringIO, as redirect_stdout puts there)
         sys.stdout.write(document.decode())
     else:  # the bytes as they are: no second and third copy of a campaign's report
         binary.write(document)
